@@ -1,0 +1,204 @@
+"""Who may do what, and on which rows. The only place in Quire that decides.
+
+Forms, reports, exports, the API and the designer ask :func:`can` for one object and
+:func:`scope_filter` for lists; no view re-implements a check. A right comes from an
+active :class:`~quire.runtime.models.RoleGrant` whose role carries the permission and
+whose scope (department subtree, projects, fiscal periods) covers the row. ``can`` on an
+object runs the same SQL predicate as ``scope_filter``, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import selectinload
+
+from .errors import Forbidden, NotFound
+from .extensions import db
+from .models import Department, RoleGrant, User, UserStatus, utcnow
+
+
+class Permission(enum.StrEnum):
+    """Every right Quire knows. Roles are sets of these."""
+
+    TEMPLATE_DESIGN = "template.design"
+    DATASOURCE_MANAGE = "datasource.manage"
+    SUBMISSION_CREATE = "submission.create"
+    SUBMISSION_READ = "submission.read"
+    SUBMISSION_APPROVE = "submission.approve"
+    REPORT_READ = "report.read"
+    REPORT_EXPORT = "report.export"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    PERSONNEL_MANAGE = "personnel.manage"
+    ROLE_MANAGE = "role.manage"
+    DEPARTMENT_MANAGE = "department.manage"
+    AUDIT_READ = "audit.read"
+    SETTINGS_MANAGE = "settings.manage"
+
+
+PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
+    Permission.TEMPLATE_DESIGN: ("设计模板", "Design templates"),
+    Permission.DATASOURCE_MANAGE: ("管理数据源", "Manage data sources"),
+    Permission.SUBMISSION_CREATE: ("填报", "Fill in forms"),
+    Permission.SUBMISSION_READ: ("查看填报", "Read submissions"),
+    Permission.SUBMISSION_APPROVE: ("审批", "Approve"),
+    Permission.REPORT_READ: ("查看报表", "Read reports"),
+    Permission.REPORT_EXPORT: ("导出报表", "Export reports"),
+    Permission.USER_READ: ("查看用户", "See users"),
+    Permission.USER_MANAGE: ("管理用户", "Manage users and grants"),
+    Permission.PERSONNEL_MANAGE: ("维护人事状态", "Maintain personnel status"),
+    Permission.ROLE_MANAGE: ("管理角色", "Manage roles"),
+    Permission.DEPARTMENT_MANAGE: ("管理部门", "Manage departments"),
+    Permission.AUDIT_READ: ("查看审计日志", "Read the audit log"),
+    Permission.SETTINGS_MANAGE: ("系统设置", "Manage settings"),
+}
+
+
+@dataclass(frozen=True)
+class ScopeColumns:
+    """How a model's rows map onto grant scopes.
+
+    Each attribute names a column of the model (or is None when the model has no such
+    dimension). ``owner`` rows are always visible to their owner, whatever the grants.
+    """
+
+    department: str | None = None
+    project: str | None = None
+    period: str | None = None
+    owner: str | None = None
+
+
+#: Scope mapping of the models that live in this module's world; feature models
+#: declare ``__scope__`` themselves.
+_BUILTIN_SCOPES: dict[type, ScopeColumns] = {
+    User: ScopeColumns(department="department_id"),
+    Department: ScopeColumns(department="id"),
+}
+
+
+def scope_of(model: type) -> ScopeColumns:
+    spec = getattr(model, "__scope__", None) or _BUILTIN_SCOPES.get(model)
+    if spec is None:
+        raise TypeError(f"{model.__name__} declares no access scope")
+    return spec
+
+
+def current_grants(user: User, now: datetime | None = None) -> list[RoleGrant]:
+    """The grants that count right now; expired and revoked ones are left out in SQL."""
+    now = now or utcnow()
+    if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
+        return []
+    stmt = (
+        select(RoleGrant)
+        .where(
+            RoleGrant.user_id == user.id,
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.valid_from <= now,
+            or_(RoleGrant.valid_until.is_(None), RoleGrant.valid_until > now),
+        )
+        .options(selectinload(RoleGrant.role), selectinload(RoleGrant.department))
+    )
+    return list(db.session.scalars(stmt))
+
+
+def grants_for(user: User, permission: Permission) -> list[RoleGrant]:
+    return [g for g in current_grants(user) if permission.value in (g.role.permissions or [])]
+
+
+def permissions_of(user: User) -> set[Permission]:
+    """Every permission the user holds anywhere (for menus; objects still need :func:`can`)."""
+    held: set[Permission] = set()
+    for grant in current_grants(user):
+        for value in grant.role.permissions or []:
+            try:
+                held.add(Permission(value))
+            except ValueError:
+                continue
+    return held
+
+
+def _grant_predicate(grant: RoleGrant, model: type, spec: ScopeColumns) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if grant.department_id is not None:
+        if spec.department is None:
+            return false()
+        column = getattr(model, spec.department)
+        if grant.include_subtree and grant.department is not None:
+            subtree = select(Department.id).where(
+                Department.path.startswith(grant.department.path, autoescape=True)
+            )
+            parts.append(column.in_(subtree))
+        else:
+            parts.append(column == grant.department_id)
+    if grant.projects is not None:
+        if spec.project is None:
+            return false()
+        parts.append(getattr(model, spec.project).in_(list(grant.projects)))
+    if grant.period_from is not None or grant.period_until is not None:
+        if spec.period is None:
+            return false()
+        column = getattr(model, spec.period)
+        if grant.period_from is not None:
+            parts.append(column >= grant.period_from)
+        if grant.period_until is not None:
+            parts.append(column <= _end_of_month(grant.period_until))
+    return and_(true(), *parts)
+
+
+def _end_of_month(day: Any) -> Any:
+    import calendar
+
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.replace(day=last)
+
+
+def scope_filter(
+    user: User, permission: Permission, model: type, *, include_own: bool = True
+) -> ColumnElement[bool]:
+    """A WHERE clause limiting ``model`` rows to those ``user`` may ``permission``.
+
+    Combine it with any query: ``select(Submission).where(scope_filter(u, READ, Submission))``.
+    With no grant and no ownership the clause is FALSE, never "everything".
+    """
+    spec = scope_of(model)
+    clauses = [_grant_predicate(g, model, spec) for g in grants_for(user, permission)]
+    if include_own and spec.owner is not None and user is not None and user.id:
+        clauses.append(getattr(model, spec.owner) == user.id)
+    if not clauses:
+        return false()
+    return or_(*clauses)
+
+
+def can(user: User | None, permission: Permission, obj: Any = None) -> bool:
+    """May ``user`` exercise ``permission`` (on ``obj``, if given) right now?"""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if obj is None:
+        return bool(grants_for(user, permission))
+    model = type(obj)
+    predicate = scope_filter(user, permission, model)
+    stmt = select(exists().where(model.id == obj.id, predicate))
+    return bool(db.session.scalar(stmt))
+
+
+def authorize(
+    user: User | None,
+    permission: Permission,
+    obj: Any = None,
+    *,
+    visible_with: Iterable[Permission] = (),
+) -> None:
+    """Raise unless allowed: 404 when the object is outside every scope the user has for
+    ``visible_with`` (so its existence does not leak), 403 when it is visible but the
+    action is not allowed."""
+    if can(user, permission, obj):
+        return
+    if obj is not None and not any(can(user, p, obj) for p in visible_with):
+        raise NotFound()
+    raise Forbidden()

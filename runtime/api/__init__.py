@@ -1,0 +1,7 @@
+"""The REST API, ``/api/v1``: JSON in, JSON out, errors in one shape."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import audit, auth, meta  # noqa: E402,F401  (routes attach to bp)

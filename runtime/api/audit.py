@@ -1,0 +1,26 @@
+"""``GET /audit``: the trail, for auditors only."""
+
+from __future__ import annotations
+
+
+from flask import jsonify, request
+from flask_login import current_user, login_required
+
+from .. import access
+from ..audit_query import audit_query
+from ..errors import BadRequest, Detail
+from ..pagination import paginate, parse_page_args
+from . import bp
+from .serialize import audit_json
+
+
+@bp.get("/audit")
+@login_required
+def audit_list():  # type: ignore[no-untyped-def]
+    access.authorize(current_user, access.Permission.AUDIT_READ)
+    page, per_page = parse_page_args(request.args)
+    try:
+        stmt = audit_query(request.args)
+    except ValueError as exc:
+        raise BadRequest("Invalid filter.", [Detail(str(exc.args[0]), str(exc.args[1]))]) from exc
+    return jsonify(paginate(stmt, page, per_page).as_dict(audit_json))

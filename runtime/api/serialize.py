@@ -1,0 +1,54 @@
+"""JSON shapes shared by several endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ..access import permissions_of
+from ..models import AuditEvent, RoleGrant, User
+
+
+def iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def grant_json(grant: RoleGrant) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "role": grant.role.key,
+        "scope": grant.scope_summary(),
+        "valid_from": iso(grant.valid_from),
+        "valid_until": iso(grant.valid_until),
+    }
+
+
+def user_json(user: User, *, with_rights: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "department": user.department.code if user.department else None,
+        "manager": user.manager.username if user.manager else None,
+        "status": user.status.value,
+        "locale": user.locale,
+    }
+    if with_rights:
+        body["grants"] = [grant_json(g) for g in user.grants if g.is_current()]
+        body["permissions"] = sorted(p.value for p in permissions_of(user))
+    return body
+
+
+def audit_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": iso(event.at),
+        "actor": event.actor_name,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "changes": event.changes,
+        "request_id": event.request_id,
+        "ip": event.ip,
+        "hash": event.hash,
+    }

@@ -1,0 +1,44 @@
+"""Filtering the audit trail, shared by the auditor's page and ``GET /api/v1/audit``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from .models import AuditEvent
+
+FILTERS = ("actor", "action", "object_type", "object_id", "since", "until")
+
+
+def _day(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(name, "must be a date like 2026-11-25") from None
+
+
+def audit_query(args: Mapping[str, Any]) -> Select[Any]:
+    """Events matching the filters, newest first. Raises ValueError(path, message)."""
+    stmt = select(AuditEvent)
+    if args.get("actor"):
+        stmt = stmt.where(AuditEvent.actor_name == args["actor"])
+    if args.get("action"):
+        action = str(args["action"])
+        if action.endswith("*") or action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(action.rstrip("*"), autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == action)
+    if args.get("object_type"):
+        stmt = stmt.where(AuditEvent.object_type == args["object_type"])
+    if args.get("object_id"):
+        stmt = stmt.where(AuditEvent.object_id == str(args["object_id"]))
+    if args.get("since"):
+        start = datetime.combine(_day("since", args["since"]), time.min, tzinfo=UTC)
+        stmt = stmt.where(AuditEvent.at >= start)
+    if args.get("until"):
+        end = datetime.combine(_day("until", args["until"]), time.min, tzinfo=UTC) + timedelta(days=1)
+        stmt = stmt.where(AuditEvent.at < end)
+    return stmt.order_by(AuditEvent.seq.desc())

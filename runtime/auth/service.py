@@ -1,0 +1,124 @@
+"""Sign-in and token rules, independent of how the request arrived (web form or API)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from .. import audit
+from ..errors import Detail, Invalid, TooManyRequests, Unauthorized
+from ..extensions import db
+from ..models import ApiToken, SignInFailure, User, UserStatus, utcnow
+from .passwords import check_password, hash_password, password_problem
+
+TOKEN_PREFIX = "qt_"
+
+
+def _throttled(username: str, ip: str | None) -> bool:
+    """True when this username or this address failed too often in the window."""
+    since = utcnow() - timedelta(seconds=current_app.config["SIGNIN_WINDOW_SECONDS"])
+    recent = select(func.count()).where(SignInFailure.at > since)
+    by_user = db.session.scalar(recent.where(SignInFailure.username == username.lower())) or 0
+    by_ip = db.session.scalar(recent.where(SignInFailure.ip == ip)) if ip else 0
+    return max(by_user, by_ip or 0) >= current_app.config["SIGNIN_MAX_FAILURES"]
+
+
+def sign_in(username: str, password: str, ip: str | None) -> User:
+    """Check credentials; raise 429 when throttled, 401 otherwise. Audits both outcomes."""
+    username = (username or "").strip()
+    if _throttled(username, ip):
+        raise TooManyRequests(
+            "Too many failed sign-ins. Please wait a minute and try again."
+        )
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = check_password(user.password_hash if user else None, password or "")
+    if not ok or user is None or user.status == UserStatus.LEFT:
+        db.session.add(SignInFailure(username=username.lower()[:64], ip=ip))
+        audit.record(
+            user,
+            "auth.login_failed",
+            object_type="user",
+            object_id=user.id if user else None,
+            changes={"username": username[:64]},
+            actor_name=(user.username if user else username[:64]) or "?",
+        )
+        db.session.commit()
+        raise Unauthorized("Wrong username or password, or the account is disabled.")
+    audit.record(user, "auth.login", object_type="user", object_id=user.id)
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password(user.password_hash, current):
+        raise Invalid("Please check the form.", [Detail("current_password", "is not your current password")])
+    problem = password_problem(new, user.username)
+    if problem:
+        raise Invalid("Please check the form.", [Detail("new_password", problem)])
+    set_password(user, new, actor=user)
+
+
+def set_password(user: User, new: str, actor: User | None) -> None:
+    user.password_hash = hash_password(new)
+    user.auth_version = (user.auth_version or 1) + 1  # every other session ends
+    audit.record(actor, "user.password_change", object_type="user", object_id=user.id)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    user: User, name: str, *, days: int | None = None, actor: User | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its clear text, which is never stored."""
+    days = days if days is not None else current_app.config["API_TOKEN_DAYS"]
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=(name or "API token")[:100],
+        token_hash=_digest(clear),
+        prefix=clear[:10],
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(
+        actor or user,
+        "token.create",
+        object_type="api_token",
+        object_id=token.id,
+        changes={"user": user.username, "name": token.name, "expires_at": token.expires_at},
+    )
+    return token, clear
+
+
+def revoke_token(token: ApiToken, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoke", object_type="api_token", object_id=token.id)
+
+
+def user_for_token(clear: str, now: datetime | None = None) -> User | None:
+    """The active user behind a bearer token, or None (revoked, expired, user left)."""
+    if not clear or not clear.startswith(TOKEN_PREFIX):
+        return None
+    now = now or utcnow()
+    token = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(clear),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
+    )
+    if token is None or token.user.status == UserStatus.LEFT:
+        return None
+    # Record use at most once a minute to keep reads cheap.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token.user

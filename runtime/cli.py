@@ -1,0 +1,274 @@
+"""The ``quire`` command. Each command builds the app itself; nothing runs at import."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import config as config_module
+
+
+def _app(**overrides: Any):  # type: ignore[no-untyped-def]
+    from .app import create_app
+
+    try:
+        return create_app(overrides or None)
+    except config_module.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Quire: forms, approvals and reports for corporate finance."""
+
+
+# --- database -----------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+def upgrade_database(app) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).parent / "migrations"))
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the latest version."""
+    upgrade_database(_app())
+    click.echo("Database is up to date.")
+
+
+# --- demo and serving -----------------------------------------------------------------
+@main.command("seed-demo")
+def seed_demo_cmd() -> None:
+    """Load the demo organisation, templates and sample data (demo only)."""
+    from .demo import logins_table, seed_demo
+
+    app = _app()
+    with app.app_context():
+        created = seed_demo()
+        click.echo("Demo data loaded." if created else "Demo data already present.")
+        click.echo(logins_table())
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Set up the demo and exit.")
+def demo(port: int, host: str, no_serve: bool) -> None:
+    """Set up a local demo (database, organisation, data) and serve it."""
+    from .demo import logins_table, seed_demo
+
+    config_module.ensure_instance_secret(config_module.instance_path_from_env())
+    app = _app()
+    upgrade_database(app)
+    with app.app_context():
+        created = seed_demo()
+    click.echo("Demo data loaded." if created else "Demo data already present.")
+    click.echo(logins_table())
+    if no_serve:
+        return
+    click.echo(f"Serving Quire on http://{host}:{port}  (Ctrl+C to stop)")
+    _serve(host, port, workers=1, with_worker=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-worker", is_flag=True, help="Do not run a job consumer in this process group.")
+def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve Quire with gunicorn (plus a job consumer unless --no-worker)."""
+    _app()  # fail fast on configuration errors
+    _serve(host, port, workers=workers, with_worker=not no_worker)
+
+
+def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    worker_proc = None
+    if with_worker:
+        worker_proc = subprocess.Popen([sys.executable, "-m", "quire.runtime.cli", "worker"])  # noqa: S603
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return _app()
+
+    try:
+        _Gunicorn().run()
+    finally:
+        if worker_proc is not None:
+            worker_proc.send_signal(signal.SIGINT)
+            try:
+                worker_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32))
+def worker(workers: int) -> None:
+    """Run a background job consumer (exports, reminders, scheduled reports)."""
+    from huey.consumer import Consumer
+
+    from .jobs import JobQueue
+
+    app = _app()
+    q: JobQueue = app.extensions["quire.jobs"]
+    click.echo(f"Job consumer on {q.backend} with {workers} worker(s).")
+    Consumer(q.huey, workers=workers, worker_type="thread").run()
+
+
+# --- users and tokens ---------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="Display name.")
+@click.option("--department", required=True, help="Department code, e.g. FIN.")
+@click.option("--email", default=None)
+@click.option("--role", "roles", multiple=True, help="Role key to grant (organisation-wide scope "
+              "for admin roles, the user's department for others). Repeatable.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create(username: str, display_name: str | None, department: str, email: str | None,
+                 roles: tuple[str, ...], password: str) -> None:
+    """Create a user."""
+    from .auth.passwords import password_problem
+    from .errors import QuireError
+    from .extensions import db as database
+    from .org import department_by_code, grant_role, role_by_key, save_user
+
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(f"password: {problem}")
+    app = _app()
+    with app.app_context():
+        try:
+            dept = department_by_code(department)
+            user = save_user(None, username=username, display_name=display_name or username,
+                             department=dept, email=email, password=password)
+            for key in roles:
+                org_wide = key in {"sysadmin", "auditor", "cfo", "finance_admin", "finance_reviewer"}
+                grant_role(None, user, role_by_key(key), department=None if org_wide else dept,
+                           include_subtree=key != "staff")
+            database.session.commit()
+        except QuireError as exc:
+            raise click.ClickException(_sentence(exc)) from exc
+    click.echo(f"User {username} created.")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Mark a user as left: sign-in and tokens stop working at once."""
+    from .errors import QuireError
+    from .extensions import db as database
+    from .models import UserStatus
+    from .org import set_status, user_by_username
+
+    app = _app()
+    with app.app_context():
+        try:
+            set_status(None, user_by_username(username), UserStatus.LEFT)
+            database.session.commit()
+        except QuireError as exc:
+            raise click.ClickException(_sentence(exc)) from exc
+    click.echo(f"User {username} disabled.")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", default="CLI token", show_default=True)
+@click.option("--days", default=None, type=int, help="Expiry in days (default from config).")
+def tokens_create(username: str, name: str, days: int | None) -> None:
+    """Create an API token; the token is printed alone on the last line."""
+    from .auth.service import create_token
+    from .errors import QuireError
+    from .extensions import db as database
+    from .models import UserStatus
+    from .org import user_by_username
+
+    app = _app()
+    with app.app_context():
+        try:
+            user = user_by_username(username)
+            if user.status == UserStatus.LEFT:
+                raise click.ClickException(f"{username} has left; no token can be created.")
+            token, clear = create_token(user, name, days=days)
+            database.session.commit()
+        except QuireError as exc:
+            raise click.ClickException(_sentence(exc)) from exc
+        expires = token.expires_at.isoformat() if token.expires_at else "never"
+    click.echo(f"Token for {username} (expires {expires}); it is shown only once:")
+    click.echo(clear)
+
+
+# --- audit --------------------------------------------------------------------------
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the first broken event if tampered."""
+    from .audit import verify_chain
+
+    app = _app()
+    with app.app_context():
+        report = verify_chain()
+    click.echo(report.sentence())
+    if not report.ok:
+        sys.exit(1)
+
+
+def _sentence(exc: Exception) -> str:
+    from .errors import QuireError
+
+    if isinstance(exc, QuireError) and exc.details:
+        return "; ".join(f"{d.path}: {d.message}" for d in exc.details)
+    return str(exc)
+
+
+def _register_optional_commands() -> None:
+    """Commands of features that live in their own modules."""
+    for module in ("quire.runtime.cli_templates", "quire.runtime.cli_plugins"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        mod.register(main)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

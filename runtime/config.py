@@ -1,0 +1,114 @@
+"""Configuration: defaults, then the instance file, then ``QUIRE_*`` environment variables.
+
+Everything a deployment may change lives here so that the rest of the code reads
+``app.config`` and never the environment. A missing secret key stops the server at
+start-up instead of silently running with a guessable one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+INSTANCE_CONFIG_NAME = "quire.toml"
+
+#: Keys read from ``QUIRE_<KEY>`` environment variables, with their parsers.
+ENV_KEYS: dict[str, type] = {
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "SECRET_KEY": str,
+    "SMTP_URL": str,
+    "MAIL_FROM": str,
+    "BEHIND_PROXY": bool,
+    "SESSION_COOKIE_SECURE": bool,
+    "COMPANY_NAME": str,
+    "FONT_DIR": str,
+    "CONNECTOR_SECRET_KEY": str,
+    "LOG_JSON": bool,
+    "TIMEZONE": str,
+}
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot run safely."""
+
+
+def _parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path_from_env() -> Path:
+    """The instance folder: database, uploads, exports and the job store."""
+    return Path(os.environ.get("QUIRE_INSTANCE_PATH", "instance")).resolve()
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    return {
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": f"sqlite:///{instance_path / 'quire.db'}",
+        "REDIS_URL": None,
+        "SECRET_KEY": None,
+        "SMTP_URL": None,
+        "MAIL_FROM": "quire@localhost",
+        "BEHIND_PROXY": False,
+        "SESSION_COOKIE_SECURE": False,
+        "COMPANY_NAME": "Quire",
+        "FONT_DIR": "/usr/share/fonts/opentype/noto",
+        "CONNECTOR_SECRET_KEY": None,
+        "LOG_JSON": False,
+        # Jobs run on SQLite in the instance folder unless REDIS_URL is set;
+        # tests switch to immediate mode.
+        "JOBS_IMMEDIATE": False,
+        # Password hashing cost; tests lower it so a suite of sign-ins stays fast.
+        "PASSWORD_HASH_FAST": False,
+        # Sign-in throttling: more than this many failures in the window answer 429.
+        "SIGNIN_MAX_FAILURES": 10,
+        "SIGNIN_WINDOW_SECONDS": 60,
+        "API_TOKEN_DAYS": 90,
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        "PAGE_SIZE": 50,
+        "TIMEZONE": "Asia/Shanghai",
+    }
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping in precedence order (later wins)."""
+    config = defaults(instance_path)
+    file = instance_path / INSTANCE_CONFIG_NAME
+    if file.exists():
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+        config.update({k.upper(): v for k, v in data.items()})
+    for key, kind in ENV_KEYS.items():
+        raw = os.environ.get(f"QUIRE_{key}")
+        if raw is not None and raw != "":
+            config[key] = _parse_bool(raw) if kind is bool else raw
+    if overrides:
+        config.update(overrides)
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            "No secret key: set QUIRE_SECRET_KEY or secret_key in "
+            f"{file} (`quire demo` writes one for a local demo)."
+        )
+    return config
+
+
+def ensure_instance_secret(instance_path: Path) -> None:
+    """Write a random secret key into the instance file if none exists (demo set-up only)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    file = instance_path / INSTANCE_CONFIG_NAME
+    if os.environ.get("QUIRE_SECRET_KEY"):
+        return
+    if file.exists():
+        with file.open("rb") as fh:
+            if tomllib.load(fh).get("secret_key"):
+                return
+        text = file.read_text(encoding="utf-8")
+    else:
+        text = "# Quire instance configuration (see README.md).\n"
+    text += f'secret_key = "{secrets.token_urlsafe(48)}"\n'
+    file.write_text(text, encoding="utf-8")
+    file.chmod(0o600)

@@ -1,0 +1,144 @@
+"""The demo organisation of CONTRACT.md: departments, roles, people and their grants.
+
+``seed_demo`` is idempotent: it does nothing on a database that already has the demo
+organisation, so ``quire demo`` can run it at every start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .access import Permission as P
+from .extensions import db
+from .models import Department, Role, User
+from .org import grant_role, save_department, save_role, save_user
+
+DEMO_PASSWORD = "quire-demo"  # noqa: S105 - documented demo credential, demo only
+
+DEPARTMENTS = [
+    # code, zh, en, parent, cost centre
+    ("HQ", "总部", "Headquarters", None, "CC-100"),
+    ("FIN", "财务部", "Finance", "HQ", "CC-110"),
+    ("SALES", "销售部", "Sales", "HQ", "CC-200"),
+    ("SALES-E", "华东销售", "Sales East China", "SALES", "CC-210"),
+    ("RD", "研发部", "Research & Development", "HQ", "CC-300"),
+    ("HR", "人力资源部", "Human Resources", "HQ", "CC-400"),
+]
+
+ROLES: list[tuple[str, str, str, list[P]]] = [
+    ("sysadmin", "系统管理员", "System administrator",
+     [P.USER_READ, P.USER_MANAGE, P.ROLE_MANAGE, P.DEPARTMENT_MANAGE, P.SETTINGS_MANAGE]),
+    ("finance_admin", "财务管理员", "Finance administrator",
+     [P.TEMPLATE_DESIGN, P.DATASOURCE_MANAGE, P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
+    ("finance_reviewer", "财务审核", "Finance reviewer",
+     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT]),
+    ("cfo", "财务总监", "CFO",
+     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
+    ("dept_manager", "部门经理", "Department manager",
+     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
+    ("staff", "员工", "Staff", [P.SUBMISSION_CREATE]),
+    ("hr_officer", "人事专员", "HR officer", [P.USER_READ, P.PERSONNEL_MANAGE]),
+    ("auditor", "审计", "Auditor",
+     [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ, P.AUDIT_READ]),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    department: str
+    roles: tuple[tuple[str, str | None], ...]  # (role key, scope department code or None = org)
+    manager: str | None = None
+    note: str = ""
+
+
+USERS = [
+    DemoUser("admin", "系统管理员 Admin", "HQ", (("sysadmin", None),),
+             note="manages users, roles, settings; sees no finance data"),
+    DemoUser("finadmin", "方芳 Fang Fang", "FIN", (("finance_admin", None), ("staff", "FIN")),
+             note="designs templates, manages data sources"),
+    DemoUser("finrev", "钱审 Qian Shen", "FIN", (("finance_reviewer", None), ("staff", "FIN")),
+             note="reviews claims and budgets of all departments"),
+    DemoUser("cfo", "高远 Gao Yuan", "HQ", (("cfo", None), ("staff", "HQ")), note="final approval"),
+    DemoUser("salesmgr", "孙经理 Sun Jingli", "SALES", (("dept_manager", "SALES"), ("staff", "SALES")),
+             note="manager of SALES and SALES-E"),
+    DemoUser("sales1", "李明 Li Ming", "SALES", (("staff", "SALES"),), manager="salesmgr"),
+    DemoUser("sales2", "王芳 Wang Fang", "SALES", (("staff", "SALES"),), manager="salesmgr"),
+    DemoUser("sales3", "张伟 Zhang Wei", "SALES-E", (("staff", "SALES-E"),), manager="salesmgr"),
+    DemoUser("rdmgr", "陈工 Chen Gong", "RD", (("dept_manager", "RD"), ("staff", "RD"))),
+    DemoUser("rd1", "刘洋 Liu Yang", "RD", (("staff", "RD"),), manager="rdmgr"),
+    DemoUser("hr1", "赵敏 Zhao Min", "HR", (("hr_officer", None), ("staff", "HR")),
+             note="maintains personnel status"),
+    DemoUser("auditor", "周审计 Zhou Shenji", "HQ", (("auditor", None),),
+             note="reads everything incl. the audit log; changes nothing"),
+]
+
+DEPARTMENT_MANAGERS = {"SALES": "salesmgr", "SALES-E": "salesmgr", "RD": "rdmgr", "HQ": "cfo"}
+
+
+def is_seeded() -> bool:
+    return db.session.scalar(select(User).where(User.username == "admin")) is not None
+
+
+def seed_roles() -> dict[str, Role]:
+    roles = {}
+    for key, zh, en, perms in ROLES:
+        existing = db.session.scalar(select(Role).where(Role.key == key))
+        roles[key] = existing or save_role(
+            None, key=key, name_zh=zh, name_en=en, permissions=[p.value for p in perms]
+        )
+    return roles
+
+
+def seed_demo() -> bool:
+    """Create the demo organisation; returns False when it was already there."""
+    if is_seeded():
+        return False
+    roles = seed_roles()
+    depts: dict[str, Department] = {}
+    for code, zh, en, parent, cc in DEPARTMENTS:
+        depts[code] = save_department(
+            None, code=code, name_zh=zh, name_en=en, parent=depts.get(parent) if parent else None,
+            cost_center=cc,
+        )
+    users: dict[str, User] = {}
+    for spec in USERS:
+        users[spec.username] = save_user(
+            None,
+            username=spec.username,
+            display_name=spec.display_name,
+            department=depts[spec.department],
+            email=f"{spec.username}@example.com",
+            manager=users.get(spec.manager) if spec.manager else None,
+            password=DEMO_PASSWORD,
+        )
+    for code, username in DEPARTMENT_MANAGERS.items():
+        depts[code].manager = users[username]
+    for spec in USERS:
+        if spec.manager is None and spec.department in DEPARTMENT_MANAGERS:
+            boss = DEPARTMENT_MANAGERS[spec.department]
+            if boss != spec.username:
+                users[spec.username].manager = users[boss]
+    for mgr in ("salesmgr", "rdmgr", "finrev", "finadmin", "hr1"):
+        users[mgr].manager = users[mgr].manager or users["cfo"]
+    for spec in USERS:
+        for role_key, dept_code in spec.roles:
+            grant_role(
+                None, users[spec.username], roles[role_key],
+                department=depts[dept_code] if dept_code else None,
+                include_subtree=role_key != "staff", note="demo organisation",
+            )
+    db.session.commit()
+    return True
+
+
+def logins_table() -> str:
+    width = max(len(u.username) for u in USERS)
+    lines = [f"Demo logins (password {DEMO_PASSWORD!r} for all, demo only):"]
+    for u in USERS:
+        roles = ", ".join(r for r, _ in u.roles if r != "staff") or "staff"
+        lines.append(f"  {u.username.ljust(width)}  {u.department:<8} {roles}")
+    return "\n".join(lines)

@@ -1,0 +1,23 @@
+"""Language choice: the user's own setting, else the browser's, else Chinese."""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request
+from flask_login import current_user
+
+LOCALES = ("zh_CN", "en")
+
+
+def select_locale() -> str:
+    preferred = getattr(current_user, "locale", None)
+    if preferred in LOCALES:
+        return preferred
+    if has_request_context():
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        if best and best.startswith("en"):
+            return "en"
+    return "zh_CN"
+
+
+def select_timezone() -> str:
+    return current_app.config.get("TIMEZONE", "Asia/Shanghai")

@@ -1,0 +1,90 @@
+"""Background jobs on huey: SQLite in the instance folder by default, Redis at scale.
+
+Task functions are plain functions named in :data:`TASKS`; :func:`init_app` binds them
+to the queue chosen by configuration and runs each inside an application context, so a
+task reads ``app.config`` and the database like a request does. Tests use immediate mode.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.api import Result
+
+#: Task name → "module:function". Each function takes keyword arguments only.
+TASKS: dict[str, str] = {
+    "audit.verify": "quire.runtime.audit_jobs:verify_audit_chain",
+}
+
+#: Periodic task name → ("module:function", huey crontab kwargs).
+PERIODIC: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def make_huey(config: dict[str, Any]) -> Huey:
+    if config.get("JOBS_IMMEDIATE"):
+        return MemoryHuey("quire", immediate=True)
+    if config.get("REDIS_URL"):
+        return RedisHuey("quire", url=config["REDIS_URL"])
+    path = Path(config["INSTANCE_PATH"]) / "jobs.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("quire", filename=str(path))
+
+
+class JobQueue:
+    """The app's queue: ``app.extensions['quire.jobs']``."""
+
+    def __init__(self, app: Flask):
+        from huey import crontab
+
+        self.app = app
+        self.huey = make_huey(app.config)
+        self.backend = (
+            "immediate"
+            if app.config.get("JOBS_IMMEDIATE")
+            else "redis"
+            if app.config.get("REDIS_URL")
+            else "sqlite"
+        )
+        self._tasks: dict[str, Any] = {}
+        for name, target in TASKS.items():
+            self._tasks[name] = self.huey.task(name=name)(self._in_app(target))
+        for name, (target, schedule) in PERIODIC.items():
+            self.huey.periodic_task(crontab(**schedule), name=name)(self._in_app(target))
+
+    def _in_app(self, target: str) -> Callable[..., Any]:
+        app = self.app
+
+        def run(**kwargs: Any) -> Any:
+            with app.app_context():
+                return _resolve(target)(**kwargs)
+
+        run.__name__ = target.rpartition(":")[2]
+        return run
+
+    def enqueue(self, name: str, **kwargs: Any) -> Result:
+        return self._tasks[name](**kwargs)
+
+    def reachable(self) -> bool:
+        try:
+            self.huey.storage.queue_size()
+        except Exception:  # noqa: BLE001 - any storage failure means "not reachable"
+            return False
+        return True
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["quire.jobs"] = JobQueue(app)
+
+
+def queue() -> JobQueue:
+    return current_app.extensions["quire.jobs"]

@@ -1,0 +1,285 @@
+"""Organisation changes: departments, people and grants. Every change is audited.
+
+Services take the acting user and raise domain errors; views and the CLI call them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from . import audit
+from .auth.passwords import hash_password
+from .errors import Conflict, Detail, Invalid, NotFound
+from .extensions import db
+from .models import Department, Role, RoleGrant, User, UserStatus, utcnow
+
+DEPARTMENT_FIELDS = ("code", "name_zh", "name_en", "parent", "manager", "cost_center", "active")
+USER_FIELDS = (
+    "display_name", "email", "department", "manager", "status", "locale",
+    "delegate", "delegate_from", "delegate_until",
+)
+
+
+def _department_state(d: Department) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "name_zh": d.name_zh,
+        "name_en": d.name_en,
+        "parent": d.parent.code if d.parent else None,
+        "manager": d.manager.username if d.manager else None,
+        "cost_center": d.cost_center,
+        "active": d.active,
+    }
+
+
+def _user_state(u: User) -> dict[str, Any]:
+    return {
+        "username": u.username,
+        "display_name": u.display_name,
+        "email": u.email,
+        "department": u.department.code if u.department else None,
+        "manager": u.manager.username if u.manager else None,
+        "status": u.status.value if u.status else None,
+        "locale": u.locale,
+        "delegate": u.delegate.username if u.delegate else None,
+        "delegate_from": u.delegate_from,
+        "delegate_until": u.delegate_until,
+    }
+
+
+def department_by_code(code: str) -> Department:
+    dept = db.session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise NotFound(f"Department {code!r} not found.")
+    return dept
+
+
+def user_by_username(username: str) -> User:
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"User {username!r} not found.")
+    return user
+
+
+def role_by_key(key: str) -> Role:
+    role = db.session.scalar(select(Role).where(Role.key == key))
+    if role is None:
+        raise NotFound(f"Role {key!r} not found.")
+    return role
+
+
+def _refresh_paths(dept: Department) -> None:
+    """Recompute the materialised path of ``dept`` and its whole subtree."""
+    old = dept.path
+    dept.path = (dept.parent.path if dept.parent else "/") + dept.code + "/"
+    if old and old != dept.path:
+        for child in db.session.scalars(
+            select(Department).where(Department.path.startswith(old, autoescape=True), Department.id != dept.id)
+        ):
+            child.path = dept.path + child.path[len(old):]
+
+
+def save_department(
+    actor: User | None,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    parent: Department | None = None,
+    manager: User | None = None,
+    cost_center: str | None = None,
+    active: bool = True,
+    existing: Department | None = None,
+) -> Department:
+    code = code.strip().upper()
+    if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
+        raise Invalid("Please check the form.", [Detail("code", "letters, digits, - and _ only")])
+    clash = db.session.scalar(select(Department).where(Department.code == code))
+    if clash is not None and clash is not existing:
+        raise Invalid("Please check the form.", [Detail("code", f"{code} is already used")])
+    if existing is not None and parent is not None and parent.path.startswith(existing.path):
+        raise Invalid("Please check the form.", [Detail("parent", "a department cannot sit under itself")])
+    before = _department_state(existing) if existing else {}
+    dept = existing or Department(path="")
+    dept.code, dept.name_zh, dept.name_en = code, name_zh.strip(), name_en.strip()
+    dept.parent, dept.manager, dept.cost_center, dept.active = parent, manager, cost_center or None, active
+    if existing is None:
+        db.session.add(dept)
+    _refresh_paths(dept)
+    db.session.flush()
+    audit.record(
+        actor,
+        "department.update" if existing else "department.create",
+        object_type="department",
+        object_id=dept.code,
+        changes=audit.changes_between(before, _department_state(dept)),
+    )
+    return dept
+
+
+def save_user(
+    actor: User | None,
+    *,
+    username: str,
+    display_name: str,
+    department: Department,
+    email: str | None = None,
+    manager: User | None = None,
+    status: UserStatus = UserStatus.ACTIVE,
+    locale: str | None = None,
+    delegate: User | None = None,
+    delegate_from: date | None = None,
+    delegate_until: date | None = None,
+    password: str | None = None,
+    existing: User | None = None,
+) -> User:
+    username = username.strip()
+    if existing is None:
+        if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+            raise Invalid("Please check the form.", [Detail("username", "letters, digits, . _ - only")])
+        if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
+            raise Invalid("Please check the form.", [Detail("username", f"{username} is already used")])
+    if manager is not None and existing is not None and manager.id == existing.id:
+        raise Invalid("Please check the form.", [Detail("manager", "a user cannot manage themselves")])
+    if delegate is not None and existing is not None and delegate.id == existing.id:
+        raise Invalid("Please check the form.", [Detail("delegate", "a user cannot be their own delegate")])
+    if delegate_from and delegate_until and delegate_until < delegate_from:
+        raise Invalid("Please check the form.", [Detail("delegate_until", "ends before it starts")])
+    before = _user_state(existing) if existing else {}
+    user = existing or User(username=username)
+    user.display_name = display_name.strip() or username
+    user.email = email or None
+    user.department = department
+    user.manager = manager
+    user.locale = locale or None
+    user.delegate, user.delegate_from, user.delegate_until = delegate, delegate_from, delegate_until
+    if existing is not None and status != existing.status and status == UserStatus.LEFT:
+        user.auth_version = (user.auth_version or 1) + 1
+    user.status = status
+    if password:
+        user.password_hash = hash_password(password)
+    if existing is None:
+        db.session.add(user)
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.update" if existing else "user.create",
+        object_type="user",
+        object_id=user.username,
+        changes=audit.changes_between(before, _user_state(user)),
+    )
+    return user
+
+
+def set_status(actor: User | None, user: User, status: UserStatus) -> None:
+    """Change a person's status; leaving ends their sessions and tokens at once."""
+    if user.status == status:
+        return
+    before = user.status.value
+    user.status = status
+    if status == UserStatus.LEFT:
+        user.auth_version = (user.auth_version or 1) + 1
+    audit.record(
+        actor, "user.status", object_type="user", object_id=user.username,
+        changes={"status": [before, status.value]},
+    )
+
+
+def grant_role(
+    actor: User | None,
+    user: User,
+    role: Role,
+    *,
+    department: Department | None = None,
+    include_subtree: bool = True,
+    projects: list[str] | None = None,
+    period_from: date | None = None,
+    period_until: date | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    note: str | None = None,
+) -> RoleGrant:
+    if period_from and period_until and period_until < period_from:
+        raise Invalid("Please check the form.", [Detail("period_until", "ends before it starts")])
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise Invalid("Please check the form.", [Detail("valid_until", "ends before it starts")])
+    grant = RoleGrant(
+        user=user,
+        role=role,
+        department=department,
+        include_subtree=include_subtree,
+        projects=projects or None,
+        period_from=period_from,
+        period_until=period_until,
+        valid_from=valid_from or utcnow(),
+        valid_until=valid_until,
+        granted_by_id=actor.id if actor else None,
+        note=note,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    audit.record(
+        actor,
+        "grant.create",
+        object_type="role_grant",
+        object_id=grant.id,
+        changes={
+            "user": user.username,
+            "role": role.key,
+            **grant.scope_summary(),
+            "valid_from": grant.valid_from,
+            "valid_until": grant.valid_until,
+        },
+    )
+    return grant
+
+
+def revoke_grant(actor: User | None, grant: RoleGrant, reason: str | None = None) -> None:
+    if grant.revoked_at is not None:
+        raise Conflict("This grant is already revoked.")
+    grant.revoked_at = utcnow()
+    grant.revoked_by_id = actor.id if actor else None
+    audit.record(
+        actor,
+        "grant.revoke",
+        object_type="role_grant",
+        object_id=grant.id,
+        changes={"user": grant.user.username, "role": grant.role.key, "reason": reason},
+    )
+
+
+def save_role(
+    actor: User | None,
+    *,
+    key: str,
+    name_zh: str,
+    name_en: str,
+    permissions: list[str],
+    description: str | None = None,
+    existing: Role | None = None,
+) -> Role:
+    from .access import Permission
+
+    unknown = [p for p in permissions if p not in {x.value for x in Permission}]
+    if unknown:
+        raise Invalid("Please check the form.", [Detail("permissions", f"unknown permission {unknown[0]}")])
+    if existing is None and db.session.scalar(select(Role).where(Role.key == key)):
+        raise Invalid("Please check the form.", [Detail("key", f"{key} is already used")])
+    before = {"name_zh": existing.name_zh, "name_en": existing.name_en, "permissions": sorted(existing.permissions)} if existing else {}
+    role = existing or Role(key=key)
+    role.name_zh, role.name_en, role.description = name_zh, name_en, description
+    role.permissions = sorted(set(permissions))
+    if existing is None:
+        db.session.add(role)
+    db.session.flush()
+    audit.record(
+        actor,
+        "role.update" if existing else "role.create",
+        object_type="role",
+        object_id=role.key,
+        changes=audit.changes_between(before, {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions}),
+    )
+    return role

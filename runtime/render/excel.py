@@ -1,0 +1,306 @@
+"""Excel exports written with XlsxWriter in ``constant_memory`` mode.
+
+Rows are streamed: each row goes to the worksheet's temporary file as soon as it is
+written, so a 100,000-line ledger costs about as much memory as a 100-line one. That
+mode needs rows in order, so everything that depends on the whole sheet (autofilter
+range, conditional formats, column widths) is either stored and written at close by
+XlsxWriter, or estimated from the first rows before any is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
+
+import xlsxwriter
+from quire.runtime.render.document import (
+    FLAG_COLOURS,
+    FLAGS_KEY,
+    STYLE_KEY,
+    ChartSpec,
+    Column,
+    ReportDocument,
+    bilingual,
+)
+from quire.runtime.render.values import as_date, as_decimal, column_widths, is_formula_like
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+#: Rows looked at to size the columns; later rows never widen them.
+WIDTH_SAMPLE_ROWS = 200
+MAX_COLUMN_WIDTH = 60
+MAX_CELL_CHARS = 32_767  # Excel's limit; XlsxWriter would refuse longer strings.
+#: Detail rows kept for a chart whose Vega-Lite spec has no inline data.
+MAX_CHART_POINTS = 500
+
+HEADER_ROW = 0
+FIRST_DATA_ROW = 1
+
+
+def number_format(column: Column) -> str | None:
+    """Excel number format for a column; money is ``#,##0.00`` unless told otherwise."""
+    decimals = "." + "0" * column.places if column.places else ""
+    return {
+        "money": "#,##0" + decimals,
+        "number": "#,##0" + decimals,
+        "percent": "0" + decimals + "%",
+        "integer": "#,##0",
+        "date": "yyyy-mm-dd",
+    }.get(column.type)
+
+
+class _Formats:
+    """Every cell format the workbook needs, created on first use and then reused.
+
+    XlsxWriter writes one style record per ``Format`` object, so creating formats per cell
+    would bloat the file and slow Excel down; the cache keys on what makes a style differ.
+    """
+
+    def __init__(self, workbook: Workbook) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple[str | None, str | None, str | None, bool], Format] = {}
+        self.header = workbook.add_format(
+            {"bold": True, "bg_color": "#E7E6E6", "bottom": 1, "valign": "top"}
+        )
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.label = workbook.add_format({"bold": True})
+        self.text = workbook.add_format({})
+        self.timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+
+    def cell(
+        self, num_format: str | None, style: str | None, flag: str | None, quoted: bool = False
+    ) -> Format | None:
+        key = (num_format, style, flag, quoted)
+        if key in self._cache:
+            return self._cache[key]
+        props: dict[str, Any] = {}
+        if num_format:
+            props["num_format"] = num_format
+        if style in ("subtotal", "total"):
+            props.update({"bold": True, "top": 1})
+            props["bg_color"] = "#F2F2F2" if style == "subtotal" else "#E7E6E6"
+        if flag in FLAG_COLOURS:
+            props["bg_color"] = FLAG_COLOURS[flag]["fill"]
+            props["font_color"] = FLAG_COLOURS[flag]["text"]
+        if quoted:
+            # Excel's own "typed with a leading apostrophe": stays text even when edited.
+            props["quote_prefix"] = True
+        fmt = self._workbook.add_format(props) if props else None
+        self._cache[key] = fmt  # type: ignore[assignment]
+        return fmt
+
+    def flag(self, flag: str) -> Format:
+        """A fill-only format for conditional-format rules (they ignore number formats)."""
+        return self.cell(None, None, flag) or self.text
+
+
+def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
+    """Write ``doc`` as a workbook: the report sheet, a chart sheet, a parameters sheet."""
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            # Text is always written with write_string; these keep write() honest too.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "default_date_format": "yyyy-mm-dd",
+        },
+    )
+    try:
+        formats = _Formats(workbook)
+        title = bilingual(doc.title)
+        workbook.set_properties(
+            {
+                "title": title,
+                "author": doc.generated_by,
+                "company": doc.company,
+                "comments": f"{doc.template_key} v{doc.template_version}",
+                "created": doc.generated_at.replace(tzinfo=None),
+            }
+        )
+        sheet = workbook.add_worksheet(_sheet_name(doc.title.get("zh") or "", "报表 Report"))
+        chart_rows = _write_report_sheet(workbook, sheet, doc, formats)
+        if doc.chart is not None:
+            _add_chart(workbook, doc, doc.chart, chart_rows, formats)
+        _write_parameters_sheet(workbook.add_worksheet("参数 Parameters"), doc, formats)
+        sheet.activate()
+    finally:
+        workbook.close()
+
+
+def _sheet_name(preferred: str, fallback: str) -> str:
+    bad = set("[]:*?/\\")
+    name = "".join(ch for ch in preferred if ch not in bad).strip("'")[:31]
+    return name or fallback
+
+
+def _write_report_sheet(
+    workbook: Workbook, sheet: Worksheet, doc: ReportDocument, formats: _Formats
+) -> list[Mapping[str, Any]]:
+    columns = doc.columns
+    rows = iter(doc.rows)
+    sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
+    for col, width in enumerate(column_widths(columns, sample, cap=MAX_COLUMN_WIDTH)):
+        sheet.set_column(col, col, width)
+
+    for col, column in enumerate(columns):
+        sheet.write_string(HEADER_ROW, col, column.heading, formats.header)
+    sheet.freeze_panes(FIRST_DATA_ROW, 0)
+
+    kinds = [c.type for c in columns]
+    keys = [c.key for c in columns]
+    num_formats = [number_format(c) for c in columns]
+    plain = [formats.cell(f, None, None) for f in num_formats]
+    want_chart = doc.chart is not None and doc.chart.inline_values() is None
+    chart_rows: list[Mapping[str, Any]] = []
+
+    row_index = FIRST_DATA_ROW
+    all_rows: Iterable[Mapping[str, Any]] = itertools.chain(sample, rows)
+    totals = doc.totals_row()
+    if totals is not None:
+        all_rows = itertools.chain(all_rows, (totals,))
+    write_string = sheet.write_string
+    write_number = sheet.write_number
+    write_datetime = sheet.write_datetime
+    write_blank = sheet.write_blank
+    for row in all_rows:
+        style = row.get(STYLE_KEY)
+        flags = row.get(FLAGS_KEY)
+        decorated = bool(style or flags)
+        if want_chart and not style and len(chart_rows) < MAX_CHART_POINTS:
+            chart_rows.append(row)
+        for col in range(len(keys)):
+            value = row.get(keys[col])
+            if decorated:
+                fmt = formats.cell(num_formats[col], style, flags.get(keys[col]) if flags else None)
+            else:
+                fmt = plain[col]
+            if value is None or value == "":
+                if decorated:
+                    write_blank(row_index, col, None, fmt)
+                continue
+            kind = kinds[col]
+            if kind == "text":
+                text = str(value)[:MAX_CELL_CHARS]
+                if is_formula_like(text):
+                    fmt = formats.cell(
+                        None, style, flags.get(keys[col]) if flags else None, quoted=True
+                    )
+                write_string(row_index, col, text, fmt)
+            elif kind == "date":
+                write_datetime(row_index, col, _as_datetime(value), fmt)
+            else:
+                number = as_decimal(value)
+                write_number(row_index, col, float(number), fmt)  # type: ignore[arg-type]
+        row_index += 1
+
+    last_row = max(row_index - 1, FIRST_DATA_ROW)
+    sheet.autofilter(HEADER_ROW, 0, last_row, len(columns) - 1)
+    for col, column in enumerate(columns):
+        if column.thresholds is not None and row_index > FIRST_DATA_ROW:
+            _add_threshold_rules(sheet, col, column, last_row, formats)
+    return chart_rows
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    d = as_date(value)
+    assert d is not None
+    return dt.datetime(d.year, d.month, d.day)
+
+
+def _add_threshold_rules(
+    sheet: Worksheet, col: int, column: Column, last_row: int, formats: _Formats
+) -> None:
+    """The column's thresholds as real Excel rules, red first so it wins over amber."""
+    thresholds = column.thresholds
+    assert thresholds is not None
+    criteria = ">=" if thresholds.above else "<="
+    cells = (FIRST_DATA_ROW, col, last_row, col)
+    for flag, limit in (("red", thresholds.red), ("amber", thresholds.amber)):
+        sheet.conditional_format(
+            *cells,
+            {
+                "type": "cell",
+                "criteria": criteria,
+                "value": float(limit),
+                "format": formats.flag(flag),
+                "stop_if_true": True,
+            },
+        )
+
+
+def _add_chart(
+    workbook: Workbook,
+    doc: ReportDocument,
+    spec: ChartSpec,
+    detail_rows: list[Mapping[str, Any]],
+    formats: _Formats,
+) -> None:
+    """A native chart on its own sheet, fed from a small data sheet it can reference."""
+    values = spec.inline_values()
+    points: Sequence[Mapping[str, Any]] = values if values is not None else detail_rows
+    data_sheet = workbook.add_worksheet("图表数据 Chart data")
+    labels = {c.key: c.heading for c in doc.columns}
+    fields = [spec.category, *spec.values]
+    for col, field_name in enumerate(fields):
+        data_sheet.write_string(0, col, labels.get(field_name, field_name), formats.header)
+        data_sheet.set_column(col, col, 18)
+    for r, point in enumerate(points, start=1):
+        category = point.get(spec.category)
+        data_sheet.write_string(r, 0, "" if category is None else str(category))
+        for col, field_name in enumerate(spec.values, start=1):
+            number = as_decimal(point.get(field_name))
+            if number is not None:
+                data_sheet.write_number(r, col, float(number))
+    last = max(len(points), 1)
+    chart = workbook.add_chart({"type": {"bar": "column"}.get(spec.kind, spec.kind)})
+    sheet_ref = "'图表数据 Chart data'"
+    for col, field_name in enumerate(spec.values, start=1):
+        chart.add_series(
+            {
+                "name": labels.get(field_name, field_name),
+                "categories": f"={sheet_ref}!{xl_rowcol_to_cell(1, 0, True, True)}:"
+                f"{xl_rowcol_to_cell(last, 0, True, True)}",
+                "values": f"={sheet_ref}!{xl_rowcol_to_cell(1, col, True, True)}:"
+                f"{xl_rowcol_to_cell(last, col, True, True)}",
+            }
+        )
+    chart.set_title({"name": bilingual(spec.title) if spec.title else bilingual(doc.title)})
+    if spec.kind != "pie" and len(spec.values) == 1:
+        chart.set_legend({"none": True})
+    chartsheet = workbook.add_chartsheet("图表 Chart")
+    chartsheet.set_chart(chart)
+
+
+def _write_parameters_sheet(sheet: Worksheet, doc: ReportDocument, formats: _Formats) -> None:
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 1, 48)
+    sheet.write_string(0, 0, bilingual(doc.title), formats.title)
+    sheet.write_string(1, 0, doc.company)
+    row = 3
+    for label, value in doc.parameters:
+        sheet.write_string(row, 0, label, formats.label)
+        sheet.write_string(row, 1, value, formats.cell(None, None, None, is_formula_like(value)))
+        row += 1
+    provenance: list[tuple[str, Any]] = [
+        ("生成时间 Generated at", doc.generated_at),
+        ("时区 UTC offset", doc.generated_at.strftime("%z")),
+        ("生成人 Generated by", doc.generated_by),
+        ("模板 Template", doc.template_key),
+        ("模板版本 Template version", str(doc.template_version)),
+    ]
+    for label, value in provenance:
+        sheet.write_string(row, 0, label, formats.label)
+        if isinstance(value, dt.datetime):
+            # Excel has no time zones: the wall time the user saw, with the offset beside it.
+            sheet.write_datetime(row, 1, value.replace(tzinfo=None), formats.timestamp)
+        else:
+            sheet.write_string(
+                row, 1, value, formats.cell(None, None, None, is_formula_like(value))
+            )
+        row += 1

@@ -1,0 +1,222 @@
+"""Shared fixtures: a seeded demo database copied fresh for each test.
+
+The demo organisation is built once per session through the real migrations and seed;
+each test gets its own copy (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on
+PostgreSQL when ``QUIRE_TEST_DATABASE_URL`` is set), so tests can change anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("QUIRE_TEST_REDIS_URL")
+SECRET = "test-secret-key-not-for-production"
+PASSWORD = "quire-demo"
+
+
+def base_config(instance: Path, database_url: str) -> dict[str, Any]:
+    return {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "PASSWORD_HASH_FAST": True,
+        "JOBS_IMMEDIATE": True,
+        "REDIS_URL": None,
+    }
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _build_template(instance: Path, url: str) -> None:
+    from quire.runtime.app import create_app
+    from quire.runtime.cli import upgrade_database
+    from quire.runtime.demo import seed_demo
+    from quire.runtime.extensions import db
+
+    app = create_app(base_config(instance, url))
+    upgrade_database(app)
+    with app.app_context():
+        seed_demo()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the seeded template database (built once per test session)."""
+    instance = tmp_path_factory.mktemp("template")
+    if PG_URL:
+        name = f"quire_tpl_{os.getpid()}"
+        admin = _admin_engine()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        _build_template(instance, url)
+        yield name
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = instance / "template.db"
+        _build_template(instance, f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        name = f"quire_t_{uuid.uuid4().hex[:12]}"
+        admin = _admin_engine()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        target = tmp_path / "instance" / "quire.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template_database, target)
+        yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from quire.runtime.app import create_app
+    from quire.runtime.extensions import db
+
+    application = create_app(base_config(tmp_path / "instance", database_url))
+
+    def forget_previous_request() -> None:
+        # Tests keep an app context open so they can use the database; Flask then reuses
+        # it (and its ``g``) for every request, so the signed-in user and CSRF token would leak between
+        # test clients. A real server starts each request with a fresh context.
+        from flask import g
+
+        for name in list(g):
+            g.pop(name, None)
+
+    application.before_request_funcs.setdefault(None, []).insert(0, forget_previous_request)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A signed-in (or not) web client that posts forms with their CSRF token, like a browser."""
+
+    def __init__(self, client):  # type: ignore[no-untyped-def]
+        self.client = client
+
+    def get(self, url: str, **kw: Any):  # type: ignore[no-untyped-def]
+        return self.client.get(url, **kw)
+
+    def post_form(self, url: str, data: dict[str, Any], *, page: str | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+        token = csrf_from(self.client.get(page or url).text)
+        return self.client.post(url, data={"csrf_token": token, **data}, **kw)
+
+    def login(self, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        return self.post_form("/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def browser(client) -> Browser:  # type: ignore[no-untyped-def]
+    return Browser(client)
+
+
+@pytest.fixture
+def signed_in(app):  # type: ignore[no-untyped-def]
+    """``signed_in("salesmgr")`` → a Browser with that demo user's session."""
+
+    def make(username: str) -> Browser:
+        b = Browser(app.test_client())
+        response = b.login(username)
+        assert response.status_code == 302, response.text[:500]
+        return b
+
+    return make
+
+
+class ApiClient:
+    def __init__(self, client, token: str):  # type: ignore[no-untyped-def]
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, method: str):  # type: ignore[no-untyped-def]
+        call = getattr(self.client, method)
+
+        def send(url: str, **kw: Any):  # type: ignore[no-untyped-def]
+            return call(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+        return send
+
+
+@pytest.fixture
+def api(app):  # type: ignore[no-untyped-def]
+    """``api("finrev")`` → a client sending that demo user's bearer token."""
+
+    def make(username: str) -> ApiClient:
+        client = app.test_client()
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.json
+        return ApiClient(client, response.json["token"])
+
+    return make
+
+
+@pytest.fixture
+def user(app):  # type: ignore[no-untyped-def]
+    """``user("sales1")`` → the demo User row."""
+    from quire.runtime.org import user_by_username
+
+    return user_by_username
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "QUIRE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "QUIRE_DATABASE_URL": database_url,
+        "QUIRE_SECRET_KEY": SECRET,
+    }
+
+
+@pytest.fixture
+def runner(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from quire.runtime.cli import main
+
+    class Runner:
+        def invoke(self, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+            return CliRunner().invoke(main, list(args), env=cli_env, input=input, catch_exceptions=False)
+
+    return Runner()
