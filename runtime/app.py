@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import jobs
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, migrate
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -124,8 +124,13 @@ def _init_request_hooks(app: Flask) -> None:
             return
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return
-        if request.endpoint in {"api.issue_token"}:
-            return
+        if request.routing_exception is not None or request.endpoint in {"api.issue_token"}:
+            return  # unknown route or method: answer 404/405, not a CSRF error
+        if request.path.startswith("/api/"):
+            from flask_login import current_user
+
+            if not current_user.is_authenticated:
+                return  # no session to ride on: the endpoint answers 401 itself
         csrf.protect()
 
     @app.after_request

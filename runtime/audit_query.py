@@ -39,6 +39,8 @@ def audit_query(args: Mapping[str, Any]) -> Select[Any]:
         start = datetime.combine(_day("since", args["since"]), time.min, tzinfo=UTC)
         stmt = stmt.where(AuditEvent.at >= start)
     if args.get("until"):
-        end = datetime.combine(_day("until", args["until"]), time.min, tzinfo=UTC) + timedelta(days=1)
+        end = datetime.combine(_day("until", args["until"]), time.min, tzinfo=UTC) + timedelta(
+            days=1
+        )
         stmt = stmt.where(AuditEvent.at < end)
     return stmt.order_by(AuditEvent.seq.desc())

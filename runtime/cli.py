@@ -147,11 +147,22 @@ def users() -> None:
 @click.option("--name", "display_name", default=None, help="Display name.")
 @click.option("--department", required=True, help="Department code, e.g. FIN.")
 @click.option("--email", default=None)
-@click.option("--role", "roles", multiple=True, help="Role key to grant (organisation-wide scope "
-              "for admin roles, the user's department for others). Repeatable.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="Role key to grant (organisation-wide scope "
+    "for admin roles, the user's department for others). Repeatable.",
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_create(username: str, display_name: str | None, department: str, email: str | None,
-                 roles: tuple[str, ...], password: str) -> None:
+def users_create(
+    username: str,
+    display_name: str | None,
+    department: str,
+    email: str | None,
+    roles: tuple[str, ...],
+    password: str,
+) -> None:
     """Create a user."""
     from .auth.passwords import password_problem
     from .errors import QuireError
@@ -165,12 +176,29 @@ def users_create(username: str, display_name: str | None, department: str, email
     with app.app_context():
         try:
             dept = department_by_code(department)
-            user = save_user(None, username=username, display_name=display_name or username,
-                             department=dept, email=email, password=password)
+            user = save_user(
+                None,
+                username=username,
+                display_name=display_name or username,
+                department=dept,
+                email=email,
+                password=password,
+            )
             for key in roles:
-                org_wide = key in {"sysadmin", "auditor", "cfo", "finance_admin", "finance_reviewer"}
-                grant_role(None, user, role_by_key(key), department=None if org_wide else dept,
-                           include_subtree=key != "staff")
+                org_wide = key in {
+                    "sysadmin",
+                    "auditor",
+                    "cfo",
+                    "finance_admin",
+                    "finance_reviewer",
+                }
+                grant_role(
+                    None,
+                    user,
+                    role_by_key(key),
+                    department=None if org_wide else dept,
+                    include_subtree=key != "staff",
+                )
             database.session.commit()
         except QuireError as exc:
             raise click.ClickException(_sentence(exc)) from exc

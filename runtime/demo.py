@@ -28,20 +28,51 @@ DEPARTMENTS = [
 ]
 
 ROLES: list[tuple[str, str, str, list[P]]] = [
-    ("sysadmin", "系统管理员", "System administrator",
-     [P.USER_READ, P.USER_MANAGE, P.ROLE_MANAGE, P.DEPARTMENT_MANAGE, P.SETTINGS_MANAGE]),
-    ("finance_admin", "财务管理员", "Finance administrator",
-     [P.TEMPLATE_DESIGN, P.DATASOURCE_MANAGE, P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
-    ("finance_reviewer", "财务审核", "Finance reviewer",
-     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT]),
-    ("cfo", "财务总监", "CFO",
-     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
-    ("dept_manager", "部门经理", "Department manager",
-     [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ]),
+    (
+        "sysadmin",
+        "系统管理员",
+        "System administrator",
+        [P.USER_READ, P.USER_MANAGE, P.ROLE_MANAGE, P.DEPARTMENT_MANAGE, P.SETTINGS_MANAGE],
+    ),
+    (
+        "finance_admin",
+        "财务管理员",
+        "Finance administrator",
+        [
+            P.TEMPLATE_DESIGN,
+            P.DATASOURCE_MANAGE,
+            P.SUBMISSION_READ,
+            P.REPORT_READ,
+            P.REPORT_EXPORT,
+            P.USER_READ,
+        ],
+    ),
+    (
+        "finance_reviewer",
+        "财务审核",
+        "Finance reviewer",
+        [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT],
+    ),
+    (
+        "cfo",
+        "财务总监",
+        "CFO",
+        [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ],
+    ),
+    (
+        "dept_manager",
+        "部门经理",
+        "Department manager",
+        [P.SUBMISSION_READ, P.SUBMISSION_APPROVE, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ],
+    ),
     ("staff", "员工", "Staff", [P.SUBMISSION_CREATE]),
     ("hr_officer", "人事专员", "HR officer", [P.USER_READ, P.PERSONNEL_MANAGE]),
-    ("auditor", "审计", "Auditor",
-     [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ, P.AUDIT_READ]),
+    (
+        "auditor",
+        "审计",
+        "Auditor",
+        [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ, P.AUDIT_READ],
+    ),
 ]
 
 
@@ -56,24 +87,54 @@ class DemoUser:
 
 
 USERS = [
-    DemoUser("admin", "系统管理员 Admin", "HQ", (("sysadmin", None),),
-             note="manages users, roles, settings; sees no finance data"),
-    DemoUser("finadmin", "方芳 Fang Fang", "FIN", (("finance_admin", None), ("staff", "FIN")),
-             note="designs templates, manages data sources"),
-    DemoUser("finrev", "钱审 Qian Shen", "FIN", (("finance_reviewer", None), ("staff", "FIN")),
-             note="reviews claims and budgets of all departments"),
+    DemoUser(
+        "admin",
+        "系统管理员 Admin",
+        "HQ",
+        (("sysadmin", None),),
+        note="manages users, roles, settings; sees no finance data",
+    ),
+    DemoUser(
+        "finadmin",
+        "方芳 Fang Fang",
+        "FIN",
+        (("finance_admin", None), ("staff", "FIN")),
+        note="designs templates, manages data sources",
+    ),
+    DemoUser(
+        "finrev",
+        "钱审 Qian Shen",
+        "FIN",
+        (("finance_reviewer", None), ("staff", "FIN")),
+        note="reviews claims and budgets of all departments",
+    ),
     DemoUser("cfo", "高远 Gao Yuan", "HQ", (("cfo", None), ("staff", "HQ")), note="final approval"),
-    DemoUser("salesmgr", "孙经理 Sun Jingli", "SALES", (("dept_manager", "SALES"), ("staff", "SALES")),
-             note="manager of SALES and SALES-E"),
+    DemoUser(
+        "salesmgr",
+        "孙经理 Sun Jingli",
+        "SALES",
+        (("dept_manager", "SALES"), ("staff", "SALES")),
+        note="manager of SALES and SALES-E",
+    ),
     DemoUser("sales1", "李明 Li Ming", "SALES", (("staff", "SALES"),), manager="salesmgr"),
     DemoUser("sales2", "王芳 Wang Fang", "SALES", (("staff", "SALES"),), manager="salesmgr"),
     DemoUser("sales3", "张伟 Zhang Wei", "SALES-E", (("staff", "SALES-E"),), manager="salesmgr"),
     DemoUser("rdmgr", "陈工 Chen Gong", "RD", (("dept_manager", "RD"), ("staff", "RD"))),
     DemoUser("rd1", "刘洋 Liu Yang", "RD", (("staff", "RD"),), manager="rdmgr"),
-    DemoUser("hr1", "赵敏 Zhao Min", "HR", (("hr_officer", None), ("staff", "HR")),
-             note="maintains personnel status"),
-    DemoUser("auditor", "周审计 Zhou Shenji", "HQ", (("auditor", None),),
-             note="reads everything incl. the audit log; changes nothing"),
+    DemoUser(
+        "hr1",
+        "赵敏 Zhao Min",
+        "HR",
+        (("hr_officer", None), ("staff", "HR")),
+        note="maintains personnel status",
+    ),
+    DemoUser(
+        "auditor",
+        "周审计 Zhou Shenji",
+        "HQ",
+        (("auditor", None),),
+        note="reads everything incl. the audit log; changes nothing",
+    ),
 ]
 
 DEPARTMENT_MANAGERS = {"SALES": "salesmgr", "SALES-E": "salesmgr", "RD": "rdmgr", "HQ": "cfo"}
@@ -101,7 +162,11 @@ def seed_demo() -> bool:
     depts: dict[str, Department] = {}
     for code, zh, en, parent, cc in DEPARTMENTS:
         depts[code] = save_department(
-            None, code=code, name_zh=zh, name_en=en, parent=depts.get(parent) if parent else None,
+            None,
+            code=code,
+            name_zh=zh,
+            name_en=en,
+            parent=depts.get(parent) if parent else None,
             cost_center=cc,
         )
     users: dict[str, User] = {}
@@ -127,9 +192,12 @@ def seed_demo() -> bool:
     for spec in USERS:
         for role_key, dept_code in spec.roles:
             grant_role(
-                None, users[spec.username], roles[role_key],
+                None,
+                users[spec.username],
+                roles[role_key],
                 department=depts[dept_code] if dept_code else None,
-                include_subtree=role_key != "staff", note="demo organisation",
+                include_subtree=role_key != "staff",
+                note="demo organisation",
             )
     db.session.commit()
     return True

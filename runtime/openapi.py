@@ -98,11 +98,23 @@ class Endpoint:
 
 
 ENDPOINTS: list[Endpoint] = [
-    Endpoint("post", "/auth/token", "Exchange a username and password for a bearer token",
-             TokenResponse, TokenRequest, auth=False, errors=(400, 401, 429)),
+    Endpoint(
+        "post",
+        "/auth/token",
+        "Exchange a username and password for a bearer token",
+        TokenResponse,
+        TokenRequest,
+        auth=False,
+        errors=(400, 401, 429),
+    ),
     Endpoint("get", "/me", "The signed-in user with current grants and permissions", Me),
-    Endpoint("get", "/audit", "The audit trail (auditors only), newest first", AuditList,
-             query=("actor", "action", "object_type", "object_id", "since", "until", "page", "per_page")),
+    Endpoint(
+        "get",
+        "/audit",
+        "The audit trail (auditors only), newest first",
+        AuditList,
+        query=("actor", "action", "object_type", "object_id", "since", "until", "page", "per_page"),
+    ),
 ]
 
 
@@ -145,7 +157,12 @@ def build_openapi() -> dict[str, Any]:
         for part in ep.path.split("/"):
             if part.startswith("{"):
                 op.setdefault("parameters", []).append(
-                    {"name": part.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+                    {
+                        "name": part.strip("{}"),
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
                 )
         if not ep.auth:
             op["security"] = []

@@ -18,8 +18,15 @@ from .models import Department, Role, RoleGrant, User, UserStatus, utcnow
 
 DEPARTMENT_FIELDS = ("code", "name_zh", "name_en", "parent", "manager", "cost_center", "active")
 USER_FIELDS = (
-    "display_name", "email", "department", "manager", "status", "locale",
-    "delegate", "delegate_from", "delegate_until",
+    "display_name",
+    "email",
+    "department",
+    "manager",
+    "status",
+    "locale",
+    "delegate",
+    "delegate_from",
+    "delegate_until",
 )
 
 
@@ -77,9 +84,11 @@ def _refresh_paths(dept: Department) -> None:
     dept.path = (dept.parent.path if dept.parent else "/") + dept.code + "/"
     if old and old != dept.path:
         for child in db.session.scalars(
-            select(Department).where(Department.path.startswith(old, autoescape=True), Department.id != dept.id)
+            select(Department).where(
+                Department.path.startswith(old, autoescape=True), Department.id != dept.id
+            )
         ):
-            child.path = dept.path + child.path[len(old):]
+            child.path = dept.path + child.path[len(old) :]
 
 
 def save_department(
@@ -101,11 +110,18 @@ def save_department(
     if clash is not None and clash is not existing:
         raise Invalid("Please check the form.", [Detail("code", f"{code} is already used")])
     if existing is not None and parent is not None and parent.path.startswith(existing.path):
-        raise Invalid("Please check the form.", [Detail("parent", "a department cannot sit under itself")])
+        raise Invalid(
+            "Please check the form.", [Detail("parent", "a department cannot sit under itself")]
+        )
     before = _department_state(existing) if existing else {}
     dept = existing or Department(path="")
     dept.code, dept.name_zh, dept.name_en = code, name_zh.strip(), name_en.strip()
-    dept.parent, dept.manager, dept.cost_center, dept.active = parent, manager, cost_center or None, active
+    dept.parent, dept.manager, dept.cost_center, dept.active = (
+        parent,
+        manager,
+        cost_center or None,
+        active,
+    )
     if existing is None:
         db.session.add(dept)
     _refresh_paths(dept)
@@ -138,14 +154,26 @@ def save_user(
 ) -> User:
     username = username.strip()
     if existing is None:
-        if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-            raise Invalid("Please check the form.", [Detail("username", "letters, digits, . _ - only")])
+        if (
+            not username
+            or len(username) > 64
+            or not all(c.isalnum() or c in "._-" for c in username)
+        ):
+            raise Invalid(
+                "Please check the form.", [Detail("username", "letters, digits, . _ - only")]
+            )
         if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
-            raise Invalid("Please check the form.", [Detail("username", f"{username} is already used")])
+            raise Invalid(
+                "Please check the form.", [Detail("username", f"{username} is already used")]
+            )
     if manager is not None and existing is not None and manager.id == existing.id:
-        raise Invalid("Please check the form.", [Detail("manager", "a user cannot manage themselves")])
+        raise Invalid(
+            "Please check the form.", [Detail("manager", "a user cannot manage themselves")]
+        )
     if delegate is not None and existing is not None and delegate.id == existing.id:
-        raise Invalid("Please check the form.", [Detail("delegate", "a user cannot be their own delegate")])
+        raise Invalid(
+            "Please check the form.", [Detail("delegate", "a user cannot be their own delegate")]
+        )
     if delegate_from and delegate_until and delegate_until < delegate_from:
         raise Invalid("Please check the form.", [Detail("delegate_until", "ends before it starts")])
     before = _user_state(existing) if existing else {}
@@ -183,7 +211,10 @@ def set_status(actor: User | None, user: User, status: UserStatus) -> None:
     if status == UserStatus.LEFT:
         user.auth_version = (user.auth_version or 1) + 1
     audit.record(
-        actor, "user.status", object_type="user", object_id=user.username,
+        actor,
+        "user.status",
+        object_type="user",
+        object_id=user.username,
         changes={"status": [before, status.value]},
     )
 
@@ -265,10 +296,20 @@ def save_role(
 
     unknown = [p for p in permissions if p not in {x.value for x in Permission}]
     if unknown:
-        raise Invalid("Please check the form.", [Detail("permissions", f"unknown permission {unknown[0]}")])
+        raise Invalid(
+            "Please check the form.", [Detail("permissions", f"unknown permission {unknown[0]}")]
+        )
     if existing is None and db.session.scalar(select(Role).where(Role.key == key)):
         raise Invalid("Please check the form.", [Detail("key", f"{key} is already used")])
-    before = {"name_zh": existing.name_zh, "name_en": existing.name_en, "permissions": sorted(existing.permissions)} if existing else {}
+    before = (
+        {
+            "name_zh": existing.name_zh,
+            "name_en": existing.name_en,
+            "permissions": sorted(existing.permissions),
+        }
+        if existing
+        else {}
+    )
     role = existing or Role(key=key)
     role.name_zh, role.name_en, role.description = name_zh, name_en, description
     role.permissions = sorted(set(permissions))
@@ -280,6 +321,9 @@ def save_role(
         "role.update" if existing else "role.create",
         object_type="role",
         object_id=role.key,
-        changes=audit.changes_between(before, {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions}),
+        changes=audit.changes_between(
+            before,
+            {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions},
+        ),
     )
     return role

@@ -18,7 +18,9 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 
 class DepartmentForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), Regexp(r"^[A-Za-z0-9_-]+$")])
+    code = StringField(
+        _l("Code"), validators=[DataRequired(), Length(max=32), Regexp(r"^[A-Za-z0-9_-]+$")]
+    )
     name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=200)])
     parent = SelectField(_l("Parent department"), choices=[], validate_choice=True)
@@ -28,35 +30,51 @@ class DepartmentForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9._-]+$")])
+    username = StringField(
+        _l("Username"), validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9._-]+$")]
+    )
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=200)])
-    email = StringField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=320)])
+    email = StringField(
+        _l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=320)]
+    )
     department = SelectField(_l("Department"), choices=[], validate_choice=True)
     manager = SelectField(_l("Manager"), choices=[], validate_choice=True)
     status = SelectField(
         _l("Status"),
         choices=[("active", _l("Active")), ("on_leave", _l("On leave")), ("left", _l("Left"))],
     )
-    locale = SelectField(_l("Language"), choices=[("", _l("Browser default")), ("zh_CN", "中文"), ("en", "English")])
+    locale = SelectField(
+        _l("Language"), choices=[("", _l("Browser default")), ("zh_CN", "中文"), ("en", "English")]
+    )
     delegate = SelectField(_l("Delegate while on leave"), choices=[], validate_choice=True)
     delegate_from = DateField(_l("Delegate from"), validators=[Optional()])
     delegate_until = DateField(_l("Delegate until"), validators=[Optional()])
-    password = PasswordField(_l("Initial password"), validators=[Optional(), Length(min=10, max=1024)])
+    password = PasswordField(
+        _l("Initial password"), validators=[Optional(), Length(min=10, max=1024)]
+    )
 
 
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[], validate_choice=True)
     department = SelectField(_l("Department scope"), choices=[], validate_choice=True)
     include_subtree = BooleanField(_l("Include sub-departments"), default=True)
-    projects = StringField(_l("Projects (comma-separated; empty = all)"), validators=[Optional(), Length(max=500)])
-    period_from = StringField(_l("From period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")])
-    period_until = StringField(_l("Until period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")])
+    projects = StringField(
+        _l("Projects (comma-separated; empty = all)"), validators=[Optional(), Length(max=500)]
+    )
+    period_from = StringField(
+        _l("From period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")]
+    )
+    period_until = StringField(
+        _l("Until period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")]
+    )
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
     note = TextAreaField(_l("Reason / ticket"), validators=[Optional(), Length(max=1000)])
 
 
 class RoleForm(FlaskForm):
-    key = StringField(_l("Key"), validators=[DataRequired(), Length(max=64), Regexp(r"^[a-z0-9_]+$")])
+    key = StringField(
+        _l("Key"), validators=[DataRequired(), Length(max=64), Regexp(r"^[a-z0-9_]+$")]
+    )
     name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])

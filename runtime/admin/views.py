@@ -45,7 +45,9 @@ def _visible_departments():  # type: ignore[no-untyped-def]
 
 
 def _department_choices(blank: str | None = None) -> list[tuple[str, str]]:
-    depts = db.session.scalars(select(Department).where(Department.active).order_by(Department.path)).all()
+    depts = db.session.scalars(
+        select(Department).where(Department.active).order_by(Department.path)
+    ).all()
     choices = [("", blank)] if blank is not None else []
     from flask_babel import get_locale
 
@@ -72,7 +74,9 @@ def departments():  # type: ignore[no-untyped-def]
     if not visible:
         raise Forbidden()
     return render_template(
-        "admin/departments.html", departments=visible, can_manage=access.can(current_user, P.DEPARTMENT_MANAGE)
+        "admin/departments.html",
+        departments=visible,
+        can_manage=access.can(current_user, P.DEPARTMENT_MANAGE),
     )
 
 
@@ -132,14 +136,18 @@ def users():  # type: ignore[no-untyped-def]
     stmt = select(User).where(where).options(selectinload(User.department))
     if request.args.get("department"):
         dept = org.department_by_code(request.args["department"])
-        stmt = stmt.where(User.department_id.in_(
-            select(Department.id).where(Department.path.startswith(dept.path, autoescape=True))
-        ))
+        stmt = stmt.where(
+            User.department_id.in_(
+                select(Department.id).where(Department.path.startswith(dept.path, autoescape=True))
+            )
+        )
     if request.args.get("status") in {s.value for s in UserStatus}:
         stmt = stmt.where(User.status == UserStatus(request.args["status"]))
     if request.args.get("q"):
         needle = f"%{request.args['q'].lower()}%"
-        stmt = stmt.where(or_(func.lower(User.username).like(needle), func.lower(User.display_name).like(needle)))
+        stmt = stmt.where(
+            or_(func.lower(User.username).like(needle), func.lower(User.display_name).like(needle))
+        )
     page, per_page = parse_page_args(request.args)
     result = paginate(stmt.order_by(User.username), page, per_page)
     return render_template(
@@ -173,7 +181,10 @@ def user_edit(username: str | None = None):  # type: ignore[no-untyped-def]
             form.status.data = user.status.value
             form.locale.data = user.locale or ""
             form.delegate.data = user.delegate.username if user.delegate else ""
-            form.delegate_from.data, form.delegate_until.data = user.delegate_from, user.delegate_until
+            form.delegate_from.data, form.delegate_until.data = (
+                user.delegate_from,
+                user.delegate_until,
+            )
     status = 200
     if form.validate_on_submit():
         if user is None and not form.password.data:
@@ -263,7 +274,11 @@ def grant_create(username: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _render_user(user, form, 422)
     department = org.department_by_code(form.department.data) if form.department.data else None
-    if not access.can(current_user, P.USER_MANAGE, department) if department else not _org_wide_manager():
+    if (
+        not access.can(current_user, P.USER_MANAGE, department)
+        if department
+        else not _org_wide_manager()
+    ):
         form.department.errors = [_("You cannot grant rights in this scope.")]
         return _render_user(user, form, 422)
     try:
@@ -273,10 +288,13 @@ def grant_create(username: str):  # type: ignore[no-untyped-def]
             org.role_by_key(form.role.data),
             department=department,
             include_subtree=form.include_subtree.data,
-            projects=[p.strip() for p in (form.projects.data or "").split(",") if p.strip()] or None,
+            projects=[p.strip() for p in (form.projects.data or "").split(",") if p.strip()]
+            or None,
             period_from=_month(form.period_from.data),
             period_until=_month(form.period_until.data),
-            valid_until=datetime.combine(form.valid_until.data, time.max, tzinfo=UTC) if form.valid_until.data else None,
+            valid_until=datetime.combine(form.valid_until.data, time.max, tzinfo=UTC)
+            if form.valid_until.data
+            else None,
             note=form.note.data or None,
         )
     except Invalid as exc:
@@ -324,11 +342,16 @@ def roles():  # type: ignore[no-untyped-def]
     all_roles = db.session.scalars(select(Role).order_by(Role.key)).all()
     counts = dict(
         db.session.execute(
-            select(RoleGrant.role_id, func.count()).where(RoleGrant.revoked_at.is_(None)).group_by(RoleGrant.role_id)
+            select(RoleGrant.role_id, func.count())
+            .where(RoleGrant.revoked_at.is_(None))
+            .group_by(RoleGrant.role_id)
         ).all()
     )
     return render_template(
-        "admin/roles.html", roles=all_roles, counts=counts, labels=access.PERMISSION_LABELS,
+        "admin/roles.html",
+        roles=all_roles,
+        counts=counts,
+        labels=access.PERMISSION_LABELS,
         can_manage=access.can(current_user, P.ROLE_MANAGE),
     )
 
@@ -355,8 +378,13 @@ def role_edit(key: str | None = None):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             org.save_role(
-                current_user, key=form.key.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
-                permissions=form.permissions.data or [], description=form.description.data, existing=role,
+                current_user,
+                key=form.key.data,
+                name_zh=form.name_zh.data,
+                name_en=form.name_en.data,
+                permissions=form.permissions.data or [],
+                description=form.description.data,
+                existing=role,
             )
         except Invalid as exc:
             _apply_errors(form, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import jsonify, request
 from flask_login import current_user, login_required
 

@@ -23,13 +23,19 @@ def json_body() -> dict:
 @bp.post("/auth/token")
 def issue_token():  # type: ignore[no-untyped-def]
     data = json_body()
-    missing = [Detail(k, "is required") for k in ("username", "password") if not isinstance(data.get(k), str) or not data.get(k)]
+    missing = [
+        Detail(k, "is required")
+        for k in ("username", "password")
+        if not isinstance(data.get(k), str) or not data.get(k)
+    ]
     if missing:
         raise BadRequest("Username and password are required.", missing)
     user = service.sign_in(data["username"], data["password"], request.remote_addr)
     token, clear = service.create_token(user, "API sign-in")
     db.session.commit()
-    return jsonify(token=clear, expires_at=token.expires_at.isoformat() if token.expires_at else None)
+    return jsonify(
+        token=clear, expires_at=token.expires_at.isoformat() if token.expires_at else None
+    )
 
 
 @bp.get("/me")

@@ -45,7 +45,9 @@ def error_response(status: int, code: str, message: str, details: list[Detail] |
         response = jsonify(body)
         response.status_code = status
         return response
-    return render_template("errors/error.html", status=status, message=message, details=details or []), status
+    return render_template(
+        "errors/error.html", status=status, message=message, details=details or []
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -82,4 +84,6 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         log.exception("unexpected error")
-        return error_response(500, "internal", "Something went wrong on our side; it has been logged.")
+        return error_response(
+            500, "internal", "Something went wrong on our side; it has been logged."
+        )

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import ApiToken, SignInFailure, User, UserStatus, utcnow
 from .passwords import check_password, hash_password, password_problem
 
-TOKEN_PREFIX = "qt_"
+TOKEN_PREFIX = "qt_"  # noqa: S105 - a prefix, not a secret
 
 
 def _throttled(username: str, ip: str | None) -> bool:
@@ -31,9 +31,7 @@ def sign_in(username: str, password: str, ip: str | None) -> User:
     """Check credentials; raise 429 when throttled, 401 otherwise. Audits both outcomes."""
     username = (username or "").strip()
     if _throttled(username, ip):
-        raise TooManyRequests(
-            "Too many failed sign-ins. Please wait a minute and try again."
-        )
+        raise TooManyRequests("Too many failed sign-ins. Please wait a minute and try again.")
     user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = check_password(user.password_hash if user else None, password or "")
     if not ok or user is None or user.status == UserStatus.LEFT:
@@ -55,7 +53,9 @@ def sign_in(username: str, password: str, ip: str | None) -> User:
 
 def change_password(user: User, current: str, new: str) -> None:
     if not check_password(user.password_hash, current):
-        raise Invalid("Please check the form.", [Detail("current_password", "is not your current password")])
+        raise Invalid(
+            "Please check the form.", [Detail("current_password", "is not your current password")]
+        )
     problem = password_problem(new, user.username)
     if problem:
         raise Invalid("Please check the form.", [Detail("new_password", problem)])

@@ -73,7 +73,9 @@ class User(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[UserStatus] = mapped_column(
-        Enum(UserStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            UserStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         default=UserStatus.ACTIVE,
     )
     #: argon2 hash; None for accounts that sign in only through tokens or SSO.

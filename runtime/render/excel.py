@@ -12,9 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
 from quire.runtime.render.document import (
     FLAG_COLOURS,
     FLAGS_KEY,
@@ -24,11 +30,13 @@ from quire.runtime.render.document import (
     ReportDocument,
     bilingual,
 )
-from quire.runtime.render.values import as_date, as_decimal, column_widths, is_formula_like
-from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_rowcol_to_cell
-from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
+from quire.runtime.render.values import (
+    FORMULA_LEADERS,
+    as_date,
+    as_decimal,
+    column_widths,
+    is_formula_like,
+)
 
 #: Rows looked at to size the columns; later rows never widen them.
 WIDTH_SAMPLE_ROWS = 200
@@ -36,6 +44,7 @@ MAX_COLUMN_WIDTH = 60
 MAX_CELL_CHARS = 32_767  # Excel's limit; XlsxWriter would refuse longer strings.
 #: Detail rows kept for a chart whose Vega-Lite spec has no inline data.
 MAX_CHART_POINTS = 500
+FORMULA_LEADER_SET = frozenset(FORMULA_LEADERS)
 
 HEADER_ROW = 0
 FIRST_DATA_ROW = 1
@@ -168,35 +177,40 @@ def _write_report_sheet(
     write_number = sheet.write_number
     write_datetime = sheet.write_datetime
     write_blank = sheet.write_blank
+    cell_format = formats.cell
+    specs = list(enumerate(zip(keys, kinds, num_formats, plain, strict=True)))
+    # This loop runs once per cell of a 100,000-line export, so it avoids helper calls on
+    # the common path (plain str, Decimal, date) and falls back to them otherwise.
     for row in all_rows:
         style = row.get(STYLE_KEY)
         flags = row.get(FLAGS_KEY)
         decorated = bool(style or flags)
         if want_chart and not style and len(chart_rows) < MAX_CHART_POINTS:
             chart_rows.append(row)
-        for col in range(len(keys)):
-            value = row.get(keys[col])
+        for col, (key, kind, num_format, fmt) in specs:
+            value = row.get(key)
             if decorated:
-                fmt = formats.cell(num_formats[col], style, flags.get(keys[col]) if flags else None)
-            else:
-                fmt = plain[col]
-            if value is None or value == "":
+                fmt = cell_format(num_format, style, flags.get(key) if flags else None)
+            if value is None or (value.__class__ is str and not value):
                 if decorated:
                     write_blank(row_index, col, None, fmt)
                 continue
-            kind = kinds[col]
             if kind == "text":
-                text = str(value)[:MAX_CELL_CHARS]
-                if is_formula_like(text):
-                    fmt = formats.cell(
-                        None, style, flags.get(keys[col]) if flags else None, quoted=True
-                    )
+                text = value if value.__class__ is str else str(value)
+                if len(text) > MAX_CELL_CHARS:
+                    text = text[:MAX_CELL_CHARS]
+                first = text[0]
+                if first in FORMULA_LEADER_SET or (first == " " and is_formula_like(text)):
+                    fmt = cell_format(None, style, flags.get(key) if flags else None, True)
                 write_string(row_index, col, text, fmt)
             elif kind == "date":
-                write_datetime(row_index, col, _as_datetime(value), fmt)
+                if value.__class__ is not dt.date:
+                    value = as_date(value)
+                write_datetime(row_index, col, dt.datetime(value.year, value.month, value.day), fmt)
             else:
-                number = as_decimal(value)
-                write_number(row_index, col, float(number), fmt)  # type: ignore[arg-type]
+                if value.__class__ is not Decimal and value.__class__ is not int:
+                    value = as_decimal(value)
+                write_number(row_index, col, float(value), fmt)
         row_index += 1
 
     last_row = max(row_index - 1, FIRST_DATA_ROW)
@@ -205,12 +219,6 @@ def _write_report_sheet(
         if column.thresholds is not None and row_index > FIRST_DATA_ROW:
             _add_threshold_rules(sheet, col, column, last_row, formats)
     return chart_rows
-
-
-def _as_datetime(value: Any) -> dt.datetime:
-    d = as_date(value)
-    assert d is not None
-    return dt.datetime(d.year, d.month, d.day)
 
 
 def _add_threshold_rules(

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
 from quire.runtime.render.document import (
     FLAG_COLOURS,
     FLAGS_KEY,
@@ -47,10 +48,15 @@ CHILD_SCRIPT = Path(__file__).resolve().parent / "typst_child.py"
 
 #: Debian's fonts-noto-cjk; override with ``QUIRE_CJK_FONT_DIR`` or the ``font_dir`` argument.
 DEFAULT_FONT_DIR = Path(os.environ.get("QUIRE_CJK_FONT_DIR", "/usr/share/fonts/opentype/noto"))
-FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP")
+#: The first family that has a glyph wins; Typst falls back to the other fonts it was given.
+FONT_FAMILIES = ("Noto Sans CJK SC",)
 
-#: Rows per Typst compile. Big enough that per-compile overhead (fonts, header, PDF
-#: export) stays small, small enough that one chunk stays well under 300 MB.
+#: Reports up to this many rows are one compile (about 350 MB in the child): no merge,
+#: no folio stamping, and Typst counts the pages itself.
+SINGLE_COMPILE_ROWS = 3_000
+
+#: Rows per compile above that. Small enough that ``DEFAULT_WORKERS`` chunks at once stay
+#: well under 500 MB together; big enough that per-compile overhead stays small.
 CHUNK_ROWS = 1_000
 
 #: Rows looked at to share out the page width between columns.
@@ -164,10 +170,22 @@ def _base_payload(doc: ReportDocument, sample: Sequence[Mapping[str, Any]]) -> d
     }
 
 
-def _chunks(doc: ReportDocument, size: int) -> Iterator[tuple[list[Mapping[str, Any]], bool]]:
-    """Yield (rows, is_last); the totals row rides on the last chunk."""
+def _chunks(
+    doc: ReportDocument, size: int, single: int
+) -> Iterator[tuple[list[Mapping[str, Any]], bool]]:
+    """Yield (rows, is_last); the totals row rides on the last chunk.
+
+    Up to ``single`` rows come back as one chunk; longer reports in chunks of ``size``.
+    """
     rows = iter(doc.rows)
     totals = doc.totals_row()
+    head = list(itertools.islice(rows, max(single, size) + 1))
+    if len(head) <= single:
+        if totals is not None:
+            head.append(totals)
+        yield head, True
+        return
+    rows = itertools.chain(head, rows)
     current = list(itertools.islice(rows, size))
     while True:
         following = list(itertools.islice(rows, size))
@@ -185,11 +203,19 @@ def render_report_pdf(
     *,
     font_dir: str | os.PathLike[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    single_compile_rows: int = SINGLE_COMPILE_ROWS,
     workers: int | None = None,
 ) -> bytes:
     """Typeset ``doc`` and return the PDF bytes."""
     out = io.BytesIO()
-    write_report_pdf(doc, out, font_dir=font_dir, chunk_rows=chunk_rows, workers=workers)
+    write_report_pdf(
+        doc,
+        out,
+        font_dir=font_dir,
+        chunk_rows=chunk_rows,
+        single_compile_rows=single_compile_rows,
+        workers=workers,
+    )
     return out.getvalue()
 
 
@@ -199,6 +225,7 @@ def write_report_pdf(
     *,
     font_dir: str | os.PathLike[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    single_compile_rows: int = SINGLE_COMPILE_ROWS,
     workers: int | None = None,
 ) -> None:
     """Typeset ``doc`` into ``out``, reading rows one chunk at a time.
@@ -220,7 +247,7 @@ def write_report_pdf(
     with _typesetters(workers) as pool:
         pending: collections.deque[concurrent.futures.Future[bytes]] = collections.deque()
         pdfs: list[bytes] = []
-        for number, (rows, last) in enumerate(_chunks(doc, chunk_rows)):
+        for number, (rows, last) in enumerate(_chunks(doc, chunk_rows, single_compile_rows)):
             if number == 0:
                 base = _base_payload(doc, rows)
             cells, marks = _table_rows(rows, doc.columns)

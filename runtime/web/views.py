@@ -28,7 +28,9 @@ class PasswordForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
-    days = IntegerField(_l("Valid for (days)"), default=90, validators=[Optional(), NumberRange(1, 730)])
+    days = IntegerField(
+        _l("Valid for (days)"), default=90, validators=[Optional(), NumberRange(1, 730)]
+    )
 
 
 class LocaleForm(FlaskForm):
@@ -53,7 +55,9 @@ def profile():  # type: ignore[no-untyped-def]
         if password_form.validate_on_submit():
             try:
                 auth_service.change_password(
-                    current_user, password_form.current_password.data, password_form.new_password.data
+                    current_user,
+                    password_form.current_password.data,
+                    password_form.new_password.data,
                 )
             except Invalid as exc:
                 for detail in exc.details:
@@ -114,8 +118,13 @@ def set_locale():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         before = current_user.locale
         current_user.locale = choice
-        audit.record(current_user, "user.locale", object_type="user", object_id=current_user.username,
-                     changes={"locale": [before, choice]})
+        audit.record(
+            current_user,
+            "user.locale",
+            object_type="user",
+            object_id=current_user.username,
+            changes={"locale": [before, choice]},
+        )
         db.session.commit()
     response = redirect(request.referrer if _same_site(request.referrer) else url_for("web.home"))
     return response
@@ -140,4 +149,6 @@ def healthz():  # type: ignore[no-untyped-def]
         database = "unreachable"
     queue = "ok" if jobs.queue().reachable() else "unreachable"
     ok = database == "ok" and queue == "ok"
-    return jsonify(status="ok" if ok else "degraded", database=database, jobs=queue), (200 if ok else 503)
+    return jsonify(status="ok" if ok else "degraded", database=database, jobs=queue), (
+        200 if ok else 503
+    )

@@ -8,8 +8,20 @@ from quire.runtime.models import UserStatus
 
 
 def test_every_demo_user_can_sign_in_and_sees_home(signed_in):
-    for username in ["admin", "finadmin", "finrev", "cfo", "salesmgr", "sales1", "sales2", "sales3",
-                     "rdmgr", "rd1", "hr1", "auditor"]:
+    for username in [
+        "admin",
+        "finadmin",
+        "finrev",
+        "cfo",
+        "salesmgr",
+        "sales1",
+        "sales2",
+        "sales3",
+        "rdmgr",
+        "rd1",
+        "hr1",
+        "auditor",
+    ]:
         page = signed_in(username).get("/")
         assert page.status_code == 200
         assert "My tasks" in page.text or "我的待办" in page.text
@@ -44,9 +56,15 @@ def test_session_cookie_is_secure_over_https(app):
     token_page = b.client.get("/login", base_url="https://quire.example")
     from tests.conftest import csrf_from
 
-    response = b.client.post("/login", base_url="https://quire.example",
-                             data={"csrf_token": csrf_from(token_page.text), "username": "sales1",
-                                   "password": "quire-demo"})
+    response = b.client.post(
+        "/login",
+        base_url="https://quire.example",
+        data={
+            "csrf_token": csrf_from(token_page.text),
+            "username": "sales1",
+            "password": "quire-demo",
+        },
+    )
     assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -60,28 +78,45 @@ def test_eleventh_failure_in_a_minute_answers_429_on_web_and_api(browser, client
     assert api.status_code == 429
     assert api.json["error"]["code"] == "too_many_requests"
     # Another person is not affected... unless they share the guessing address.
-    assert client.post("/api/v1/auth/token", json={"username": "sales2", "password": "quire-demo"},
-                       environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token",
+            json={"username": "sales2", "password": "quire-demo"},
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        ).status_code
+        == 200
+    )
 
 
 def test_throttle_counts_failures_per_address_too(client):
     for i in range(10):
-        client.post("/api/v1/auth/token", json={"username": f"nobody{i}", "password": "x"},
-                    environ_base={"REMOTE_ADDR": "10.1.1.1"})
-    blocked = client.post("/api/v1/auth/token", json={"username": "sales1", "password": "quire-demo"},
-                          environ_base={"REMOTE_ADDR": "10.1.1.1"})
+        client.post(
+            "/api/v1/auth/token",
+            json={"username": f"nobody{i}", "password": "x"},
+            environ_base={"REMOTE_ADDR": "10.1.1.1"},
+        )
+    blocked = client.post(
+        "/api/v1/auth/token",
+        json={"username": "sales1", "password": "quire-demo"},
+        environ_base={"REMOTE_ADDR": "10.1.1.1"},
+    )
     assert blocked.status_code == 429
 
 
 def test_api_token_then_me(client):
-    response = client.post("/api/v1/auth/token", json={"username": "finrev", "password": "quire-demo"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "finrev", "password": "quire-demo"}
+    )
     assert response.status_code == 200
     token = response.json["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json["username"] == "finrev" and me.json["department"] == "FIN"
     assert "submission.approve" in me.json["permissions"]
-    assert any(g["role"] == "finance_reviewer" and g["scope"]["department"] is None for g in me.json["grants"])
+    assert any(
+        g["role"] == "finance_reviewer" and g["scope"]["department"] is None
+        for g in me.json["grants"]
+    )
 
 
 def test_token_request_errors_are_clear(client):
@@ -124,8 +159,9 @@ def Browser_login_status(username, browser):  # noqa: N802 - reads as a phrase i
 
 def test_profile_creates_shows_once_and_revokes_a_token(signed_in, client):
     browser = signed_in("sales1")
-    page = browser.post_form("/profile", {"action": "token", "tok-name": "my script", "tok-days": "30"},
-                             page="/profile")
+    page = browser.post_form(
+        "/profile", {"action": "token", "tok-name": "my script", "tok-days": "30"}, page="/profile"
+    )
     assert page.status_code == 200
     import re
 
@@ -163,8 +199,15 @@ def test_expired_token_is_refused(api, app):
 
 def test_password_change_ends_other_sessions(signed_in, browser):
     first, second = signed_in("sales2"), signed_in("sales2")
-    response = first.post_form("/profile", {"action": "password", "pw-current_password": "quire-demo",
-                                            "pw-new_password": "a-much-longer-secret"}, page="/profile")
+    response = first.post_form(
+        "/profile",
+        {
+            "action": "password",
+            "pw-current_password": "quire-demo",
+            "pw-new_password": "a-much-longer-secret",
+        },
+        page="/profile",
+    )
     assert response.status_code == 302
     assert first.get("/").status_code == 200
     assert second.get("/").status_code == 302
@@ -174,8 +217,11 @@ def test_password_change_ends_other_sessions(signed_in, browser):
 
 def test_a_weak_new_password_is_refused_at_its_field(signed_in):
     browser = signed_in("sales2")
-    response = browser.post_form("/profile", {"action": "password", "pw-current_password": "quire-demo",
-                                              "pw-new_password": "short"}, page="/profile")
+    response = browser.post_form(
+        "/profile",
+        {"action": "password", "pw-current_password": "quire-demo", "pw-new_password": "short"},
+        page="/profile",
+    )
     assert response.status_code == 422
     assert 'id="pw-new_password-error"' in response.text
 
@@ -184,8 +230,10 @@ def test_login_redirects_only_to_local_pages(browser):
     from tests.conftest import csrf_from
 
     page = browser.get("/login")
-    response = browser.client.post("/login?next=https://evil.example/", data={
-        "csrf_token": csrf_from(page.text), "username": "sales1", "password": "quire-demo"})
+    response = browser.client.post(
+        "/login?next=https://evil.example/",
+        data={"csrf_token": csrf_from(page.text), "username": "sales1", "password": "quire-demo"},
+    )
     assert response.location == "/"
 
 

@@ -1,0 +1,1 @@
+"""Connectors that ship with Quire, registered through the same entry points as plugins."""

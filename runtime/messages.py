@@ -1,0 +1,58 @@
+"""Messages that reach the UI through variables, listed here so ``pybabel extract`` sees them.
+
+Templates translate some strings that are not literals: user status values
+(``_(u.status.value)``) and domain error messages (``_(message)`` in
+``errors/error.html``, ``_(detail.message)`` in the views). Services raise those
+messages as plain English strings, so the extractor never finds them. Listing
+the exact same English text here puts it in the catalogue; nothing imports this
+module at run time.
+
+Messages with variable parts (``f"{code} is already used"``) cannot be matched
+by msgid and are deliberately left out.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = (
+    # User status values (models.org.UserStatus), shown as _(status.value).
+    _l("active"),
+    _l("on_leave"),
+    _l("left"),
+    # Default messages of the domain errors (errors.py).
+    _l("The request could not be completed."),
+    _l("Please sign in."),
+    _l("You are not allowed to do this."),
+    _l("Not found."),
+    # Messages of the HTTP error handlers (api/errors.py).
+    _l("The form expired or was not sent from Quire. Please reload and try again."),
+    _l("This method is not allowed here."),
+    _l("The upload is too large."),
+    _l("Request failed."),
+    _l("Something went wrong on our side; it has been logged."),
+    # Messages raised by services and views.
+    _l("Nobody can grant rights to themselves; ask another administrator."),
+    _l("Ask another administrator to change your own rights."),
+    _l("Too many failed sign-ins. Please wait a minute and try again."),
+    _l("Wrong username or password, or the account is disabled."),
+    _l("Please check the form."),
+    _l("Invalid paging."),
+    _l("Invalid filter."),
+    _l("This grant is already revoked."),
+    _l("The request body must be a JSON object."),
+    _l("Username and password are required."),
+    # Detail messages (errors.Detail), shown next to a field or in a list.
+    _l("is required"),
+    _l("is not your current password"),
+    _l("at least 10 characters"),
+    _l("must not contain the username"),
+    _l("must be a whole number from 1"),
+    _l("must be a date like 2026-11-25"),
+    _l("letters, digits, - and _ only"),
+    _l("letters, digits, . _ - only"),
+    _l("a department cannot sit under itself"),
+    _l("a user cannot manage themselves"),
+    _l("a user cannot be their own delegate"),
+    _l("ends before it starts"),
+)
