@@ -82,7 +82,9 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
         name = f"quire_t_{uuid.uuid4().hex[:12]}"
         admin = _admin_engine()
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'))
+            conn.execute(
+                text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY')
+            )
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -122,7 +124,9 @@ def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_from(html: str) -> str:
@@ -185,7 +189,9 @@ def api(app):  # type: ignore[no-untyped-def]
 
     def make(username: str) -> ApiClient:
         client = app.test_client()
-        response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        response = client.post(
+            "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+        )
         assert response.status_code == 200, response.json
         return ApiClient(client, response.json["token"])
 
@@ -217,6 +223,8 @@ def runner(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
 
     class Runner:
         def invoke(self, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-            return CliRunner().invoke(main, list(args), env=cli_env, input=input, catch_exceptions=False)
+            return CliRunner().invoke(
+                main, list(args), env=cli_env, input=input, catch_exceptions=False
+            )
 
     return Runner()

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from quire.designer.formula import FUNCTIONS, Formula, FormulaError, FormulaSyntaxError, parse
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
