@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from .errors import Forbidden, NotFound
 from .extensions import db
 from .models import Department, RoleGrant, User, UserStatus, utcnow
+from .models.base import ScopeColumns
 
 
 class Permission(enum.StrEnum):
@@ -58,20 +58,6 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.AUDIT_READ: ("查看审计日志", "Read the audit log"),
     Permission.SETTINGS_MANAGE: ("系统设置", "Manage settings"),
 }
-
-
-@dataclass(frozen=True)
-class ScopeColumns:
-    """How a model's rows map onto grant scopes.
-
-    Each attribute names a column of the model (or is None when the model has no such
-    dimension). ``owner`` rows are always visible to their owner, whatever the grants.
-    """
-
-    department: str | None = None
-    project: str | None = None
-    period: str | None = None
-    owner: str | None = None
 
 
 #: Scope mapping of the models that live in this module's world; feature models

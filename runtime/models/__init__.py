@@ -1,11 +1,32 @@
 """Database models. Import from here so Alembic sees every table."""
 
+from .approvals import ApprovalEvent, ApprovalTask, Notification, TaskStatus
 from .audit import AuditEvent, AuditHead
 from .auth import ApiToken, SignInFailure
 from .base import Base, utcnow
+from .forms import (
+    EDITABLE_STATUSES,
+    Attachment,
+    FormTemplate,
+    Submission,
+    SubmissionStatus,
+    TemplateVersion,
+    VoucherUse,
+)
 from .org import Department, Role, RoleGrant, User, UserStatus
 
 __all__ = [
+    "ApprovalEvent",
+    "ApprovalTask",
+    "Notification",
+    "TaskStatus",
+    "EDITABLE_STATUSES",
+    "Attachment",
+    "FormTemplate",
+    "Submission",
+    "SubmissionStatus",
+    "TemplateVersion",
+    "VoucherUse",
     "ApiToken",
     "AuditEvent",
     "AuditHead",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,3 +56,17 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()},
     )
+
+
+@dataclass(frozen=True)
+class ScopeColumns:
+    """How a model's rows map onto grant scopes (read by :mod:`quire.runtime.access`).
+
+    Each attribute names a column of the model, or is None when the model has no such
+    dimension. ``owner`` rows are always visible to their owner, whatever the grants.
+    """
+
+    department: str | None = None
+    project: str | None = None
+    period: str | None = None
+    owner: str | None = None

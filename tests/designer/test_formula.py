@@ -7,6 +7,7 @@ import decimal
 from decimal import Decimal
 
 import pytest
+
 from quire.designer.formula import FUNCTIONS, Formula, FormulaError, FormulaSyntaxError, parse
 
 MAY_DAY = datetime.date(2024, 5, 1)

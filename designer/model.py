@@ -1,0 +1,198 @@
+"""The template format: these pydantic models *are* the spec.
+
+Finance admins write templates through the designer, implementers by hand in git, and every
+renderer reads them; `Template.model_json_schema()` (served at `/api/v1/templates/schema`) and
+`docs/template-format.md` are generated from here. Field models come from the widgets, so a new
+widget extends the format without touching this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from quire.widgets.base import Bilingual, OptionsFrom, StrictModel
+from quire.widgets.registry import default_registry
+
+from .approval import Access, Approval
+from .layout import Layout
+
+__all__ = [
+    "DataSource",
+    "Permission",
+    "PrintSettings",
+    "ReportColumn",
+    "ReportDataset",
+    "ReportParameter",
+    "Rule",
+    "Template",
+    "template_json_schema",
+]
+
+#: Every field model of the built-in widgets, told apart by `type`.
+AnyField = default_registry().field_union()
+
+_TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NAME = r"^[a-z][a-z0-9_-]*$"
+
+
+class DataSource(StrictModel):
+    """A named binding to data that fields and reports read (a connector does the reading)."""
+
+    key: str = Field(min_length=1, max_length=64, pattern=_NAME)
+    """The name fields use in `options_from.source`."""
+    connector: str = Field(min_length=1, max_length=64)
+    """Connector type: `sql`, `file`, `rest`, `submissions`, or one a plugin adds."""
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Connector settings (connection name, file, URL); secrets live in the connector's store."""
+    query: str | None = Field(default=None, max_length=20000)
+    """What to read: SQL, a sheet name, a path; its meaning is the connector's."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Values bound to the query's parameters; text starting with `=` is a formula."""
+
+
+class Permission(StrictModel):
+    """Access to one field for some roles, optionally only while the submission is at given
+    steps. The first matching entry in `permissions` decides; see `designer.permissions`."""
+
+    field: str = Field(min_length=1, max_length=64)
+    """The field's key."""
+    roles: list[str] = Field(min_length=1)
+    """Role keys, the pseudo-roles `submitter` and `approver`, or `*` for everyone."""
+    steps: list[str] | None = None
+    """Only while the submission waits at one of these approval steps (`draft` for before
+    submission); unset means at any time."""
+    access: Access
+    """hidden, read, edit or masked."""
+
+
+class Rule(StrictModel):
+    """A check across fields, run on save and submit; the message tells people what to fix."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    """The rule's name in error reports."""
+    when: str | None = Field(default=None, max_length=4000)
+    """A formula; the rule only applies when it is true."""
+    assert_: str = Field(alias="assert", min_length=1, max_length=4000)
+    """A formula that must be true: `SUM(shares.percent) = 100`."""
+    message: Bilingual
+    """Shown when the formula is false."""
+    field: str | None = Field(default=None, max_length=64)
+    """The field the message is shown next to; unset shows it at the top of the form."""
+
+
+class PrintSettings(StrictModel):
+    """The PDF print copy."""
+
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    """Page orientation."""
+    paper: Literal["A4", "A5", "Letter"] = "A4"
+    """Paper size."""
+    header: str = Field(default="", max_length=2000)
+    """Text at the top of every page (rendered in a sandbox: `{{ submission.number }}`)."""
+    footer: str = Field(default="", max_length=2000)
+    """Text at the bottom of every page."""
+    approval_history: bool = True
+    """Print the approval history after the form."""
+
+
+class _Growing(StrictModel):
+    """Report parts are a separate issue; they accept more keys until that issue types them."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ReportParameter(_Growing):
+    """An input of a report (`year`, `department`)."""
+
+    key: str = Field(min_length=1, max_length=64)
+    """The parameter's name in the query string and in dataset params."""
+    label: Bilingual
+    """Its caption."""
+    type: Literal["text", "number", "date", "fiscal_period", "department", "select"] = "text"
+    """What kind of value it takes."""
+    default: str | int | None = None
+    """Initial value; text starting with `=` is a formula (`=YEAR(TODAY())`)."""
+    required: bool = False
+    """The report needs a value."""
+    options_from: OptionsFrom | None = None
+    """Choices from a data source."""
+
+
+class ReportDataset(_Growing):
+    """Rows a report reads from one data source."""
+
+    key: str = Field(min_length=1, max_length=64)
+    """The dataset's name."""
+    source: str = Field(min_length=1, max_length=64)
+    """Key of a data source of the template."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Values for the source's parameters; `=year` passes a report parameter."""
+
+
+class ReportColumn(_Growing):
+    """One column of a report's table."""
+
+    key: str = Field(min_length=1, max_length=64)
+    """The column's key in report rows."""
+    label: Bilingual
+    """Its heading."""
+    type: Literal["text", "number", "money", "percent", "date"] = "text"
+    """How values are shown and exported."""
+
+
+class Template(StrictModel):
+    """A form or report template."""
+
+    key: str = Field(min_length=1, max_length=64)
+    """The template's name in URLs and the API: lowercase words joined by hyphens."""
+    kind: Literal["form", "report"]
+    """form: people fill it in and it is approved; report: it shows data."""
+    title: Bilingual
+    """The template's name as people see it."""
+    description: Bilingual | None = None
+    """What it is for."""
+    fields: list[AnyField] = Field(default_factory=list, max_length=500)  # type: ignore[valid-type]
+    """The fields, each a widget of a `type`."""
+    layout: Layout = Field(default_factory=Layout)
+    """Where fields sit on the page."""
+    data_sources: list[DataSource] = Field(default_factory=list, max_length=100)
+    """Data the fields' choices and the reports read."""
+    permissions: list[Permission] = Field(default_factory=list, max_length=2000)
+    """Field access by role and step; the first matching entry wins."""
+    rules: list[Rule] = Field(default_factory=list, max_length=500)
+    """Checks across fields."""
+    approval: Approval | None = None
+    """The approval route (forms only)."""
+    print: PrintSettings = Field(default_factory=PrintSettings)
+    """The PDF print copy."""
+    parameters: list[ReportParameter] = Field(default_factory=list)
+    """Report inputs."""
+    datasets: list[ReportDataset] = Field(default_factory=list)
+    """Report data."""
+    columns: list[ReportColumn] = Field(default_factory=list)
+    """Report columns."""
+    charts: list[dict[str, Any]] = Field(default_factory=list)
+    """Report charts (Vega-Lite specs bound to a dataset)."""
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_slug(cls, value: str) -> str:
+        if not _TEMPLATE_KEY.match(value):
+            raise ValueError(
+                "must be lowercase letters and digits, words joined by hyphens (expense-claim)"
+            )
+        return value
+
+    def field(self, key: str) -> Any:
+        """The top-level field with this key, or None."""
+        return next((f for f in self.fields if f.key == key), None)
+
+
+def template_json_schema() -> dict[str, Any]:
+    """The JSON Schema served at `GET /api/v1/templates/schema`."""
+    return Template.model_json_schema(by_alias=True)

@@ -1,0 +1,44 @@
+"""What a template's permissions mean: the access one person has to one field right now.
+
+The runtime's access module asks this, so the meaning of `permissions` lives next to the
+format. Order matters: the current step's own permissions apply to its approvers first, then
+the template's `permissions` in order, first match wins; a field nobody mentions is editable by
+the submitter while the form is with them (`draft`, or returned) and readable otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Literal
+
+from .model import Template
+from .references import DRAFT_STEP
+from .vocabulary import EVERYONE
+
+AccessLevel = Literal["hidden", "read", "edit", "masked"]
+
+
+def resolve_access(
+    template: Template, field_key: str, roles: Collection[str], step: str | None
+) -> AccessLevel:
+    """Access to `field_key` for someone holding `roles` (role keys plus the pseudo-roles
+    `submitter` and `approver` that apply to them), while the submission is at `step` (a step
+    key, `draft` while it is with its submitter, None once decided)."""
+    if step and "approver" in roles and template.approval:
+        for approval_step in template.approval.steps:
+            if approval_step.key == step:
+                for permission in approval_step.permissions:
+                    if permission.field == field_key:
+                        return permission.access
+    for permission in template.permissions:
+        if permission.field != field_key:
+            continue
+        if permission.steps is not None and step not in permission.steps:
+            continue
+        if EVERYONE in permission.roles or set(permission.roles) & set(roles):
+            return permission.access
+    field = template.field(field_key)
+    computed = field is not None and (field.readonly or field.type == "formula")
+    if step == DRAFT_STEP and "submitter" in roles and not computed:
+        return "edit"
+    return "read"

@@ -1,0 +1,106 @@
+"""Approval tasks (who must act on which step) and the history of everything that happened."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .forms import Submission
+from .org import User
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    DELEGATED = "delegated"
+    CANCELLED = "cancelled"
+
+
+class ApprovalTask(Base):
+    """One person's part in one step of one submission's route."""
+
+    __tablename__ = "approval_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    #: The template's step key, e.g. ``manager``, ``finance``, ``cfo``.
+    step_key: Mapped[str] = mapped_column(String(64))
+    #: Position of the step in the route (0-based).
+    step_index: Mapped[int] = mapped_column(Integer)
+    #: Incremented each time the submission re-enters review after a return.
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Who the task was meant for when it went to a delegate ("X for Y").
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[TaskStatus] = mapped_column(
+        Enum(
+            TaskStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
+        default=TaskStatus.OPEN,
+        index=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: Optimistic lock for concurrent decisions.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    submission: Mapped[Submission] = relationship()
+    assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return (
+            f"<ApprovalTask {self.submission_id}:{self.step_key} {self.assignee_id} {self.status}>"
+        )
+
+
+class ApprovalEvent(Base):
+    """A line of a submission's history: submitted, approved, skipped (and why), returned…"""
+
+    __tablename__ = "approval_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    step_key: Mapped[str | None] = mapped_column(String(64))
+    #: None for the system (automatic decisions, timeouts).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: submit, approve, reject, return, delegate, withdraw, comment, skip, auto_approve,
+    #: auto_reject, remind, escalate, reassign.
+    action: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: Facts behind an automatic decision (rule, amounts, budget figures).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+class Notification(Base):
+    """An in-app message (new task, decision, reminder…); email copies go through the mailer."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: Bilingual text, rendered at creation so it reads the same later.
+    subject_zh: Mapped[str] = mapped_column(String(300))
+    subject_en: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column()

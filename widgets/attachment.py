@@ -1,0 +1,92 @@
+"""Attachment: uploaded files (invoices, receipts, contracts), stored by attachment id.
+
+The bytes are the runtime's business; this widget decides which uploads a field accepts
+(`check_upload`) and what a submission stores (the ids the upload endpoint returned).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .base import FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+class AttachmentField(FieldBase):
+    """One or more uploaded files."""
+
+    type: Literal["attachment"]
+    max_size_mb: int = Field(default=10, ge=1, le=200)
+    """Largest accepted file, in megabytes."""
+    accept: list[str] = Field(
+        default_factory=lambda: [".pdf", ".jpg", ".jpeg", ".png", ".ofd", ".xml"], max_length=50
+    )
+    """Accepted file name extensions (`.pdf`) or content types (`image/*`)."""
+    multiple: bool = False
+    """Several files may be attached."""
+    max_files: int = Field(default=10, ge=1, le=100)
+    """Most files when `multiple` is set."""
+
+
+class AttachmentWidget(Widget):
+    type_name = "attachment"
+    label = {"zh": "附件", "en": "Attachment"}
+    palette = PaletteEntry(
+        category="advanced", icon="paperclip", defaults={"max_size_mb": 10, "accept": [".pdf"]}
+    )
+    FieldModel = AttachmentField
+
+    def check_upload(self, field: Any, filename: str, size: int, content_type: str) -> None:
+        """Refuse an upload this field does not take, before the runtime stores it."""
+        name = self.name_of(field)
+        if size > field.max_size_mb * 1024 * 1024:
+            raise FieldValueError(f"{name}: files may be at most {field.max_size_mb} MB")
+        lowered, mime = filename.lower(), content_type.lower()
+        for accepted in field.accept:
+            accepted = accepted.lower()
+            if accepted.startswith(".") and lowered.endswith(accepted):
+                return
+            if accepted.endswith("/*") and mime.startswith(accepted[:-1]):
+                return
+            if accepted == mime:
+                return
+        raise FieldValueError(f"{name}: only these files are accepted: {', '.join(field.accept)}")
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str | list[str]:
+        """Attachment ids: a string, a list of them (`multiple`), or upload records `{id, …}`."""
+        items = raw if isinstance(raw, list) else [raw]
+        if len(items) > 1 and not field.multiple:
+            raise FieldValueError(f"{self.name_of(field)} takes one file")
+        if len(items) > field.max_files:
+            raise FieldValueError(f"{self.name_of(field)} takes at most {field.max_files} files")
+        ids = [self._one(field, item) for item in items]
+        return ids if field.multiple else ids[0]
+
+    def _one(self, field: Any, item: Any) -> str:
+        if isinstance(item, dict):
+            if {"name", "size", "content_type"} <= item.keys():
+                self.check_upload(field, str(item["name"]), int(item["size"]), item["content_type"])
+            item = item.get("id")
+        if not isinstance(item, str) or not _ID.match(item):
+            raise FieldValueError(f"{self.name_of(field)} must name an uploaded file")
+        return item
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        if not value:
+            return ""
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def form_field(self, field: Any, locale: str) -> Any:
+        from wtforms import FileField, MultipleFileField
+
+        kind = MultipleFileField if field.multiple else FileField
+        kwargs = self.form_field_kwargs(field, locale)
+        kwargs["render_kw"] = {**kwargs["render_kw"], "accept": ",".join(field.accept)}
+        return kind(**kwargs)
+
+
+WIDGET = AttachmentWidget()

@@ -1,0 +1,59 @@
+"""Checkbox: a yes/no answer."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+
+_TRUE = frozenset({"true", "1", "yes", "y", "on", "是"})
+_FALSE = frozenset({"false", "0", "no", "n", "off", "否"})
+
+
+class CheckboxField(FieldBase):
+    """A box that is ticked or not."""
+
+    type: Literal["checkbox"]
+
+
+class CheckboxWidget(Widget):
+    type_name = "checkbox"
+    label = {"zh": "复选框", "en": "Checkbox"}
+    palette = PaletteEntry(category="choice", icon="check-square")
+    FieldModel = CheckboxField
+    excel_format = "boolean"
+
+    def parse(self, field: Any, raw: Any, ctx: ParseContext | None = None) -> bool:
+        # An unticked HTML checkbox sends nothing, so blank means "no" rather than "missing";
+        # `required` means it must be ticked (an acknowledgement).
+        value = False if raw is None or raw == "" else self.parse_value(field, raw, ctx)
+        if field.required and not value:
+            raise FieldValueError(f"{self.name_of(field)} must be ticked")
+        return value
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext | None) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise FieldValueError(f"{self.name_of(field)} must be yes or no")
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        if value is None:
+            return ""
+        if locale.lower().startswith("zh"):
+            return "是" if value else "否"
+        return "Yes" if value else "No"
+
+    def export_value(self, field: Any, value: Any) -> ExportValue:
+        return ExportValue(bool(value), self.excel_format)
+
+    def form_field(self, field: Any, locale: str) -> Any:
+        from wtforms import BooleanField
+
+        return BooleanField(**self.form_field_kwargs(field, locale))
+
+
+WIDGET = CheckboxWidget()

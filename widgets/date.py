@@ -1,0 +1,66 @@
+"""Date: one calendar day, such as an expense's date (which may not lie in the future)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from ._dates import bound, check_limit, display_date, parse_date
+from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+
+
+class DateField(FieldBase):
+    """A calendar date."""
+
+    type: Literal["date"]
+    min: str | None = None
+    """Earliest accepted date: `YYYY-MM-DD` or `today`."""
+    max: str | None = None
+    """Latest accepted date: `YYYY-MM-DD` or `today` (no dates in the future)."""
+
+    @field_validator("min", "max")
+    @classmethod
+    def _limit_is_a_date(cls, value: str | None) -> str | None:
+        return check_limit(value)
+
+
+class DateWidget(Widget):
+    type_name = "date"
+    label = {"zh": "日期", "en": "Date"}
+    palette = PaletteEntry(category="date", icon="calendar")
+    FieldModel = DateField
+    excel_format = "date"
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> date:
+        name = self.name_of(field)
+        value = parse_date(raw, name)
+        earliest, latest = bound(field.min, ctx), bound(field.max, ctx)
+        if earliest is not None and value < earliest:
+            when = "today" if field.min == "today" else earliest.isoformat()
+            raise FieldValueError(f"{name} may not be before {when}")
+        if latest is not None and value > latest:
+            if field.max == "today":
+                raise FieldValueError(f"{name} may not be in the future")
+            raise FieldValueError(f"{name} may not be after {latest.isoformat()}")
+        return value
+
+    def to_json(self, field: Any, value: Any) -> Any:
+        return None if value is None else value.isoformat()
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        return display_date(value, locale)
+
+    def export_value(self, field: Any, value: Any) -> ExportValue:
+        return ExportValue(value, self.excel_format)
+
+    def form_field(self, field: Any, locale: str) -> Any:
+        from wtforms import StringField
+
+        kwargs = self.form_field_kwargs(field, locale)
+        kwargs["render_kw"] = {**kwargs["render_kw"], "type": "date"}
+        return StringField(**kwargs)
+
+
+WIDGET = DateWidget()

@@ -1,0 +1,71 @@
+"""Date range: a start and an end day (a trip, a service period)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._dates import display_date, parse_date
+from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Both ends are included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+class DateRangeField(FieldBase):
+    """Two dates, start and end."""
+
+    type: Literal["date_range"]
+    max_days: int | None = Field(default=None, ge=1, le=36600)
+    """Longest accepted range in days, both ends included."""
+
+
+class DateRangeWidget(Widget):
+    type_name = "date_range"
+    label = {"zh": "日期区间", "en": "Date range"}
+    palette = PaletteEntry(category="date", icon="calendar-range")
+    FieldModel = DateRangeField
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> DateRange:
+        """Accepts `{"start": ..., "end": ...}` or `"YYYY-MM-DD/YYYY-MM-DD"`."""
+        name = self.name_of(field)
+        if isinstance(raw, str) and raw.count("/") == 1:
+            raw = dict(zip(("start", "end"), raw.split("/"), strict=True))
+        if not isinstance(raw, dict) or set(raw) != {"start", "end"}:
+            raise FieldValueError(f"{name} must have a start and an end date")
+        value = DateRange(parse_date(raw["start"], name), parse_date(raw["end"], name))
+        if value.end < value.start:
+            raise FieldValueError(f"{name} must not end before it starts")
+        if field.max_days is not None and value.days > field.max_days:
+            raise FieldValueError(f"{name} may cover at most {field.max_days} days")
+        return value
+
+    def to_json(self, field: Any, value: Any) -> Any:
+        if value is None:
+            return None
+        return {"start": value.start.isoformat(), "end": value.end.isoformat()}
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        if value is None:
+            return ""
+        joiner = " 至 " if locale.lower().startswith("zh") else " – "
+        return display_date(value.start, locale) + joiner + display_date(value.end, locale)
+
+    def export_value(self, field: Any, value: Any) -> ExportValue:
+        text = None if value is None else f"{value.start.isoformat()}/{value.end.isoformat()}"
+        return ExportValue(text, "text")
+
+
+WIDGET = DateRangeWidget()

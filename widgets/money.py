@@ -1,0 +1,41 @@
+"""Money: a Decimal with exactly two places in a currency; the widget every finance form has.
+
+This module is the model for writing a widget: a field model (the config a template author
+writes), a `Widget` subclass (parsing and presenting values) and a module-level `WIDGET`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._numbers import DecimalFieldMixin, DecimalWidget
+from .base import PaletteEntry, ParseContext
+
+
+class MoneyField(DecimalFieldMixin):
+    """An amount of money."""
+
+    type: Literal["money"]
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    """ISO 4217 currency code."""
+
+
+class MoneyWidget(DecimalWidget):
+    type_name = "money"
+    label = {"zh": "金额", "en": "Money"}
+    palette = PaletteEntry(category="number", icon="currency-yen", defaults={"currency": "CNY"})
+    FieldModel = MoneyField
+    excel_format = "money"
+
+    def places(self, field: Any) -> int:
+        return 2
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> Decimal:
+        """Accepts `25000`, `"25000"`, `"25,000.00"` or `"¥25,000"`; stores Decimal 25000.00."""
+        return super().parse_value(field, raw, ctx)
+
+
+WIDGET = MoneyWidget()

@@ -1,0 +1,55 @@
+"""Multi-select: several values out of fixed options or the rows of a data source."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._choices import ChoiceFieldMixin, ChoiceWidget
+from .base import FieldValueError, PaletteEntry, ParseContext
+
+
+class MultiSelectField(ChoiceFieldMixin):
+    """Pick any number of choices."""
+
+    type: Literal["multi_select"]
+    max_selected: int | None = Field(default=None, ge=1)
+    """Most choices that may be picked."""
+
+
+class MultiSelectWidget(ChoiceWidget):
+    type_name = "multi_select"
+    label = {"zh": "多选", "en": "Multi-select"}
+    palette = PaletteEntry(category="choice", icon="ui-checks", defaults={"options": []})
+    FieldModel = MultiSelectField
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> list[str]:
+        """Accepts a list, or one value (a form with a single box ticked sends a string)."""
+        items = raw if isinstance(raw, list) else [raw]
+        values: list[str] = []
+        for item in items:
+            value = self.check_choice(field, item, ctx)
+            if value not in values:
+                values.append(value)
+        if field.max_selected is not None and len(values) > field.max_selected:
+            raise FieldValueError(
+                f"{self.name_of(field)} allows at most {field.max_selected} choices"
+            )
+        return values
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        joiner = "、" if locale.lower().startswith("zh") else ", "
+        return joiner.join(self.option_label(field, v, locale) for v in value or ())
+
+    def form_field(self, field: Any, locale: str) -> Any:
+        from wtforms import SelectMultipleField
+
+        return SelectMultipleField(
+            choices=self.choices(field, locale),
+            validate_choice=False,
+            **self.form_field_kwargs(field, locale),
+        )
+
+
+WIDGET = MultiSelectWidget()

@@ -1,0 +1,31 @@
+"""Section header: a heading between groups of fields inside a layout section."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from .base import FieldBase, PaletteEntry, Widget, localized
+
+
+class SectionHeaderField(FieldBase):
+    """A heading; its `label` is the heading text. Stores nothing."""
+
+    type: Literal["section_header"]
+
+
+class SectionHeaderWidget(Widget):
+    type_name = "section_header"
+    label = {"zh": "分组标题", "en": "Section header"}
+    palette = PaletteEntry(category="layout", icon="type-h2")
+    FieldModel = SectionHeaderField
+    has_value = False
+    can_be_column = False
+
+    def display(self, field: Any, value: Any, locale: str) -> str:
+        return localized(field.label, locale)
+
+    def form_field(self, field: Any, locale: str) -> Any:
+        return None
+
+
+WIDGET = SectionHeaderWidget()

@@ -1,0 +1,64 @@
+"""Single-line text: names, references, bank accounts and phone numbers (which may be masked)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .base import FieldBase, FieldValueError, MaskRule, PaletteEntry, ParseContext, Widget
+
+
+class TextField(FieldBase):
+    """One line of text."""
+
+    type: Literal["text"]
+    min_length: int = Field(default=0, ge=0, le=10000)
+    """Fewest characters accepted."""
+    max_length: int = Field(default=200, ge=1, le=10000)
+    """Most characters accepted."""
+    pattern: str | None = Field(default=None, max_length=500)
+    """A regular expression the whole text must match (for account numbers, invoice numbers)."""
+    pattern_message: str | None = Field(default=None, max_length=500)
+    """What to tell people when the pattern does not match."""
+    mask: MaskRule | None = None
+    """How viewers with `masked` access see the value (`"bank_account"`, `"phone"` or a rule)."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"is not a valid regular expression ({exc})") from None
+        return value
+
+
+class TextWidget(Widget):
+    type_name = "text"
+    label = {"zh": "单行文本", "en": "Text"}
+    palette = PaletteEntry(category="basic", icon="input-cursor-text", defaults={"max_length": 200})
+    FieldModel = TextField
+
+    def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str:
+        return check_text(self.name_of(field), raw, field.min_length, field.max_length, field)
+
+
+def check_text(name: str, raw: Any, min_length: int, max_length: int, field: Any = None) -> str:
+    """Shared by text and textarea: text only, trimmed, within the length limits and pattern."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise FieldValueError(f"{name} must be text")
+    text = str(raw).strip()
+    if len(text) < min_length:
+        raise FieldValueError(f"{name} must be at least {min_length} characters long")
+    if len(text) > max_length:
+        raise FieldValueError(f"{name} must be at most {max_length} characters long")
+    pattern = getattr(field, "pattern", None)
+    if pattern and not re.fullmatch(pattern, text):
+        raise FieldValueError(getattr(field, "pattern_message", None) or f"{name} is not valid")
+    return text
+
+
+WIDGET = TextWidget()
