@@ -188,3 +188,50 @@ def authorize(
     if obj is not None and not any(can(user, p, obj) for p in visible_with):
         raise NotFound()
     raise Forbidden()
+
+
+def roles_in(user: User | None, department: Department) -> set[str]:
+    """Role keys the user holds for rows of ``department`` (templates grant field access by role)."""
+    if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
+        return set()
+    spec = scope_of(Department)
+    roles: set[str] = set()
+    for grant in current_grants(user):
+        if grant.role.key in roles:
+            continue
+        if grant.department_id is None:
+            roles.add(grant.role.key)
+            continue
+        predicate = _grant_predicate(grant, Department, spec)
+        if db.session.scalar(select(exists().where(Department.id == department.id, predicate))):
+            roles.add(grant.role.key)
+    return roles
+
+
+def field_access(
+    user: User | None,
+    template: Any,
+    *,
+    department: Department,
+    submitter_id: int | None,
+    step: str | None,
+    is_approver: bool = False,
+) -> dict[str, str]:
+    """Access level (hidden/read/edit/masked) of every field of ``template`` for ``user``.
+
+    ``step`` is ``draft`` while the form is with its submitter, the open step's key in
+    review, and None once decided. The meaning of a template's permissions lives in
+    :func:`quire.designer.permissions.resolve_access`; this adds who the user is.
+    """
+    from quire.designer.permissions import resolve_access
+
+    roles = roles_in(user, department)
+    if user is not None and submitter_id is not None and user.id == submitter_id:
+        roles.add("submitter")
+    if is_approver:
+        roles.add("approver")
+    access = {f.key: resolve_access(template, f.key, roles, step) for f in template.fields}
+    if "submitter" not in roles or step != "draft":
+        # Only the submitter edits, and only while the form is with them.
+        access = {k: ("read" if v == "edit" else v) for k, v in access.items()}
+    return access

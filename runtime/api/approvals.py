@@ -1,0 +1,1 @@
+"""Approval endpoints of /api/v1 (submit, actions, history, inbox)."""

@@ -1,0 +1,1 @@
+"""Submission endpoints of /api/v1."""

@@ -1,0 +1,1 @@
+"""Template endpoints of /api/v1."""

@@ -1,0 +1,1 @@
+"""The approval engine: routes, decisions, delegation, timeouts. No HTTP inside."""

@@ -1,0 +1,1 @@
+"""The form runtime: published templates become forms people fill, save and submit."""

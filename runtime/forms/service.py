@@ -1,0 +1,319 @@
+"""Submissions: create, change while a draft, load with access checks, list in scope.
+
+Each function takes the acting user, checks through :mod:`quire.runtime.access`, raises
+domain errors, and records an audit event in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+
+from quire.designer.model import Template
+from quire.designer.references import DRAFT_STEP
+from quire.widgets.base import ParseContext
+
+from .. import access, audit
+from ..access import Permission as P
+from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
+from ..extensions import db
+from ..models import (
+    ApprovalTask,
+    Attachment,
+    Department,
+    FormTemplate,
+    Submission,
+    SubmissionStatus,
+    User,
+    VoucherUse,
+    utcnow,
+)
+from . import templates as template_service
+from . import values as form_values
+
+
+@dataclass
+class Loaded:
+    """A submission with its typed template and the viewer's field access."""
+
+    submission: Submission
+    template: Template
+    access: dict[str, str]
+    is_approver: bool
+
+
+def submitter_facts(user: User) -> dict[str, Any]:
+    """What formulas may read about the submitter (``=submitter.department``)."""
+    return {
+        "submitter": {"username": user.username, "department": user.department.code},
+    }
+
+
+def step_of(submission: Submission) -> str | None:
+    if submission.status in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
+        return DRAFT_STEP
+    if submission.status == SubmissionStatus.IN_REVIEW:
+        return submission.current_step
+    return None
+
+
+def has_task(user: User, submission: Submission, *, open_only: bool = False) -> bool:
+    """Does the user hold (or has held) an approval task on this submission?"""
+    from ..models import TaskStatus
+
+    stmt = select(exists().where(
+        ApprovalTask.submission_id == submission.id,
+        or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id),
+        *( [ApprovalTask.status == TaskStatus.OPEN] if open_only else [] ),
+    ))
+    return bool(db.session.scalar(stmt))
+
+
+def can_read(user: User, submission: Submission) -> bool:
+    return (
+        submission.submitter_id == user.id
+        or access.can(user, P.SUBMISSION_READ, submission)
+        or has_task(user, submission)
+    )
+
+
+def load(user: User, submission_id: int) -> Loaded:
+    """The submission if the user may see it; 404 otherwise (unknown and out of scope alike)."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or not can_read(user, submission):
+        raise NotFound("No such submission, or it is outside your scope.")
+    return describe(user, submission)
+
+
+def describe(user: User, submission: Submission) -> Loaded:
+    version = template_service.version_record(submission.template, submission.template_version)
+    template = template_service.parsed(version)
+    approver = submission.status == SubmissionStatus.IN_REVIEW and has_task(user, submission, open_only=True)
+    field_access = access.field_access(
+        user, template, department=submission.department, submitter_id=submission.submitter_id,
+        step=step_of(submission), is_approver=approver,
+    )
+    return Loaded(submission, template, field_access, approver)
+
+
+def new_form_access(user: User, template: Template) -> dict[str, str]:
+    return access.field_access(
+        user, template, department=user.department, submitter_id=user.id, step=DRAFT_STEP
+    )
+
+
+def _prefix(key: str) -> str:
+    return "".join(part[0] for part in key.split("-") if part).upper()[:4] or "F"
+
+
+def _department_of(template: Template, data: dict[str, Any], user: User) -> Department:
+    code = data.get("department") if template.field("department") is not None else None
+    if code:
+        dept = db.session.scalar(select(Department).where(Department.code == code))
+        if dept is None:
+            raise Invalid("Please check the form.", [Detail("department", f"unknown department {code}")])
+        return dept
+    return user.department
+
+
+def _period_of(template: Template, values: dict[str, Any], today: date) -> date:
+    for key in ("period", "fiscal_period"):
+        value = values.get(key) if template.field(key) is not None else None
+        if isinstance(value, date):
+            return value.replace(day=1)
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}", value):
+            return date(int(value[:4]), int(value[5:7]), 1)
+    year = values.get("fiscal_year") if template.field("fiscal_year") is not None else None
+    if year:
+        try:
+            return date(int(year), 1, 1)
+        except (TypeError, ValueError):
+            pass
+    return today.replace(day=1)
+
+
+def _apply(submission: Submission, template: Template, outcome: form_values.Outcome, user: User, today: date) -> None:
+    department = _department_of(template, outcome.data, user)
+    if not (department.id == user.department_id or access.can(user, P.SUBMISSION_CREATE, department)):
+        raise Invalid("Please check the form.", [Detail("department", "you cannot file forms for this department")])
+    submission.department = department
+    submission.data = outcome.data
+    submission.project = (outcome.data.get("project") or None) if template.field("project") else None
+    submission.period = _period_of(template, outcome.values, today)
+    total = outcome.values.get("total")
+    submission.total = total if isinstance(total, Decimal) else None
+
+
+def _fail_on(outcome: form_values.Outcome) -> None:
+    if outcome.errors:
+        raise Invalid("Please correct the highlighted fields.", outcome.errors)
+
+
+def create(user: User, template_key: str, data: Any, *, today: date | None = None) -> Submission:
+    """A new draft on the latest published version of the form."""
+    record = template_service.template_by_key(template_key)
+    if record.kind != "form":
+        raise NotFound(f"{template_key} is not a form.")
+    if not access.can(user, P.SUBMISSION_CREATE):
+        raise Forbidden("You are not allowed to fill in forms.")
+    version, template = template_service.published(template_key)
+    today = today or date.today()
+    outcome = form_values.process(
+        template, data if data is not None else {}, previous=None, access=new_form_access(user, template),
+        extra=submitter_facts(user), ctx=ParseContext(today=today), creating=True,
+    )
+    _fail_on(outcome)
+    submission = Submission(
+        template=record, template_version=version.version, number=f"tmp-{uuid.uuid4().hex[:20]}",
+        status=SubmissionStatus.DRAFT, submitter=user,
+    )
+    _apply(submission, template, outcome, user, today)
+    db.session.add(submission)
+    db.session.flush()
+    submission.number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
+    record_vouchers(submission, template)
+    audit.record(user, "submission.create", object_type="submission", object_id=submission.id,
+                 changes={"form": record.key, "number": submission.number})
+    return submission
+
+
+def update(user: User, submission_id: int, data: Any, version: Any, *, today: date | None = None) -> Submission:
+    """Change a draft (or a returned submission); ``version`` must match (else 409)."""
+    loaded = load(user, submission_id)
+    submission, template = loaded.submission, loaded.template
+    check_version(submission, version)
+    if submission.submitter_id != user.id:
+        raise Forbidden("Only the submitter can change this form.")
+    if not submission.editable:
+        raise Conflict(f"A submission that is {submission.status.value} can no longer be changed.")
+    today = today or date.today()
+    before = dict(submission.data)
+    outcome = form_values.process(
+        template, data if data is not None else {}, previous=submission.data, access=loaded.access,
+        extra=submitter_facts(user), ctx=ParseContext(today=today),
+    )
+    _fail_on(outcome)
+    _apply(submission, template, outcome, user, today)
+    record_vouchers(submission, template)
+    changes = audit.changes_between(before, submission.data)
+    if outcome.ignored:
+        changes["_ignored_fields"] = outcome.ignored
+    audit.record(user, "submission.update", object_type="submission", object_id=submission.id, changes=changes)
+    db.session.flush()
+    return submission
+
+
+def check_version(submission: Submission, version: Any) -> None:
+    if version is None or str(version) != str(submission.version):
+        raise Conflict(
+            "This submission was changed by someone else; reload it and try again.",
+            [Detail("version", f"expected {submission.version}")],
+        )
+
+
+def validate_for_submit(user: User, submission: Submission, template: Template, extra: dict[str, Any] | None = None,
+                        today: date | None = None, locale: str = "en") -> None:
+    """Everything a submission needs before it enters review: complete, rules met."""
+    today = today or date.today()
+    values = form_values.to_python(template, submission.data)
+    problems = form_values.check_complete(template, values, ParseContext(today=today))
+    problems += form_values.check_rules(template, values, {**submitter_facts(user), **(extra or {})}, today, locale)
+    if problems:
+        raise Invalid("The form is not complete yet.", problems)
+
+
+# --- vouchers ---------------------------------------------------------------------------------
+def _normalise_invoice(value: str) -> str:
+    return re.sub(r"[\s\-_/]", "", value).upper()
+
+
+def record_vouchers(submission: Submission, template: Template) -> None:
+    """Remember the invoice numbers and invoice files this submission uses."""
+    db.session.query(VoucherUse).filter(VoucherUse.submission_id == submission.id).delete()
+    for path, value in _invoice_values(template, submission.data):
+        attachment = None
+        if value.isdigit():
+            attachment = db.session.get(Attachment, int(value))
+            if attachment is not None and attachment.owner_id != submission.submitter_id:
+                attachment = None
+        if attachment is not None:
+            attachment.submission_id = submission.id
+            db.session.add(VoucherUse(submission_id=submission.id, kind="file", value=attachment.sha256, path=path))
+        else:
+            db.session.add(VoucherUse(submission_id=submission.id, kind="invoice",
+                                      value=_normalise_invoice(value)[:128], path=path))
+
+
+def _invoice_values(template: Template, data: dict[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for f in template.fields:
+        columns = getattr(f, "columns", None) or []
+        for column in columns:
+            if column.key == "invoice" or column.type == "attachment":
+                for index, row in enumerate(data.get(f.key) or []):
+                    value = row.get(column.key)
+                    if value:
+                        found.append((f"{f.key}[{index}].{column.key}", str(value)))
+        if (f.key == "invoice" or f.type == "attachment") and data.get(f.key):
+            found.append((f.key, str(data[f.key])))
+    return found
+
+
+@dataclass(frozen=True)
+class DuplicateVoucher:
+    path: str
+    other_number: str
+    other_id: int
+
+
+def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
+    """Invoices of this submission already used on another live claim."""
+    mine = db.session.scalars(select(VoucherUse).where(VoucherUse.submission_id == submission.id)).all()
+    found: list[DuplicateVoucher] = []
+    for use in mine:
+        other = db.session.execute(
+            select(Submission.number, Submission.id)
+            .join(VoucherUse, VoucherUse.submission_id == Submission.id)
+            .where(
+                VoucherUse.kind == use.kind, VoucherUse.value == use.value,
+                Submission.id != submission.id,
+                Submission.status.notin_([SubmissionStatus.REJECTED, SubmissionStatus.WITHDRAWN]),
+            ).limit(1)
+        ).first()
+        if other is not None:
+            found.append(DuplicateVoucher(use.path, other[0], other[1]))
+    return found
+
+
+# --- lists -----------------------------------------------------------------------------------------
+def list_query(user: User, *, form: str | None = None, status: str | None = None,
+               department: str | None = None, mine: bool = False) -> Select[Any]:
+    """Submissions the user may see, newest first, filtered."""
+    visible = or_(
+        access.scope_filter(user, P.SUBMISSION_READ, Submission),
+        Submission.id.in_(select(ApprovalTask.submission_id).where(
+            or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id))),
+    )
+    stmt = select(Submission).where(visible)
+    if mine:
+        stmt = stmt.where(Submission.submitter_id == user.id)
+    if form:
+        stmt = stmt.join(FormTemplate, FormTemplate.id == Submission.template_id).where(FormTemplate.key == form)
+    if status:
+        try:
+            stmt = stmt.where(Submission.status == SubmissionStatus(status))
+        except ValueError:
+            raise Invalid("Invalid filter.", [Detail("status", "must be one of " + ", ".join(s.value for s in SubmissionStatus))]) from None
+    if department:
+        dept = db.session.scalar(select(Department).where(Department.code == department))
+        if dept is None:
+            raise Invalid("Invalid filter.", [Detail("department", f"unknown department {department}")])
+        stmt = stmt.where(Submission.department_id.in_(
+            select(Department.id).where(Department.path.startswith(dept.path, autoescape=True))))
+    return stmt.order_by(Submission.created_at.desc(), Submission.id.desc())

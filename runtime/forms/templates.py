@@ -1,0 +1,133 @@
+"""Template drafts and immutable published versions.
+
+A draft is edited freely; ``publish`` freezes it as the next version number. Submissions
+keep the version they were created on, so a published version is parsed once and cached.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+
+from quire.designer.canonical import template_data
+from quire.designer.model import Template
+from quire.designer.validate import validate_template
+
+from .. import audit
+from ..errors import Conflict, Detail, Invalid, NotFound
+from ..extensions import db
+from ..models import FormTemplate, TemplateVersion, User, utcnow
+
+
+def template_by_key(key: str) -> FormTemplate:
+    found = db.session.scalar(select(FormTemplate).where(FormTemplate.key == key))
+    if found is None:
+        raise NotFound(f"No template {key!r}.")
+    return found
+
+
+def check(doc: object) -> Template:
+    """Validate a document; raise Invalid with every problem addressed by JSON path."""
+    issues = validate_template(doc)
+    if issues:
+        raise Invalid(
+            f"The template has {len(issues)} problem(s).",
+            [Detail(i.path, i.message) for i in issues],
+        )
+    return Template.model_validate(doc)
+
+
+def save_draft(actor: User | None, doc: object) -> FormTemplate:
+    """Create a template or replace its draft; the published versions are untouched."""
+    template = check(doc)
+    record = db.session.scalar(select(FormTemplate).where(FormTemplate.key == template.key))
+    document = template_data(template)
+    if record is None:
+        record = FormTemplate(key=template.key, kind=template.kind, latest_version=0)
+        db.session.add(record)
+    elif record.kind != template.kind:
+        raise Invalid("A template cannot change kind.", [Detail("kind", f"must stay {record.kind}")])
+    record.title_zh, record.title_en = template.title.zh, template.title.en
+    record.draft = document
+    record.draft_updated_at = utcnow()
+    record.draft_updated_by_id = actor.id if actor else None
+    db.session.flush()
+    audit.record(actor, "template.draft", object_type="template", object_id=template.key)
+    return record
+
+
+def publish(actor: User | None, key: str) -> TemplateVersion:
+    record = template_by_key(key)
+    if record.draft is None:
+        raise Conflict("There is no draft to publish; the latest version is already published.")
+    check(record.draft)
+    if record.latest_version:
+        latest = version_record(record, record.latest_version)
+        if latest.document == record.draft:
+            record.draft = None
+            return latest
+    version = TemplateVersion(
+        template=record,
+        version=record.latest_version + 1,
+        document=record.draft,
+        published_by_id=actor.id if actor else None,
+    )
+    record.latest_version = version.version
+    record.draft = None
+    db.session.add(version)
+    db.session.flush()
+    audit.record(
+        actor, "template.publish", object_type="template", object_id=key,
+        changes={"version": version.version},
+    )
+    return version
+
+
+def version_record(record: FormTemplate, version: int | None = None) -> TemplateVersion:
+    number = version or record.latest_version
+    if not number:
+        raise NotFound(f"Template {record.key!r} has no published version yet.")
+    found = db.session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.template_id == record.id, TemplateVersion.version == number
+        )
+    )
+    if found is None:
+        raise NotFound(f"Template {record.key!r} has no version {number}.")
+    return found
+
+
+@lru_cache(maxsize=256)
+def _parsed(version_id: int, document_json: str) -> Template:
+    import json
+
+    return Template.model_validate(json.loads(document_json))
+
+
+def parsed(version: TemplateVersion) -> Template:
+    """The typed template of a published version (cached: published versions never change)."""
+    import json
+
+    return _parsed(version.id, json.dumps(version.document, sort_keys=True))
+
+
+def published(key: str, version: int | None = None) -> tuple[TemplateVersion, Template]:
+    record = template_by_key(key)
+    found = version_record(record, version)
+    return found, parsed(found)
+
+
+def import_builtins(actor: User | None = None) -> list[str]:
+    """Load the built-in templates and publish any that changed; returns the keys published."""
+    from quire.report_templates import builtin_templates
+
+    changed = []
+    for key, doc in builtin_templates().items():
+        record = save_draft(actor, doc)
+        before = record.latest_version
+        version = publish(actor, key)
+        if version.version != before:
+            changed.append(key)
+    return changed
