@@ -1,14 +1,19 @@
 """Report PDFs typeset by Typst from one fixed layout, with the report handed over as JSON.
 
-Typst is used because it sets a 2,000-row CJK table about 30× faster than WeasyPrint. The
-layout (``layouts/report.typ``) reads the report from ``sys.inputs``, so user text is data
-and never markup, and ``root`` is the layouts folder, so nothing outside it can be read.
+Typst is used because it sets a 2,000-row CJK table about 20-30x faster than WeasyPrint.
+The layout (``layouts/report.typ``) reads the report from ``sys.inputs``, so user text is
+data and never markup, and ``root`` is the layouts folder, so nothing else can be read.
 
-One Typst document of 20,000 rows needs about 1.5 GB, so large reports are typeset in
-chunks and merged with pypdf. Each chunk knows its page offset but not the final page count,
-so chunks leave the folio out; once all pages are counted, one tiny Typst document with only
-the folios ("第 x / y 页 · page x of y") is typeset and stamped onto the merged pages. That
-costs one extra small compile instead of typesetting every chunk twice.
+Every compile runs in a throw-away child process (``typst_child.py``): the binding never
+evicts Typst's process-global memoisation cache, so compiling in the web worker would
+keep hundreds of megabytes for good. Reports up to ``SINGLE_COMPILE_ROWS`` are one
+compile. One Typst document of 20,000 rows needs about 1.9 GB, so longer reports are
+typeset in chunks of ``CHUNK_ROWS`` (``workers`` at a time) and merged with pypdf. A chunk
+cannot know the final page count, so chunks leave the folio out; once all pages are
+counted, one small Typst document holding only the folios ("第 x / y 页 · page x of y") is
+typeset and stamped onto the merged pages: one extra small compile instead of typesetting
+every chunk twice. Each chunk starts on a new page, and every page repeats the page
+header and the table header.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ SINGLE_COMPILE_ROWS = 3_000
 #: Rows per compile above that. Small enough that ``DEFAULT_WORKERS`` chunks at once stay
 #: well under 500 MB together; big enough that per-compile overhead stays small.
 CHUNK_ROWS = 1_000
+
+#: A chunk takes about a second; a compile still running after this is stuck.
+TYPESET_TIMEOUT_SECONDS = 300
 
 #: Rows looked at to share out the page width between columns.
 WIDTH_SAMPLE_ROWS = 200
@@ -309,6 +317,7 @@ def _typeset(report_json: str, font_dir: Path, chart: str | None) -> bytes:
         input=json.dumps(request, ensure_ascii=False).encode("utf-8"),
         capture_output=True,
         check=False,
+        timeout=TYPESET_TIMEOUT_SECONDS,
     )
     if done.returncode != 0:
         raise TypstRenderError(done.stderr.decode("utf-8", "replace").strip())
