@@ -199,6 +199,17 @@ def seed_demo() -> bool:
                 include_subtree=role_key != "staff",
                 note="demo organisation",
             )
+    from .forms.templates import import_builtins
+
+    import_builtins(None)
+    db.session.commit()
+    try:
+        from .demo_data import seed_sample_data
+    except ModuleNotFoundError:
+        return True
+    from datetime import date
+
+    seed_sample_data(date.today())
     db.session.commit()
     return True
 

@@ -76,11 +76,15 @@ def has_task(user: User, submission: Submission, *, open_only: bool = False) -> 
 
 
 def can_read(user: User, submission: Submission) -> bool:
-    return (
-        submission.submitter_id == user.id
-        or access.can(user, P.SUBMISSION_READ, submission)
-        or has_task(user, submission)
-    )
+    """Submitters see their own; others see submitted ones in their scope or on their desk.
+
+    A draft is private to its submitter until it is submitted.
+    """
+    if submission.submitter_id == user.id:
+        return True
+    if submission.status == SubmissionStatus.DRAFT:
+        return False
+    return access.can(user, P.SUBMISSION_READ, submission) or has_task(user, submission)
 
 
 def load(user: User, submission_id: int) -> Loaded:
@@ -176,7 +180,13 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     _apply(submission, template, outcome, user, today)
     db.session.add(submission)
     db.session.flush()
-    submission.number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
+    # The number needs the id; a plain UPDATE sets it without counting as a change of version.
+    from sqlalchemy import update as sql_update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
+    db.session.execute(sql_update(Submission).where(Submission.id == submission.id).values(number=number))
+    set_committed_value(submission, "number", number)
     record_vouchers(submission, template)
     audit.record(user, "submission.create", object_type="submission", object_id=submission.id,
                  changes={"form": record.key, "number": submission.number})
@@ -300,7 +310,8 @@ def list_query(user: User, *, form: str | None = None, status: str | None = None
         Submission.id.in_(select(ApprovalTask.submission_id).where(
             or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id))),
     )
-    stmt = select(Submission).where(visible)
+    not_others_drafts = or_(Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id)
+    stmt = select(Submission).where(or_(visible, Submission.submitter_id == user.id), not_others_drafts)
     if mine:
         stmt = stmt.where(Submission.submitter_id == user.id)
     if form:

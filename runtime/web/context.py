@@ -22,6 +22,7 @@ def register_template_context(app: Flask) -> None:
             "locale": locale,
             "lang": "en" if locale.startswith("en") else "zh-CN",
             "company_name": app.config.get("COMPANY_NAME", "Quire"),
+            "url_endpoints": app.view_functions,
         }
 
     @app.template_filter("localname")

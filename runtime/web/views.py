@@ -40,7 +40,9 @@ class LocaleForm(FlaskForm):
 @bp.get("/")
 @login_required
 def home():  # type: ignore[no-untyped-def]
-    return render_template("web/home.html")
+    from ..forms.views import fillable_forms
+
+    return render_template("web/home.html", fillable_forms=fillable_forms)
 
 
 @bp.route("/profile", methods=["GET", "POST"])

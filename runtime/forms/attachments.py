@@ -1,0 +1,77 @@
+"""Uploaded files (invoice scans): size and type limits, stored by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from .. import audit
+from ..errors import Detail, Invalid, TooLarge
+from ..extensions import db
+from ..models import Attachment, User
+
+MAX_BYTES = 10 * 1024 * 1024
+ALLOWED = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".ofd": "application/ofd",
+    ".xml": "application/xml",
+}
+#: First bytes of the allowed kinds, so a renamed executable is refused.
+MAGIC = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8", ".jpeg": b"\xff\xd8", ".ofd": b"PK"}
+
+
+def uploads_dir() -> Path:
+    path = Path(current_app.config["INSTANCE_PATH"]) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store(user: User, upload: FileStorage) -> Attachment:
+    """Keep an upload; refuse what is too large or not an invoice-like file."""
+    name = (upload.filename or "").strip()
+    suffix = Path(name).suffix.lower()
+    if not name or suffix not in ALLOWED:
+        raise Invalid("This file type is not accepted.",
+                      [Detail("file", "upload a PDF, PNG, JPG, OFD or XML invoice")])
+    content = upload.stream.read(MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        raise TooLarge("The file is larger than 10 MB.", [Detail("file", "at most 10 MB")])
+    if not content:
+        raise Invalid("The file is empty.", [Detail("file", "is empty")])
+    magic = MAGIC.get(suffix)
+    if magic and not content.startswith(magic):
+        raise Invalid("The file's content does not match its name.",
+                      [Detail("file", f"is not really a {suffix} file")])
+    digest = hashlib.sha256(content).hexdigest()
+    relative = f"{digest[:2]}/{digest}{suffix}"
+    target = uploads_dir() / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        tmp.write_bytes(content)
+        tmp.replace(target)  # never a half-written file under the real name
+    attachment = Attachment(
+        owner_id=user.id,
+        filename=secure_filename(name) or f"invoice{suffix}",
+        content_type=ALLOWED[suffix] or mimetypes.guess_type(name)[0] or "application/octet-stream",
+        size=len(content),
+        sha256=digest,
+        storage_path=relative,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    audit.record(user, "attachment.upload", object_type="attachment", object_id=attachment.id,
+                 changes={"filename": attachment.filename, "sha256": digest, "size": len(content)})
+    return attachment
+
+
+def path_of(attachment: Attachment) -> Path:
+    return uploads_dir() / attachment.storage_path

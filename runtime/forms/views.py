@@ -1,0 +1,221 @@
+"""Form pages: fill in a new form, edit a draft, view a submission, list submissions.
+
+Handlers follow one life: load (404) → authorize (access module) → validate → service →
+audit. htmx endpoints recompute formulas and add or remove table rows on the server, so
+there is one implementation of every rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import access
+from ..access import Permission as P
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..models import Attachment, FormTemplate, SubmissionStatus
+from ..pagination import paginate, parse_page_args
+from . import attachments, service
+from . import templates as template_service
+from . import values as form_values
+from .presenter import FormPage, form_post_to_data
+
+bp = Blueprint("forms", __name__)
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def fillable_forms() -> list[FormTemplate]:
+    if not access.can(current_user, P.SUBMISSION_CREATE):
+        return []
+    return list(db.session.scalars(
+        select(FormTemplate).where(FormTemplate.kind == "form", FormTemplate.latest_version > 0)
+        .order_by(FormTemplate.key)))
+
+
+@bp.get("/forms")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    mine = db.session.scalars(service.list_query(current_user, mine=True).limit(10)).all()
+    return render_template("forms/index.html", forms=fillable_forms(), mine=mine)
+
+
+def _new_page(key: str, typed: dict[str, Any] | None = None, errors=None):  # type: ignore[no-untyped-def]
+    record = template_service.template_by_key(key)
+    if record.kind != "form" or not access.can(current_user, P.SUBMISSION_CREATE):
+        raise NotFound()
+    version, template = template_service.published(key)
+    field_access = service.new_form_access(current_user, template)
+    outcome = form_values.process(
+        template, typed or {}, previous=None, access=field_access,
+        extra=service.submitter_facts(current_user), creating=True,
+    )
+    page = FormPage(template, outcome.data, field_access, _locale(), errors=errors, typed=typed)
+    return record, version, template, page
+
+
+@bp.route("/forms/<key>/new", methods=["GET", "POST"])
+@login_required
+def new(key: str):  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        record, version, _template, page = _new_page(key)
+        return render_template("forms/edit.html", record=record, version=version.version, page=page, submission=None)
+    record, version, template, _page = _new_page(key)
+    typed = form_post_to_data(template, request.form, request.form.getlist)
+    try:
+        submission = service.create(current_user, key, typed)
+    except Invalid as exc:
+        db.session.rollback()
+        page = _new_page(key, typed, exc.details)[3]
+        return render_template("forms/edit.html", record=record, version=version.version, page=page,
+                               submission=None, failed=exc.message), 422
+    db.session.commit()
+    flash(_("Draft %(number)s saved.", number=submission.number), "ok")
+    return redirect(url_for("forms.edit", submission_id=submission.id))
+
+
+@bp.route("/submissions/<int:submission_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(submission_id: int):  # type: ignore[no-untyped-def]
+    loaded = service.load(current_user, submission_id)
+    submission = loaded.submission
+    if submission.submitter_id != current_user.id or not submission.editable:
+        return redirect(url_for("forms.view", submission_id=submission.id))
+    if request.method == "POST":
+        typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
+        try:
+            service.update(current_user, submission.id, typed, request.form.get("_version"))
+        except Invalid as exc:
+            db.session.rollback()
+            loaded = service.load(current_user, submission_id)
+            page = FormPage(loaded.template, loaded.submission.data, loaded.access, _locale(),
+                            errors=exc.details, typed=typed)
+            return render_template("forms/edit.html", record=loaded.submission.template,
+                                   version=loaded.submission.template_version, page=page,
+                                   submission=loaded.submission, failed=exc.message), 422
+        db.session.commit()
+        flash(_("Saved."), "ok")
+        return redirect(url_for("forms.edit", submission_id=submission.id))
+    page = FormPage(loaded.template, submission.data, loaded.access, _locale())
+    return render_template("forms/edit.html", record=submission.template, version=submission.template_version,
+                           page=page, submission=submission,
+                           duplicates=service.duplicate_vouchers(submission))
+
+
+@bp.get("/submissions/<int:submission_id>")
+@login_required
+def view(submission_id: int):  # type: ignore[no-untyped-def]
+    loaded = service.load(current_user, submission_id)
+    page = FormPage(loaded.template, loaded.submission.data, loaded.access, _locale())
+    return render_template("forms/view.html", submission=loaded.submission, loaded=loaded, page=page,
+                           duplicates=service.duplicate_vouchers(loaded.submission))
+
+
+@bp.get("/submissions")
+@login_required
+def listing():  # type: ignore[no-untyped-def]
+    page_no, per_page = parse_page_args(request.args)
+    scope = request.args.get("scope", "mine")
+    stmt = service.list_query(
+        current_user,
+        form=request.args.get("form") or None,
+        status=request.args.get("status") or None,
+        department=request.args.get("department") or None,
+        mine=scope == "mine",
+    )
+    result = paginate(stmt, page_no, per_page)
+    forms = db.session.scalars(select(FormTemplate).where(FormTemplate.kind == "form")).all()
+    return render_template("forms/list.html", page=result, scope=scope, forms=forms,
+                           statuses=list(SubmissionStatus),
+                           can_read_others=access.can(current_user, P.SUBMISSION_READ))
+
+
+def _preview_page(key: str):  # type: ignore[no-untyped-def]
+    """The form recomputed from what is typed now, for htmx (nothing is saved)."""
+    submission_id = request.args.get("submission", type=int)
+    if submission_id:
+        loaded = service.load(current_user, submission_id)
+        template, field_access, previous = loaded.template, loaded.access, loaded.submission.data
+    else:
+        _record, _version, template, _page = _new_page(key)
+        field_access, previous = service.new_form_access(current_user, template), None
+    typed = form_post_to_data(template, request.form, request.form.getlist)
+    outcome = form_values.process(template, typed, previous=previous, access=field_access,
+                                  extra=service.submitter_facts(current_user), creating=previous is None)
+    return FormPage(template, outcome.data, field_access, _locale(), errors=outcome.errors, typed=typed), template
+
+
+@bp.post("/forms/<key>/recompute")
+@login_required
+def recompute(key: str):  # type: ignore[no-untyped-def]
+    page, _template = _preview_page(key)
+    return render_template("forms/_computed.html", page=page)
+
+
+@bp.post("/forms/<key>/table/<table_key>")
+@login_required
+def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
+    """Add a row (``op=add``) or remove row ``row`` (``op=remove``) and redraw the table."""
+    page, template = _preview_page(key)
+    table = template.field(table_key)
+    if table is None or not page.is_table(table) or not page.editable(table_key):
+        raise NotFound()
+    rows = list(page.typed.get(table_key) or [])
+    op = request.args.get("op")
+    if op == "add" and len(rows) < table.max_rows:
+        rows.append({})
+    elif op == "remove":
+        index = request.args.get("row", type=int)
+        if index is not None and 0 <= index < len(rows):
+            rows.pop(index)
+    typed = {**page.typed, table_key: rows}
+    outcome = form_values.process(template, typed, previous=None, access=page.access,
+                                  extra=service.submitter_facts(current_user), creating=True)
+    page = FormPage(template, outcome.data, page.access, _locale(), typed=typed)
+    return render_template("forms/_table.html", page=page, f=table, form_key=key,
+                           submission_id=request.args.get("submission", type=int))
+
+
+@bp.post("/attachments")
+@login_required
+def upload():  # type: ignore[no-untyped-def]
+    """Upload one file; answers the input slot (htmx) with the new attachment's id."""
+    name = request.args.get("name", "")
+    upload_file = next(iter(request.files.values()), None)
+    if upload_file is None:
+        abort(400)
+    try:
+        attachment = attachments.store(current_user, upload_file)
+    except Invalid as exc:
+        return render_template("forms/_attachment_slot.html", name=name, value="", label="",
+                               error=exc.details[0].message if exc.details else exc.message), 422
+    db.session.commit()
+    return render_template("forms/_attachment_slot.html", name=name, value=str(attachment.id),
+                           label=attachment.filename, error=None)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):  # type: ignore[no-untyped-def]
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound()
+    allowed = attachment.owner_id == current_user.id
+    if not allowed and attachment.submission_id:
+        try:
+            service.load(current_user, attachment.submission_id)
+            allowed = True
+        except NotFound:
+            allowed = False
+    if not allowed:
+        raise NotFound()
+    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
+                     as_attachment=True, download_name=attachment.filename)
