@@ -74,13 +74,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .api.errors import register_error_handlers
     from .auth.views import bp as auth_bp
+    from .exports.views import bp as exports_bp
     from .forms.views import bp as forms_bp
+    from .reports.views import bp as reports_bp
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(forms_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     from .web.context import register_template_context

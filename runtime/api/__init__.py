@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import approvals, audit, auth, meta, submissions, templates  # noqa: E402,F401  (routes attach to bp)
+from . import (  # noqa: E402,F401  (routes attach to bp)
+    approvals,
+    audit,
+    auth,
+    exports,
+    meta,
+    reports,
+    submissions,
+    templates,
+)

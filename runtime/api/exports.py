@@ -1,0 +1,1 @@
+"""Print-copy and workbook endpoints of /api/v1."""

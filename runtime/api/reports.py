@@ -1,0 +1,1 @@
+"""Report endpoints of /api/v1 (reports, exports, jobs)."""

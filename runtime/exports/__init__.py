@@ -1,0 +1,1 @@
+"""Print copies of submissions (PDF, Excel) and offline Excel workbooks for filling forms."""

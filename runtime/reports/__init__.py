@@ -1,0 +1,1 @@
+"""The report engine: report templates resolved into scoped datasets, then rendered."""
