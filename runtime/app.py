@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,6 +25,20 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class _JSONProvider(DefaultJSONProvider):
+    """Refuse absurdly nested JSON as malformed instead of overflowing the stack."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+class _Quire(Flask):
+    json_provider_class = _JSONProvider
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """Mark the session cookie Secure whenever the request came over https."""
 
@@ -35,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = Path(
         (test_config or {}).get("INSTANCE_PATH") or config_module.instance_path_from_env()
     )
-    app = Flask("quire.runtime", instance_path=str(instance_path))
+    app = _Quire("quire.runtime", instance_path=str(instance_path))
     app.config.update(config_module.load(instance_path, test_config))
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
