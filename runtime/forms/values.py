@@ -109,6 +109,17 @@ def _single(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
+def _default_value(source: str, values: Mapping[str, Any], extra: Mapping[str, Any], ctx: ParseContext) -> Any:
+    """A default's value. A bare fact such as ``submitter.department`` is read directly:
+    the formula language treats dotted names as table columns, which a fact is not."""
+    name = source.strip()
+    head, _, tail = name.partition(".")
+    fact = extra.get(head)
+    if tail and isinstance(fact, dict) and tail in fact:
+        return fact[tail]
+    return _single(parse(source).evaluate(formula_context(values, extra), today=ctx.today))
+
+
 def apply_defaults(template: Template, values: dict[str, Any], extra: Mapping[str, Any], ctx: ParseContext) -> None:
     """Fill empty fields that declare a default (a literal or ``=formula``)."""
     registry = widgets()
@@ -118,8 +129,7 @@ def apply_defaults(template: Template, values: dict[str, Any], extra: Mapping[st
         widget = registry.for_field(f)
         try:
             if f.default_formula:
-                result = parse(f.default_formula).evaluate(formula_context(values, extra), today=ctx.today)
-                values[f.key] = widget.parse(_relaxed(f), _single(result), ctx)
+                values[f.key] = widget.parse(_relaxed(f), _default_value(f.default_formula, values, extra, ctx), ctx)
             else:
                 values[f.key] = widget.parse(_relaxed(f), f.default, ctx)
         except (FormulaError, FieldValueError):
