@@ -26,9 +26,16 @@ def register(main: click.Group) -> None:
             )
             for e in registry
         ]
-        widths = [max(len(str(r[i])) for r in [("name", "version", "package", "status", "")] + rows)
-                  for i in range(4)]
+        widths = [
+            max(len(str(r[i])) for r in [("name", "version", "package", "status", "")] + rows)
+            for i in range(4)
+        ]
         header = ("NAME", "VERSION", "PACKAGE", "STATUS")
-        click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  DESCRIPTION")
+        click.echo(
+            "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  DESCRIPTION"
+        )
         for row in rows:
-            click.echo("  ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True)) + f"  {row[4]}")
+            click.echo(
+                "  ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True))
+                + f"  {row[4]}"
+            )

@@ -34,8 +34,12 @@ def register(main: click.Group) -> None:
 
     @templates.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--publish/--draft-only", default=True, show_default=True,
-                  help="Publish the imported draft as the next version.")
+    @click.option(
+        "--publish/--draft-only",
+        default=True,
+        show_default=True,
+        help="Publish the imported draft as the next version.",
+    )
     def import_cmd(file: Path, publish: bool) -> None:
         """Save a template file as the draft of its key (and publish it)."""
         from .cli import _app, _sentence
@@ -56,12 +60,19 @@ def register(main: click.Group) -> None:
             except QuireError as exc:
                 for detail in exc.details:
                     click.echo(f"{detail.path}: {detail.message}")
-                raise click.ClickException(_sentence(exc) if not exc.details else exc.message) from exc
-            click.echo(f"{record.key}: " + (f"published as version {version.version}" if version else "draft saved"))
+                raise click.ClickException(
+                    _sentence(exc) if not exc.details else exc.message
+                ) from exc
+            click.echo(
+                f"{record.key}: "
+                + (f"published as version {version.version}" if version else "draft saved")
+            )
 
     @templates.command("export")
     @click.argument("key")
-    @click.option("--version", type=int, default=None, help="A published version (default: latest).")
+    @click.option(
+        "--version", type=int, default=None, help="A published version (default: latest)."
+    )
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
     def export_cmd(key: str, version: int | None, output: Path | None) -> None:
         """Write a published template as canonical JSON (byte-stable across import/export)."""

@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"designer": "quire.designer", "runtime": "quire.runtime", "widgets": "quire.widgets",
-           "plugins": "quire.plugins", "report_templates": "quire.report_templates"}
+FOLDERS = {
+    "designer": "quire.designer",
+    "runtime": "quire.runtime",
+    "widgets": "quire.widgets",
+    "plugins": "quire.plugins",
+    "report_templates": "quire.report_templates",
+}
 
 
 def declared_packages() -> set[str]:
@@ -38,8 +43,21 @@ def test_nothing_generic_lands_at_the_top_of_site_packages():
 
 @pytest.mark.slow
 def test_the_wheel_carries_templates_migrations_translations_and_vendored_files(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
     wheel = next(tmp_path.glob("quire-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in [

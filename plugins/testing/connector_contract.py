@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import pytest
 from pydantic import SecretStr
+
 from quire.plugins.base import (
     COLUMN_TYPES,
     ColumnInfo,

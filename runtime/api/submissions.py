@@ -98,6 +98,8 @@ def get_submission(submission_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def patch_submission(submission_id: int):  # type: ignore[no-untyped-def]
     body = json_body()
-    submission = service.update(current_user, submission_id, body.get("data", {}), body.get("version"))
+    submission = service.update(
+        current_user, submission_id, body.get("data", {}), body.get("version")
+    )
     db.session.commit()
     return jsonify(submission_json(service.describe(current_user, submission)))

@@ -102,8 +102,11 @@ def template_versions(key: str):  # type: ignore[no-untyped-def]
     )
     return jsonify(
         paginate(stmt, page, per_page).as_dict(
-            lambda v: {"version": v.version, "published_at": iso(v.published_at),
-                       "published_by": _username(v.published_by_id)}
+            lambda v: {
+                "version": v.version,
+                "published_at": iso(v.published_at),
+                "published_by": _username(v.published_by_id),
+            }
         )
     )
 
@@ -122,7 +125,9 @@ def template_diff(key: str):  # type: ignore[no-untyped-def]
     try:
         old, new = int(request.args["from"]), int(request.args["to"])
     except (KeyError, ValueError):
-        raise BadRequest("Give two versions.", [Detail("from", "and to= must be version numbers")]) from None
+        raise BadRequest(
+            "Give two versions.", [Detail("from", "and to= must be version numbers")]
+        ) from None
     a = template_service.parsed(template_service.version_record(record, old))
     b = template_service.parsed(template_service.version_record(record, new))
     return jsonify(diff_templates(a, b))

@@ -25,7 +25,13 @@ ALLOWED = {
     ".xml": "application/xml",
 }
 #: First bytes of the allowed kinds, so a renamed executable is refused.
-MAGIC = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8", ".jpeg": b"\xff\xd8", ".ofd": b"PK"}
+MAGIC = {
+    ".pdf": b"%PDF",
+    ".png": b"\x89PNG",
+    ".jpg": b"\xff\xd8",
+    ".jpeg": b"\xff\xd8",
+    ".ofd": b"PK",
+}
 
 
 def uploads_dir() -> Path:
@@ -39,8 +45,10 @@ def store(user: User, upload: FileStorage) -> Attachment:
     name = (upload.filename or "").strip()
     suffix = Path(name).suffix.lower()
     if not name or suffix not in ALLOWED:
-        raise Invalid("This file type is not accepted.",
-                      [Detail("file", "upload a PDF, PNG, JPG, OFD or XML invoice")])
+        raise Invalid(
+            "This file type is not accepted.",
+            [Detail("file", "upload a PDF, PNG, JPG, OFD or XML invoice")],
+        )
     content = upload.stream.read(MAX_BYTES + 1)
     if len(content) > MAX_BYTES:
         raise TooLarge("The file is larger than 10 MB.", [Detail("file", "at most 10 MB")])
@@ -48,8 +56,10 @@ def store(user: User, upload: FileStorage) -> Attachment:
         raise Invalid("The file is empty.", [Detail("file", "is empty")])
     magic = MAGIC.get(suffix)
     if magic and not content.startswith(magic):
-        raise Invalid("The file's content does not match its name.",
-                      [Detail("file", f"is not really a {suffix} file")])
+        raise Invalid(
+            "The file's content does not match its name.",
+            [Detail("file", f"is not really a {suffix} file")],
+        )
     digest = hashlib.sha256(content).hexdigest()
     relative = f"{digest[:2]}/{digest}{suffix}"
     target = uploads_dir() / relative
@@ -68,8 +78,13 @@ def store(user: User, upload: FileStorage) -> Attachment:
     )
     db.session.add(attachment)
     db.session.flush()
-    audit.record(user, "attachment.upload", object_type="attachment", object_id=attachment.id,
-                 changes={"filename": attachment.filename, "sha256": digest, "size": len(content)})
+    audit.record(
+        user,
+        "attachment.upload",
+        object_type="attachment",
+        object_id=attachment.id,
+        changes={"filename": attachment.filename, "sha256": digest, "size": len(content)},
+    )
     return attachment
 
 

@@ -37,7 +37,9 @@ class Section:
     key: str | None = None
 
 
-def form_post_to_data(template: Template, form: Mapping[str, Any], getlist: Any = None) -> dict[str, Any]:
+def form_post_to_data(
+    template: Template, form: Mapping[str, Any], getlist: Any = None
+) -> dict[str, Any]:
     """Flat form fields (``lines-2-amount``) to the nested ``data`` object the API takes."""
     data: dict[str, Any] = {}
     registry = form_values.widgets()
@@ -97,9 +99,14 @@ class FormPage:
             return [
                 Section(
                     localized(s.title, self.locale) if s.title else None,
-                    [[Cell(self.template.field(c.field), c.span) for c in row.cells
-                      if self.template.field(c.field) is not None and self.visible(c.field)]
-                     for row in s.rows],
+                    [
+                        [
+                            Cell(self.template.field(c.field), c.span)
+                            for c in row.cells
+                            if self.template.field(c.field) is not None and self.visible(c.field)
+                        ]
+                        for row in s.rows
+                    ],
                     s.key,
                 )
                 for s in self.template.layout.sections
@@ -140,12 +147,18 @@ class FormPage:
     def all_errors(self) -> list[tuple[str, str]]:
         return [(p, m) for p, ms in self.errors.items() for m in ms]
 
-    def input_value(self, f: FieldBase, row: int | None = None, table: FieldBase | None = None) -> Any:
+    def input_value(
+        self, f: FieldBase, row: int | None = None, table: FieldBase | None = None
+    ) -> Any:
         """The text an input shows: what was typed (after an error), else the stored value."""
         if table is not None and row is not None:
-            source = self.typed.get(table.key) if self.typed is not None else self.data.get(table.key)
+            source = (
+                self.typed.get(table.key) if self.typed is not None else self.data.get(table.key)
+            )
             rows = source or []
-            value = rows[row].get(f.key) if row < len(rows) and isinstance(rows[row], dict) else None
+            value = (
+                rows[row].get(f.key) if row < len(rows) and isinstance(rows[row], dict) else None
+            )
             if self.is_computed(f) and self.typed is not None:
                 stored = self.data.get(table.key) or []
                 value = stored[row].get(f.key) if row < len(stored) else None
@@ -193,7 +206,11 @@ class FormPage:
         out = {}
         for key, amount in sums.items():
             column = table.column(key)
-            out[key] = self._registry.for_field(column).display(column, amount, self.locale) if column else str(amount)
+            out[key] = (
+                self._registry.for_field(column).display(column, amount, self.locale)
+                if column
+                else str(amount)
+            )
         return out
 
     def options(self, f: FieldBase) -> list[tuple[str, str]]:
@@ -207,14 +224,20 @@ class FormPage:
 
     def departments(self) -> list[Department]:
         if self._departments is None:
-            self._departments = list(db.session.scalars(
-                select(Department).where(Department.active).order_by(Department.path)))
+            self._departments = list(
+                db.session.scalars(
+                    select(Department).where(Department.active).order_by(Department.path)
+                )
+            )
         return self._departments
 
     def users(self) -> list[User]:
         if self._users is None:
-            self._users = list(db.session.scalars(
-                select(User).where(User.status != UserStatus.LEFT).order_by(User.username)))
+            self._users = list(
+                db.session.scalars(
+                    select(User).where(User.status != UserStatus.LEFT).order_by(User.username)
+                )
+            )
         return self._users
 
     def _department(self, code: str) -> Department | None:
@@ -229,7 +252,10 @@ class FormPage:
 
     def input_type(self, f: FieldBase) -> str:
         return {
-            "date": "date", "number": "text", "money": "text", "percent": "text",
+            "date": "date",
+            "number": "text",
+            "money": "text",
+            "percent": "text",
             "fiscal_period": "month",
         }.get(f.type, "text")
 

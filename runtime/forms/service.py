@@ -32,7 +32,6 @@ from ..models import (
     SubmissionStatus,
     User,
     VoucherUse,
-    utcnow,
 )
 from . import templates as template_service
 from . import values as form_values
@@ -67,11 +66,13 @@ def has_task(user: User, submission: Submission, *, open_only: bool = False) -> 
     """Does the user hold (or has held) an approval task on this submission?"""
     from ..models import TaskStatus
 
-    stmt = select(exists().where(
-        ApprovalTask.submission_id == submission.id,
-        or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id),
-        *( [ApprovalTask.status == TaskStatus.OPEN] if open_only else [] ),
-    ))
+    stmt = select(
+        exists().where(
+            ApprovalTask.submission_id == submission.id,
+            or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id),
+            *([ApprovalTask.status == TaskStatus.OPEN] if open_only else []),
+        )
+    )
     return bool(db.session.scalar(stmt))
 
 
@@ -98,10 +99,16 @@ def load(user: User, submission_id: int) -> Loaded:
 def describe(user: User, submission: Submission) -> Loaded:
     version = template_service.version_record(submission.template, submission.template_version)
     template = template_service.parsed(version)
-    approver = submission.status == SubmissionStatus.IN_REVIEW and has_task(user, submission, open_only=True)
+    approver = submission.status == SubmissionStatus.IN_REVIEW and has_task(
+        user, submission, open_only=True
+    )
     field_access = access.field_access(
-        user, template, department=submission.department, submitter_id=submission.submitter_id,
-        step=step_of(submission), is_approver=approver,
+        user,
+        template,
+        department=submission.department,
+        submitter_id=submission.submitter_id,
+        step=step_of(submission),
+        is_approver=approver,
     )
     return Loaded(submission, template, field_access, approver)
 
@@ -121,7 +128,9 @@ def _department_of(template: Template, data: dict[str, Any], user: User) -> Depa
     if code:
         dept = db.session.scalar(select(Department).where(Department.code == code))
         if dept is None:
-            raise Invalid("Please check the form.", [Detail("department", f"unknown department {code}")])
+            raise Invalid(
+                "Please check the form.", [Detail("department", f"unknown department {code}")]
+            )
         return dept
     return user.department
 
@@ -142,13 +151,26 @@ def _period_of(template: Template, values: dict[str, Any], today: date) -> date:
     return today.replace(day=1)
 
 
-def _apply(submission: Submission, template: Template, outcome: form_values.Outcome, user: User, today: date) -> None:
+def _apply(
+    submission: Submission,
+    template: Template,
+    outcome: form_values.Outcome,
+    user: User,
+    today: date,
+) -> None:
     department = _department_of(template, outcome.data, user)
-    if not (department.id == user.department_id or access.can(user, P.SUBMISSION_CREATE, department)):
-        raise Invalid("Please check the form.", [Detail("department", "you cannot file forms for this department")])
+    if not (
+        department.id == user.department_id or access.can(user, P.SUBMISSION_CREATE, department)
+    ):
+        raise Invalid(
+            "Please check the form.",
+            [Detail("department", "you cannot file forms for this department")],
+        )
     submission.department = department
     submission.data = outcome.data
-    submission.project = (outcome.data.get("project") or None) if template.field("project") else None
+    submission.project = (
+        (outcome.data.get("project") or None) if template.field("project") else None
+    )
     submission.period = _period_of(template, outcome.values, today)
     total = outcome.values.get("total")
     submission.total = total if isinstance(total, Decimal) else None
@@ -169,13 +191,21 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     version, template = template_service.published(template_key)
     today = today or date.today()
     outcome = form_values.process(
-        template, data if data is not None else {}, previous=None, access=new_form_access(user, template),
-        extra=submitter_facts(user), ctx=ParseContext(today=today), creating=True,
+        template,
+        data if data is not None else {},
+        previous=None,
+        access=new_form_access(user, template),
+        extra=submitter_facts(user),
+        ctx=ParseContext(today=today),
+        creating=True,
     )
     _fail_on(outcome)
     submission = Submission(
-        template=record, template_version=version.version, number=f"tmp-{uuid.uuid4().hex[:20]}",
-        status=SubmissionStatus.DRAFT, submitter=user,
+        template=record,
+        template_version=version.version,
+        number=f"tmp-{uuid.uuid4().hex[:20]}",
+        status=SubmissionStatus.DRAFT,
+        submitter=user,
     )
     _apply(submission, template, outcome, user, today)
     db.session.add(submission)
@@ -185,15 +215,24 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     from sqlalchemy.orm.attributes import set_committed_value
 
     number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
-    db.session.execute(sql_update(Submission).where(Submission.id == submission.id).values(number=number))
+    db.session.execute(
+        sql_update(Submission).where(Submission.id == submission.id).values(number=number)
+    )
     set_committed_value(submission, "number", number)
     record_vouchers(submission, template)
-    audit.record(user, "submission.create", object_type="submission", object_id=submission.id,
-                 changes={"form": record.key, "number": submission.number})
+    audit.record(
+        user,
+        "submission.create",
+        object_type="submission",
+        object_id=submission.id,
+        changes={"form": record.key, "number": submission.number},
+    )
     return submission
 
 
-def update(user: User, submission_id: int, data: Any, version: Any, *, today: date | None = None) -> Submission:
+def update(
+    user: User, submission_id: int, data: Any, version: Any, *, today: date | None = None
+) -> Submission:
     """Change a draft (or a returned submission); ``version`` must match (else 409)."""
     loaded = load(user, submission_id)
     submission, template = loaded.submission, loaded.template
@@ -205,8 +244,12 @@ def update(user: User, submission_id: int, data: Any, version: Any, *, today: da
     today = today or date.today()
     before = dict(submission.data)
     outcome = form_values.process(
-        template, data if data is not None else {}, previous=submission.data, access=loaded.access,
-        extra=submitter_facts(user), ctx=ParseContext(today=today),
+        template,
+        data if data is not None else {},
+        previous=submission.data,
+        access=loaded.access,
+        extra=submitter_facts(user),
+        ctx=ParseContext(today=today),
     )
     _fail_on(outcome)
     _apply(submission, template, outcome, user, today)
@@ -214,7 +257,13 @@ def update(user: User, submission_id: int, data: Any, version: Any, *, today: da
     changes = audit.changes_between(before, submission.data)
     if outcome.ignored:
         changes["_ignored_fields"] = outcome.ignored
-    audit.record(user, "submission.update", object_type="submission", object_id=submission.id, changes=changes)
+    audit.record(
+        user,
+        "submission.update",
+        object_type="submission",
+        object_id=submission.id,
+        changes=changes,
+    )
     db.session.flush()
     return submission
 
@@ -227,13 +276,21 @@ def check_version(submission: Submission, version: Any) -> None:
         )
 
 
-def validate_for_submit(user: User, submission: Submission, template: Template, extra: dict[str, Any] | None = None,
-                        today: date | None = None, locale: str = "en") -> None:
+def validate_for_submit(
+    user: User,
+    submission: Submission,
+    template: Template,
+    extra: dict[str, Any] | None = None,
+    today: date | None = None,
+    locale: str = "en",
+) -> None:
     """Everything a submission needs before it enters review: complete, rules met."""
     today = today or date.today()
     values = form_values.to_python(template, submission.data)
     problems = form_values.check_complete(template, values, ParseContext(today=today))
-    problems += form_values.check_rules(template, values, {**submitter_facts(user), **(extra or {})}, today, locale)
+    problems += form_values.check_rules(
+        template, values, {**submitter_facts(user), **(extra or {})}, today, locale
+    )
     if problems:
         raise Invalid("The form is not complete yet.", problems)
 
@@ -254,10 +311,20 @@ def record_vouchers(submission: Submission, template: Template) -> None:
                 attachment = None
         if attachment is not None:
             attachment.submission_id = submission.id
-            db.session.add(VoucherUse(submission_id=submission.id, kind="file", value=attachment.sha256, path=path))
+            db.session.add(
+                VoucherUse(
+                    submission_id=submission.id, kind="file", value=attachment.sha256, path=path
+                )
+            )
         else:
-            db.session.add(VoucherUse(submission_id=submission.id, kind="invoice",
-                                      value=_normalise_invoice(value)[:128], path=path))
+            db.session.add(
+                VoucherUse(
+                    submission_id=submission.id,
+                    kind="invoice",
+                    value=_normalise_invoice(value)[:128],
+                    path=path,
+                )
+            )
 
 
 def _invoice_values(template: Template, data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -284,47 +351,78 @@ class DuplicateVoucher:
 
 def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
     """Invoices of this submission already used on another live claim."""
-    mine = db.session.scalars(select(VoucherUse).where(VoucherUse.submission_id == submission.id)).all()
+    mine = db.session.scalars(
+        select(VoucherUse).where(VoucherUse.submission_id == submission.id)
+    ).all()
     found: list[DuplicateVoucher] = []
     for use in mine:
         other = db.session.execute(
             select(Submission.number, Submission.id)
             .join(VoucherUse, VoucherUse.submission_id == Submission.id)
             .where(
-                VoucherUse.kind == use.kind, VoucherUse.value == use.value,
+                VoucherUse.kind == use.kind,
+                VoucherUse.value == use.value,
                 Submission.id != submission.id,
                 Submission.status.notin_([SubmissionStatus.REJECTED, SubmissionStatus.WITHDRAWN]),
-            ).limit(1)
+            )
+            .limit(1)
         ).first()
         if other is not None:
             found.append(DuplicateVoucher(use.path, other[0], other[1]))
     return found
 
 
-# --- lists -----------------------------------------------------------------------------------------
-def list_query(user: User, *, form: str | None = None, status: str | None = None,
-               department: str | None = None, mine: bool = False) -> Select[Any]:
+# --- lists ------------------------------------------------------------------------------
+def list_query(
+    user: User,
+    *,
+    form: str | None = None,
+    status: str | None = None,
+    department: str | None = None,
+    mine: bool = False,
+) -> Select[Any]:
     """Submissions the user may see, newest first, filtered."""
     visible = or_(
         access.scope_filter(user, P.SUBMISSION_READ, Submission),
-        Submission.id.in_(select(ApprovalTask.submission_id).where(
-            or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id))),
+        Submission.id.in_(
+            select(ApprovalTask.submission_id).where(
+                or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id)
+            )
+        ),
     )
-    not_others_drafts = or_(Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id)
-    stmt = select(Submission).where(or_(visible, Submission.submitter_id == user.id), not_others_drafts)
+    not_others_drafts = or_(
+        Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id
+    )
+    stmt = select(Submission).where(
+        or_(visible, Submission.submitter_id == user.id), not_others_drafts
+    )
     if mine:
         stmt = stmt.where(Submission.submitter_id == user.id)
     if form:
-        stmt = stmt.join(FormTemplate, FormTemplate.id == Submission.template_id).where(FormTemplate.key == form)
+        stmt = stmt.join(FormTemplate, FormTemplate.id == Submission.template_id).where(
+            FormTemplate.key == form
+        )
     if status:
         try:
             stmt = stmt.where(Submission.status == SubmissionStatus(status))
         except ValueError:
-            raise Invalid("Invalid filter.", [Detail("status", "must be one of " + ", ".join(s.value for s in SubmissionStatus))]) from None
+            raise Invalid(
+                "Invalid filter.",
+                [
+                    Detail(
+                        "status", "must be one of " + ", ".join(s.value for s in SubmissionStatus)
+                    )
+                ],
+            ) from None
     if department:
         dept = db.session.scalar(select(Department).where(Department.code == department))
         if dept is None:
-            raise Invalid("Invalid filter.", [Detail("department", f"unknown department {department}")])
-        stmt = stmt.where(Submission.department_id.in_(
-            select(Department.id).where(Department.path.startswith(dept.path, autoescape=True))))
+            raise Invalid(
+                "Invalid filter.", [Detail("department", f"unknown department {department}")]
+            )
+        stmt = stmt.where(
+            Submission.department_id.in_(
+                select(Department.id).where(Department.path.startswith(dept.path, autoescape=True))
+            )
+        )
     return stmt.order_by(Submission.created_at.desc(), Submission.id.desc())

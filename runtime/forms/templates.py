@@ -7,7 +7,6 @@ keep the version they were created on, so a published version is parsed once and
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import select
 
@@ -48,7 +47,9 @@ def save_draft(actor: User | None, doc: object) -> FormTemplate:
         record = FormTemplate(key=template.key, kind=template.kind, latest_version=0)
         db.session.add(record)
     elif record.kind != template.kind:
-        raise Invalid("A template cannot change kind.", [Detail("kind", f"must stay {record.kind}")])
+        raise Invalid(
+            "A template cannot change kind.", [Detail("kind", f"must stay {record.kind}")]
+        )
     record.title_zh, record.title_en = template.title.zh, template.title.en
     record.draft = document
     record.draft_updated_at = utcnow()
@@ -79,7 +80,10 @@ def publish(actor: User | None, key: str) -> TemplateVersion:
     db.session.add(version)
     db.session.flush()
     audit.record(
-        actor, "template.publish", object_type="template", object_id=key,
+        actor,
+        "template.publish",
+        object_type="template",
+        object_id=key,
         changes={"version": version.version},
     )
     return version

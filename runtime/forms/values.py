@@ -60,7 +60,9 @@ class Outcome:
     ignored: list[str] = field(default_factory=list)
 
 
-def to_python(template: Template, data: Mapping[str, Any], ctx: ParseContext | None = None) -> dict[str, Any]:
+def to_python(
+    template: Template, data: Mapping[str, Any], ctx: ParseContext | None = None
+) -> dict[str, Any]:
     """Stored JSON back to Python values (Decimal, date, rows)."""
     registry = widgets()
     values: dict[str, Any] = {}
@@ -109,7 +111,9 @@ def _single(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _default_value(source: str, values: Mapping[str, Any], extra: Mapping[str, Any], ctx: ParseContext) -> Any:
+def _default_value(
+    source: str, values: Mapping[str, Any], extra: Mapping[str, Any], ctx: ParseContext
+) -> Any:
     """A default's value. A bare fact such as ``submitter.department`` is read directly:
     the formula language treats dotted names as table columns, which a fact is not."""
     name = source.strip()
@@ -120,7 +124,9 @@ def _default_value(source: str, values: Mapping[str, Any], extra: Mapping[str, A
     return _single(parse(source).evaluate(formula_context(values, extra), today=ctx.today))
 
 
-def apply_defaults(template: Template, values: dict[str, Any], extra: Mapping[str, Any], ctx: ParseContext) -> None:
+def apply_defaults(
+    template: Template, values: dict[str, Any], extra: Mapping[str, Any], ctx: ParseContext
+) -> None:
     """Fill empty fields that declare a default (a literal or ``=formula``)."""
     registry = widgets()
     for f in value_fields(template):
@@ -129,14 +135,18 @@ def apply_defaults(template: Template, values: dict[str, Any], extra: Mapping[st
         widget = registry.for_field(f)
         try:
             if f.default_formula:
-                values[f.key] = widget.parse(_relaxed(f), _default_value(f.default_formula, values, extra, ctx), ctx)
+                values[f.key] = widget.parse(
+                    _relaxed(f), _default_value(f.default_formula, values, extra, ctx), ctx
+                )
             else:
                 values[f.key] = widget.parse(_relaxed(f), f.default, ctx)
         except (FormulaError, FieldValueError):
             continue
 
 
-def compute(template: Template, values: dict[str, Any], extra: Mapping[str, Any] | None, today: date) -> list[Detail]:
+def compute(
+    template: Template, values: dict[str, Any], extra: Mapping[str, Any] | None, today: date
+) -> list[Detail]:
     """Recompute every formula field and formula column; problems become field errors."""
     registry = widgets()
     errors: list[Detail] = []
@@ -170,8 +180,13 @@ def _message(exc: Exception) -> str:
     return getattr(exc, "message", None) or str(exc)
 
 
-def check_rules(template: Template, values: Mapping[str, Any], extra: Mapping[str, Any] | None,
-                today: date, locale: str = "en") -> list[Detail]:
+def check_rules(
+    template: Template,
+    values: Mapping[str, Any],
+    extra: Mapping[str, Any] | None,
+    today: date,
+    locale: str = "en",
+) -> list[Detail]:
     """The template's cross-field rules; each failure is reported at its field."""
     problems: list[Detail] = []
     context = formula_context(values, extra)
@@ -189,7 +204,9 @@ def check_rules(template: Template, values: Mapping[str, Any], extra: Mapping[st
     return problems
 
 
-def check_complete(template: Template, values: Mapping[str, Any], ctx: ParseContext) -> list[Detail]:
+def check_complete(
+    template: Template, values: Mapping[str, Any], ctx: ParseContext
+) -> list[Detail]:
     """Required fields and table rows, checked when submitting (drafts may be incomplete)."""
     registry = widgets()
     problems: list[Detail] = []
@@ -235,7 +252,9 @@ def process(
         if access.get(key) != "edit":
             sent = raw[key]
             try:
-                same = widget.to_json(f, widget.parse(_relaxed(f), sent, ctx)) == widget.to_json(f, values.get(key))
+                same = widget.to_json(f, widget.parse(_relaxed(f), sent, ctx)) == widget.to_json(
+                    f, values.get(key)
+                )
             except FieldValueError:
                 same = False
             if not same:
@@ -251,7 +270,9 @@ def process(
     return Outcome(to_json(template, values), values, errors, ignored)
 
 
-def present(template: Template, data: Mapping[str, Any], access: AccessMap, locale: str = "en") -> dict[str, Any]:
+def present(
+    template: Template, data: Mapping[str, Any], access: AccessMap, locale: str = "en"
+) -> dict[str, Any]:
     """Data as a viewer may see it: hidden fields absent, masked fields masked."""
     registry = widgets()
     values = to_python(template, data)

@@ -36,9 +36,13 @@ def _locale() -> str:
 def fillable_forms() -> list[FormTemplate]:
     if not access.can(current_user, P.SUBMISSION_CREATE):
         return []
-    return list(db.session.scalars(
-        select(FormTemplate).where(FormTemplate.kind == "form", FormTemplate.latest_version > 0)
-        .order_by(FormTemplate.key)))
+    return list(
+        db.session.scalars(
+            select(FormTemplate)
+            .where(FormTemplate.kind == "form", FormTemplate.latest_version > 0)
+            .order_by(FormTemplate.key)
+        )
+    )
 
 
 @bp.get("/forms")
@@ -55,8 +59,12 @@ def _new_page(key: str, typed: dict[str, Any] | None = None, errors=None):  # ty
     version, template = template_service.published(key)
     field_access = service.new_form_access(current_user, template)
     outcome = form_values.process(
-        template, typed or {}, previous=None, access=field_access,
-        extra=service.submitter_facts(current_user), creating=True,
+        template,
+        typed or {},
+        previous=None,
+        access=field_access,
+        extra=service.submitter_facts(current_user),
+        creating=True,
     )
     page = FormPage(template, outcome.data, field_access, _locale(), errors=errors, typed=typed)
     return record, version, template, page
@@ -67,7 +75,9 @@ def _new_page(key: str, typed: dict[str, Any] | None = None, errors=None):  # ty
 def new(key: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         record, version, _template, page = _new_page(key)
-        return render_template("forms/edit.html", record=record, version=version.version, page=page, submission=None)
+        return render_template(
+            "forms/edit.html", record=record, version=version.version, page=page, submission=None
+        )
     record, version, template, _page = _new_page(key)
     typed = form_post_to_data(template, request.form, request.form.getlist)
     try:
@@ -75,8 +85,14 @@ def new(key: str):  # type: ignore[no-untyped-def]
     except Invalid as exc:
         db.session.rollback()
         page = _new_page(key, typed, exc.details)[3]
-        return render_template("forms/edit.html", record=record, version=version.version, page=page,
-                               submission=None, failed=exc.message), 422
+        return render_template(
+            "forms/edit.html",
+            record=record,
+            version=version.version,
+            page=page,
+            submission=None,
+            failed=exc.message,
+        ), 422
     db.session.commit()
     flash(_("Draft %(number)s saved.", number=submission.number), "ok")
     return redirect(url_for("forms.edit", submission_id=submission.id))
@@ -96,18 +112,34 @@ def edit(submission_id: int):  # type: ignore[no-untyped-def]
         except Invalid as exc:
             db.session.rollback()
             loaded = service.load(current_user, submission_id)
-            page = FormPage(loaded.template, loaded.submission.data, loaded.access, _locale(),
-                            errors=exc.details, typed=typed)
-            return render_template("forms/edit.html", record=loaded.submission.template,
-                                   version=loaded.submission.template_version, page=page,
-                                   submission=loaded.submission, failed=exc.message), 422
+            page = FormPage(
+                loaded.template,
+                loaded.submission.data,
+                loaded.access,
+                _locale(),
+                errors=exc.details,
+                typed=typed,
+            )
+            return render_template(
+                "forms/edit.html",
+                record=loaded.submission.template,
+                version=loaded.submission.template_version,
+                page=page,
+                submission=loaded.submission,
+                failed=exc.message,
+            ), 422
         db.session.commit()
         flash(_("Saved."), "ok")
         return redirect(url_for("forms.edit", submission_id=submission.id))
     page = FormPage(loaded.template, submission.data, loaded.access, _locale())
-    return render_template("forms/edit.html", record=submission.template, version=submission.template_version,
-                           page=page, submission=submission,
-                           duplicates=service.duplicate_vouchers(submission))
+    return render_template(
+        "forms/edit.html",
+        record=submission.template,
+        version=submission.template_version,
+        page=page,
+        submission=submission,
+        duplicates=service.duplicate_vouchers(submission),
+    )
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -115,8 +147,13 @@ def edit(submission_id: int):  # type: ignore[no-untyped-def]
 def view(submission_id: int):  # type: ignore[no-untyped-def]
     loaded = service.load(current_user, submission_id)
     page = FormPage(loaded.template, loaded.submission.data, loaded.access, _locale())
-    return render_template("forms/view.html", submission=loaded.submission, loaded=loaded, page=page,
-                           duplicates=service.duplicate_vouchers(loaded.submission))
+    return render_template(
+        "forms/view.html",
+        submission=loaded.submission,
+        loaded=loaded,
+        page=page,
+        duplicates=service.duplicate_vouchers(loaded.submission),
+    )
 
 
 @bp.get("/submissions")
@@ -133,9 +170,14 @@ def listing():  # type: ignore[no-untyped-def]
     )
     result = paginate(stmt, page_no, per_page)
     forms = db.session.scalars(select(FormTemplate).where(FormTemplate.kind == "form")).all()
-    return render_template("forms/list.html", page=result, scope=scope, forms=forms,
-                           statuses=list(SubmissionStatus),
-                           can_read_others=access.can(current_user, P.SUBMISSION_READ))
+    return render_template(
+        "forms/list.html",
+        page=result,
+        scope=scope,
+        forms=forms,
+        statuses=list(SubmissionStatus),
+        can_read_others=access.can(current_user, P.SUBMISSION_READ),
+    )
 
 
 def _preview_page(key: str):  # type: ignore[no-untyped-def]
@@ -148,9 +190,17 @@ def _preview_page(key: str):  # type: ignore[no-untyped-def]
         _record, _version, template, _page = _new_page(key)
         field_access, previous = service.new_form_access(current_user, template), None
     typed = form_post_to_data(template, request.form, request.form.getlist)
-    outcome = form_values.process(template, typed, previous=previous, access=field_access,
-                                  extra=service.submitter_facts(current_user), creating=previous is None)
-    return FormPage(template, outcome.data, field_access, _locale(), errors=outcome.errors, typed=typed), template
+    outcome = form_values.process(
+        template,
+        typed,
+        previous=previous,
+        access=field_access,
+        extra=service.submitter_facts(current_user),
+        creating=previous is None,
+    )
+    return FormPage(
+        template, outcome.data, field_access, _locale(), errors=outcome.errors, typed=typed
+    ), template
 
 
 @bp.post("/forms/<key>/recompute")
@@ -177,11 +227,22 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         if index is not None and 0 <= index < len(rows):
             rows.pop(index)
     typed = {**page.typed, table_key: rows}
-    outcome = form_values.process(template, typed, previous=None, access=page.access,
-                                  extra=service.submitter_facts(current_user), creating=True)
+    outcome = form_values.process(
+        template,
+        typed,
+        previous=None,
+        access=page.access,
+        extra=service.submitter_facts(current_user),
+        creating=True,
+    )
     page = FormPage(template, outcome.data, page.access, _locale(), typed=typed)
-    return render_template("forms/_table.html", page=page, f=table, form_key=key,
-                           submission_id=request.args.get("submission", type=int))
+    return render_template(
+        "forms/_table.html",
+        page=page,
+        f=table,
+        form_key=key,
+        submission_id=request.args.get("submission", type=int),
+    )
 
 
 @bp.post("/attachments")
@@ -195,11 +256,21 @@ def upload():  # type: ignore[no-untyped-def]
     try:
         attachment = attachments.store(current_user, upload_file)
     except Invalid as exc:
-        return render_template("forms/_attachment_slot.html", name=name, value="", label="",
-                               error=exc.details[0].message if exc.details else exc.message), 422
+        return render_template(
+            "forms/_attachment_slot.html",
+            name=name,
+            value="",
+            label="",
+            error=exc.details[0].message if exc.details else exc.message,
+        ), 422
     db.session.commit()
-    return render_template("forms/_attachment_slot.html", name=name, value=str(attachment.id),
-                           label=attachment.filename, error=None)
+    return render_template(
+        "forms/_attachment_slot.html",
+        name=name,
+        value=str(attachment.id),
+        label=attachment.filename,
+        error=None,
+    )
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -217,5 +288,9 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
             allowed = False
     if not allowed:
         raise NotFound()
-    return send_file(attachments.path_of(attachment), mimetype=attachment.content_type,
-                     as_attachment=True, download_name=attachment.filename)
+    return send_file(
+        attachments.path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+    )

@@ -1,4 +1,4 @@
-"""Templates as stored (drafts and immutable published versions) and the submissions made from them."""
+"""Templates as stored (drafts, immutable published versions) and the submissions made from them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .org import Department, User
 
 
 class FormTemplate(Base):
-    """A template's identity and its editable draft; published versions live in :class:`TemplateVersion`."""
+    """A template's identity and editable draft; published versions are :class:`TemplateVersion`."""
 
     __tablename__ = "form_templates"
 

@@ -16,8 +16,14 @@ from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("QUIRE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -55,8 +61,14 @@ def page(chromium, live_server):  # type: ignore[no-untyped-def]
     context = chromium.new_context(base_url=live_server, locale="zh-CN")
     pg = context.new_page()
     pg.csp_violations = []  # type: ignore[attr-defined]
-    pg.on("console", lambda msg: pg.csp_violations.append(msg.text)  # type: ignore[attr-defined]
-          if "Content Security Policy" in msg.text else None)
+    pg.on(
+        "console",
+        lambda msg: (
+            pg.csp_violations.append(msg.text)  # type: ignore[attr-defined]
+            if "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     yield pg
     context.close()
 

@@ -31,4 +31,3 @@ def test_auditor_filters_the_audit_log(page):
     rows = page.locator("table.audit tbody tr")
     assert rows.count() >= 1
     assert "auth.login" in rows.first.inner_text()
-

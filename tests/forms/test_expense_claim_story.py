@@ -19,12 +19,24 @@ def claim_data(**overrides):
         "payee_name": "李明",
         "bank_account": "6222 0200 1234 5678",
         "lines": [
-            {"date": (TODAY - timedelta(days=3)).isoformat(), "category": "travel",
-             "description": "上海出差 高铁", "amount": "1,250.50"},
-            {"date": (TODAY - timedelta(days=2)).isoformat(), "category": "meals",
-             "description": "客户午餐", "amount": 380},
-            {"date": (TODAY - timedelta(days=1)).isoformat(), "category": "office",
-             "description": "打印纸", "amount": "99.5"},
+            {
+                "date": (TODAY - timedelta(days=3)).isoformat(),
+                "category": "travel",
+                "description": "上海出差 高铁",
+                "amount": "1,250.50",
+            },
+            {
+                "date": (TODAY - timedelta(days=2)).isoformat(),
+                "category": "meals",
+                "description": "客户午餐",
+                "amount": 380,
+            },
+            {
+                "date": (TODAY - timedelta(days=1)).isoformat(),
+                "category": "office",
+                "description": "打印纸",
+                "amount": "99.5",
+            },
         ],
     }
     data.update(overrides)
@@ -32,8 +44,9 @@ def claim_data(**overrides):
 
 
 def test_sales1_creates_a_draft_through_the_api_and_the_server_computes_the_total(api):
-    response = api("sales1").post("/api/v1/forms/expense-claim/submissions",
-                                  json={"data": claim_data(total="1.00")})
+    response = api("sales1").post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": claim_data(total="1.00")}
+    )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["status"] == "draft" and body["version"] == 1 and body["form"] == "expense-claim"
@@ -49,8 +62,10 @@ def test_bad_values_come_back_addressed_by_path_and_nothing_is_saved(api):
     lines = claim_data()["lines"]
     lines[1]["amount"] = "12.345"
     lines[2]["date"] = (TODAY + timedelta(days=5)).isoformat()
-    response = api("sales1").post("/api/v1/forms/expense-claim/submissions",
-                                  json={"data": claim_data(lines=lines, colour="red")})
+    response = api("sales1").post(
+        "/api/v1/forms/expense-claim/submissions",
+        json={"data": claim_data(lines=lines, colour="red")},
+    )
     assert response.status_code == 422
     paths = {d["path"] for d in response.json["error"]["details"]}
     assert {"lines[1].amount", "lines[2].date", "colour"} <= paths
@@ -59,17 +74,27 @@ def test_bad_values_come_back_addressed_by_path_and_nothing_is_saved(api):
 
 def test_patch_with_a_stale_version_is_409(api):
     client = api("sales1")
-    created = client.post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data()}).json
-    ok = client.patch(f"/api/v1/submissions/{created['id']}",
-                      json={"data": {"payee_name": "李明明"}, "version": created["version"]})
+    created = client.post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": claim_data()}
+    ).json
+    ok = client.patch(
+        f"/api/v1/submissions/{created['id']}",
+        json={"data": {"payee_name": "李明明"}, "version": created["version"]},
+    )
     assert ok.status_code == 200 and ok.json["version"] == created["version"] + 1
-    stale = client.patch(f"/api/v1/submissions/{created['id']}",
-                         json={"data": {"payee_name": "x"}, "version": created["version"]})
+    stale = client.patch(
+        f"/api/v1/submissions/{created['id']}",
+        json={"data": {"payee_name": "x"}, "version": created["version"]},
+    )
     assert stale.status_code == 409 and stale.json["error"]["code"] == "conflict"
 
 
 def _submitted(api):  # type: ignore[no-untyped-def]
-    created = api("sales1").post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data()}).json
+    created = (
+        api("sales1")
+        .post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data()})
+        .json
+    )
     submission = db.session.get(Submission, created["id"])
     submission.status = SubmissionStatus.IN_REVIEW
     submission.current_step = "manager"
@@ -79,7 +104,10 @@ def _submitted(api):  # type: ignore[no-untyped-def]
 
 def test_finance_sees_the_bank_account_the_manager_sees_it_masked_rnd_gets_404(api):
     sid = _submitted(api)
-    assert api("finrev").get(f"/api/v1/submissions/{sid}").json["data"]["bank_account"] == "6222 0200 1234 5678"
+    assert (
+        api("finrev").get(f"/api/v1/submissions/{sid}").json["data"]["bank_account"]
+        == "6222 0200 1234 5678"
+    )
     masked = api("salesmgr").get(f"/api/v1/submissions/{sid}").json["data"]["bank_account"]
     assert masked != "6222 0200 1234 5678" and masked.endswith("5678") and "*" in masked
     response = api("rd1").get(f"/api/v1/submissions/{sid}")
@@ -88,7 +116,11 @@ def test_finance_sees_the_bank_account_the_manager_sees_it_masked_rnd_gets_404(a
 
 
 def test_a_draft_is_private_to_its_submitter(api):
-    created = api("sales1").post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data()}).json
+    created = (
+        api("sales1")
+        .post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data()})
+        .json
+    )
     assert api("salesmgr").get(f"/api/v1/submissions/{created['id']}").status_code == 404
     listed = api("salesmgr").get("/api/v1/submissions?form=expense-claim").json
     assert created["id"] not in [i["id"] for i in listed["items"]]
@@ -101,7 +133,9 @@ def test_read_only_fields_ignore_tampered_values_and_it_is_audited(api):
     db.session.commit()
     client = api("sales1")
     body = client.get(f"/api/v1/submissions/{sid}").json
-    response = client.patch(f"/api/v1/submissions/{sid}", json={"data": {"total": "1.00"}, "version": body["version"]})
+    response = client.patch(
+        f"/api/v1/submissions/{sid}", json={"data": {"total": "1.00"}, "version": body["version"]}
+    )
     assert response.status_code == 200 and response.json["data"]["total"] == "1730.00"
 
 
@@ -109,11 +143,19 @@ def test_the_same_invoice_on_two_claims_is_flagged(api):
     client = api("sales1")
     lines = claim_data()["lines"]
     lines[0]["invoice"] = "FP-2026-0001"
-    first = client.post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data(lines=lines)}).json
+    first = client.post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": claim_data(lines=lines)}
+    ).json
     lines[0]["invoice"] = "fp-2026-0001"  # the same number in other letters
-    second = client.post("/api/v1/forms/expense-claim/submissions", json={"data": claim_data(lines=lines)}).json
+    second = client.post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": claim_data(lines=lines)}
+    ).json
     warnings = client.get(f"/api/v1/submissions/{second['id']}").json["warnings"]
-    assert warnings and warnings[0]["path"] == "lines[0].invoice" and first["number"] in warnings[0]["message"]
+    assert (
+        warnings
+        and warnings[0]["path"] == "lines[0].invoice"
+        and first["number"] in warnings[0]["message"]
+    )
 
 
 def test_lists_are_scoped_and_paged(api):
@@ -132,11 +174,17 @@ def test_sales1_fills_the_claim_in_the_browser_form(signed_in):
     page = browser.get("/forms/expense-claim/new")
     assert page.status_code == 200 and "费用报销单" in page.text
     form = {
-        "payee_name": "李明", "bank_account": "6222020012345678", "department": "SALES",
-        "lines-0-date": (TODAY - timedelta(days=1)).isoformat(), "lines-0-category": "travel",
-        "lines-0-description": "出租车", "lines-0-amount": "88.00",
-        "lines-1-date": (TODAY - timedelta(days=1)).isoformat(), "lines-1-category": "meals",
-        "lines-1-description": "工作餐", "lines-1-amount": "45.5",
+        "payee_name": "李明",
+        "bank_account": "6222020012345678",
+        "department": "SALES",
+        "lines-0-date": (TODAY - timedelta(days=1)).isoformat(),
+        "lines-0-category": "travel",
+        "lines-0-description": "出租车",
+        "lines-0-amount": "88.00",
+        "lines-1-date": (TODAY - timedelta(days=1)).isoformat(),
+        "lines-1-category": "meals",
+        "lines-1-description": "工作餐",
+        "lines-1-amount": "45.5",
     }
     response = browser.post_form("/forms/expense-claim/new", form)
     assert response.status_code == 302
@@ -148,11 +196,18 @@ def test_sales1_fills_the_claim_in_the_browser_form(signed_in):
 
 def test_a_bad_amount_is_shown_at_its_cell_and_what_was_typed_is_kept(signed_in):
     browser = signed_in("sales1")
-    response = browser.post_form("/forms/expense-claim/new", {
-        "payee_name": "李明", "bank_account": "6222020012345678",
-        "lines-0-date": TODAY.isoformat(), "lines-0-category": "travel",
-        "lines-0-description": "出租车", "lines-0-amount": "eighty",
-    }, page="/forms/expense-claim/new")
+    response = browser.post_form(
+        "/forms/expense-claim/new",
+        {
+            "payee_name": "李明",
+            "bank_account": "6222020012345678",
+            "lines-0-date": TODAY.isoformat(),
+            "lines-0-category": "travel",
+            "lines-0-description": "出租车",
+            "lines-0-amount": "eighty",
+        },
+        page="/forms/expense-claim/new",
+    )
     assert response.status_code == 422
     assert 'id="lines[0].amount-error"' in response.text
     assert 'value="eighty"' in response.text and 'value="出租车"' in response.text
@@ -160,34 +215,51 @@ def test_a_bad_amount_is_shown_at_its_cell_and_what_was_typed_is_kept(signed_in)
 
 def test_totals_recompute_as_the_user_types(signed_in):
     browser = signed_in("sales1")
-    response = browser.post_form("/forms/expense-claim/recompute", {
-        "lines-0-amount": "100", "lines-1-amount": "23.45"}, page="/forms/expense-claim/new")
+    response = browser.post_form(
+        "/forms/expense-claim/recompute",
+        {"lines-0-amount": "100", "lines-1-amount": "23.45"},
+        page="/forms/expense-claim/new",
+    )
     assert response.status_code == 200
     assert re.search(r'id="computed-total"[^>]*>123\.45<', response.text)
 
 
 def test_adding_a_row_redraws_the_table_with_what_was_typed(signed_in):
     browser = signed_in("sales1")
-    response = browser.post_form("/forms/expense-claim/table/lines?op=add", {
-        "lines-0-description": "出租车", "lines-0-amount": "88"}, page="/forms/expense-claim/new")
+    response = browser.post_form(
+        "/forms/expense-claim/table/lines?op=add",
+        {"lines-0-description": "出租车", "lines-0-amount": "88"},
+        page="/forms/expense-claim/new",
+    )
     assert response.status_code == 200
     assert 'name="lines-1-amount"' in response.text and 'value="出租车"' in response.text
 
 
 def test_an_invoice_scan_is_uploaded_and_downloadable_by_its_owner_only(signed_in):
     browser = signed_in("sales1")
-    response = browser.post_form("/attachments?name=lines-0-invoice",
-                                 {"file": (io.BytesIO(b"%PDF-1.4 fake invoice"), "发票.pdf")},
-                                 page="/forms/expense-claim/new", content_type="multipart/form-data")
+    response = browser.post_form(
+        "/attachments?name=lines-0-invoice",
+        {"file": (io.BytesIO(b"%PDF-1.4 fake invoice"), "发票.pdf")},
+        page="/forms/expense-claim/new",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200
-    attachment_id = re.search(r'name="lines-0-invoice" id="lines-0-invoice" value="(\d+)"', response.text).group(1)
+    attachment_id = re.search(
+        r'name="lines-0-invoice" id="lines-0-invoice" value="(\d+)"', response.text
+    ).group(1)
     assert browser.get(f"/attachments/{attachment_id}").data.startswith(b"%PDF")
     assert signed_in("sales2").get(f"/attachments/{attachment_id}").status_code == 404
-    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "attachment.upload")).first()
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "attachment.upload")
+    ).first()
 
 
 def test_an_executable_renamed_to_pdf_is_refused(signed_in):
     browser = signed_in("sales1")
-    response = browser.post_form("/attachments?name=x", {"file": (io.BytesIO(b"MZ\x90\x00"), "invoice.pdf")},
-                                 page="/forms/expense-claim/new", content_type="multipart/form-data")
+    response = browser.post_form(
+        "/attachments?name=x",
+        {"file": (io.BytesIO(b"MZ\x90\x00"), "invoice.pdf")},
+        page="/forms/expense-claim/new",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422 and "field-error" in response.text

@@ -9,12 +9,14 @@ from quire.report_templates import builtin_templates
 
 def test_a_template_with_five_mistakes_gets_five_path_addressed_errors(runner, tmp_path):
     doc = json.loads(json.dumps(builtin_templates()["expense-claim"]))
-    doc["kind"] = "sheet"                                   # 1: not form/report
-    doc["fields"][0]["colour"] = "red"                      # 2: unknown key
+    doc["kind"] = "sheet"  # 1: not form/report
+    doc["fields"][0]["colour"] = "red"  # 2: unknown key
     total = next(f for f in doc["fields"] if f["key"] == "total")
-    total["expression"] = "SUM(lines.amout)"                # 3: unknown column
-    doc["layout"]["sections"][0]["rows"][0]["cells"][0]["field"] = "nope"  # 4: layout names no field
-    doc["permissions"][0]["access"] = "secret"              # 5: not an access level
+    total["expression"] = "SUM(lines.amout)"  # 3: unknown column
+    doc["layout"]["sections"][0]["rows"][0]["cells"][0]["field"] = (
+        "nope"  # 4: layout names no field
+    )
+    doc["permissions"][0]["access"] = "secret"  # 5: not an access level
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke("templates", "validate", str(path))
@@ -27,7 +29,9 @@ def test_a_template_with_five_mistakes_gets_five_path_addressed_errors(runner, t
 
 def test_a_valid_template_passes(runner, tmp_path):
     path = tmp_path / "ok.json"
-    path.write_text(json.dumps(builtin_templates()["cost-allocation"], ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(builtin_templates()["cost-allocation"], ensure_ascii=False), encoding="utf-8"
+    )
     assert runner.invoke("templates", "validate", str(path)).exit_code == 0
 
 
@@ -40,11 +44,17 @@ def test_export_import_export_is_byte_stable(runner, tmp_path):
     assert runner.invoke("templates", "export", "expense-claim").output == first
 
 
-def test_publishing_a_change_makes_a_new_version_and_old_submissions_keep_theirs(api, tmp_path, runner):
+def test_publishing_a_change_makes_a_new_version_and_old_submissions_keep_theirs(
+    api, tmp_path, runner
+):
     client = api("sales1")
-    old = client.post("/api/v1/forms/expense-claim/submissions", json={"data": {"payee_name": "甲"}}).json
+    old = client.post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": {"payee_name": "甲"}}
+    ).json
     doc = json.loads(json.dumps(builtin_templates()["expense-claim"]))
-    doc["fields"].append({"key": "purpose", "type": "text", "label": {"zh": "事由", "en": "Purpose"}})
+    doc["fields"].append(
+        {"key": "purpose", "type": "text", "label": {"zh": "事由", "en": "Purpose"}}
+    )
     designer = api("finadmin")
     assert designer.post("/api/v1/templates", json=doc).status_code == 201
     published = designer.post("/api/v1/templates/expense-claim/publish").json
@@ -54,7 +64,9 @@ def test_publishing_a_change_makes_a_new_version_and_old_submissions_keep_theirs
     diff = designer.get("/api/v1/templates/expense-claim/diff?from=1&to=2").json
     assert diff["added"] == ["purpose"]
     assert client.get(f"/api/v1/submissions/{old['id']}").json["template_version"] == 1
-    new = client.post("/api/v1/forms/expense-claim/submissions", json={"data": {"purpose": "客户拜访"}}).json
+    new = client.post(
+        "/api/v1/forms/expense-claim/submissions", json={"data": {"purpose": "客户拜访"}}
+    ).json
     assert new["template_version"] == 2 and new["data"]["purpose"] == "客户拜访"
     assert designer.get("/api/v1/templates/expense-claim?version=1").json.get("fields")
 
@@ -67,15 +79,18 @@ def test_only_designers_save_and_publish(api):
 
 def test_validate_endpoint_answers_valid_and_errors(api):
     client = api("finadmin")
-    assert client.post("/api/v1/templates/validate", json=builtin_templates()["cost-allocation"]).json == {
-        "valid": True, "errors": []}
+    assert client.post(
+        "/api/v1/templates/validate", json=builtin_templates()["cost-allocation"]
+    ).json == {"valid": True, "errors": []}
     bad = client.post("/api/v1/templates/validate", json={"key": "X", "kind": "form"}).json
     assert bad["valid"] is False and any(e["path"] == "key" for e in bad["errors"])
 
 
 def test_saving_an_invalid_template_is_422_with_paths_and_saves_nothing(api):
     client = api("finadmin")
-    response = client.post("/api/v1/templates", json={"key": "new-form", "kind": "form", "title": {"zh": "新"}})
+    response = client.post(
+        "/api/v1/templates", json={"key": "new-form", "kind": "form", "title": {"zh": "新"}}
+    )
     assert response.status_code == 422
     assert response.json["error"]["details"]
     assert client.get("/api/v1/templates/new-form").status_code == 404
@@ -87,3 +102,16 @@ def test_template_list_and_schema(api, client):
     assert {"expense-claim", "department-budget", "cost-allocation"} <= keys
     schema = client.get("/api/v1/templates/schema").json
     assert "properties" in schema and "fields" in schema["properties"]
+
+
+def test_finance_admin_compares_two_versions_in_the_designer(api, signed_in):
+    doc = json.loads(json.dumps(builtin_templates()["cost-allocation"]))
+    doc["fields"].append({"key": "note", "type": "textarea", "label": {"zh": "备注", "en": "Note"}})
+    designer = api("finadmin")
+    designer.post("/api/v1/templates", json=doc)
+    designer.post("/api/v1/templates/cost-allocation/publish")
+    browser = signed_in("finadmin")
+    assert "cost-allocation" in browser.get("/designer/templates").text
+    page = browser.get("/designer/templates/cost-allocation?from=1&to=2")
+    assert page.status_code == 200 and 'class="added">note<' in page.text
+    assert signed_in("sales1").get("/designer/templates").status_code == 403

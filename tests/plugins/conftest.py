@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+
 from quire.plugins.builtin.sql import dispose_engines
 
 BACKENDS = [

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from pydantic import Field, SecretStr
+
 from quire.plugins.base import (
     ColumnInfo,
     ConfigInvalid,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from quire.plugins.base import Connector, QueryRejected, SourceUnavailable
 from quire.plugins.cache import GuardedSource, ResultCache, call_with_deadline
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+
 from quire.plugins.base import QueryRejected, SourceUnavailable
 from quire.plugins.builtin.file import FileConnector
 from quire.plugins.testing.connector_contract import HOSTILE_VALUE, ConnectorContract

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from quire.plugins.testing.connector_contract import ConnectorContract
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint
 
 import pytest
+
 from quire.plugins.builtin.sql import SqlConnector
 from quire.plugins.registry import ENTRY_POINT_GROUP, UnknownConnector, discover
 

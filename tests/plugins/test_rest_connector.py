@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
 from quire.plugins.base import QueryRejected, SourceUnavailable
 from quire.plugins.builtin.rest import RestConnector
 from quire.plugins.testing.connector_contract import ConnectorContract

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+
 from quire.plugins.base import ConfigInvalid, QueryRejected, SourceUnavailable
 from quire.plugins.builtin.sql import SqlConnector, check_select_statement
 from quire.plugins.testing.connector_contract import HOSTILE_VALUE, ConnectorContract

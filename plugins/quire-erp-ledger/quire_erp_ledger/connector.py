@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import Field
+
 from quire.plugins.base import (
     Capabilities,
     ColumnInfo,

@@ -6,8 +6,9 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from quire.plugins.builtin.sql import dispose_engines
 from quire_erp_ledger.sample import drop_schema, generate
+
+from quire.plugins.builtin.sql import dispose_engines
 
 YEAR = 2025
 SERVERS = {"postgresql": "QUIRE_TEST_DATABASE_URL", "mysql": "QUIRE_TEST_MYSQL_URL"}

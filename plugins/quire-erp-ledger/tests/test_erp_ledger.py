@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from quire.plugins.base import ConfigInvalid, QueryRejected, SourceUnavailable
 from quire_erp_ledger import ErpLedgerConnector
 from quire_erp_ledger.sample import generate
 from quire_erp_ledger.schema import ledger_tables
+
+from quire.plugins.base import ConfigInvalid, QueryRejected, SourceUnavailable
 
 try:  # installed Quire maps plugins/testing to quire.testing; a source checkout has the other
     from quire.testing.connector_contract import ConnectorContract
