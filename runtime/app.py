@@ -101,6 +101,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(api_bp)
+    from quire.designer.views import bp as designer_bp
+
+    app.register_blueprint(designer_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 
