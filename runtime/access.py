@@ -191,7 +191,7 @@ def authorize(
 
 
 def roles_in(user: User | None, department: Department) -> set[str]:
-    """Role keys the user holds for rows of ``department`` (templates grant field access by role)."""
+    """Role keys the user holds for rows of ``department`` (templates grant access by role)."""
     if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
         return set()
     spec = scope_of(Department)
