@@ -183,8 +183,14 @@ class FormPage:
 
     def cell_display(self, table: FieldBase, column: FieldBase, row_value: Any) -> str:
         widget = self._registry.for_field(column)
+        if self.masked(table.key):
+            return widget.mask(column, row_value) if row_value not in (None, "") else ""
+        if widget.computed:
+            return widget.display(
+                column, form_values.computed_from_json(column, row_value), self.locale
+            )
         try:
-            python = widget.parse(form_values._relaxed(column), row_value)  # noqa: SLF001
+            python = widget.parse(form_values.relaxed(column), row_value)
         except Exception:  # noqa: BLE001 - show what is stored, whatever it is
             return "" if row_value is None else str(row_value)
         if column.type == "attachment" and python:

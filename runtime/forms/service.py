@@ -135,6 +135,19 @@ def _department_of(template: Template, data: dict[str, Any], user: User) -> Depa
     return user.department
 
 
+def _department_problem(template: Template, data: dict[str, Any], user: User) -> list[Detail]:
+    """The department check, so it is reported together with every other problem."""
+    try:
+        department = _department_of(template, data, user)
+    except Invalid as exc:
+        return exc.details
+    if department.id != user.department_id and not access.can(
+        user, P.SUBMISSION_CREATE, department
+    ):
+        return [Detail("department", "you cannot file forms for this department")]
+    return []
+
+
 def _period_of(template: Template, values: dict[str, Any], today: date) -> date:
     for key in ("period", "fiscal_period"):
         value = values.get(key) if template.field(key) is not None else None
@@ -176,7 +189,9 @@ def _apply(
     submission.total = total if isinstance(total, Decimal) else None
 
 
-def _fail_on(outcome: form_values.Outcome) -> None:
+def _fail_on(outcome: form_values.Outcome, template: Template, user: User) -> None:
+    if outcome.data:
+        outcome.errors.extend(_department_problem(template, outcome.data, user))
     if outcome.errors:
         raise Invalid("Please correct the highlighted fields.", outcome.errors)
 
@@ -199,7 +214,7 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
         ctx=ParseContext(today=today),
         creating=True,
     )
-    _fail_on(outcome)
+    _fail_on(outcome, template, user)
     submission = Submission(
         template=record,
         template_version=version.version,
@@ -251,7 +266,7 @@ def update(
         extra=submitter_facts(user),
         ctx=ParseContext(today=today),
     )
-    _fail_on(outcome)
+    _fail_on(outcome, template, user)
     _apply(submission, template, outcome, user, today)
     record_vouchers(submission, template)
     changes = audit.changes_between(before, submission.data)

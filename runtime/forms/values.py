@@ -38,12 +38,12 @@ def is_computed(f: FieldBase) -> bool:
     return widgets().for_field(f).computed
 
 
-def _relaxed(f: FieldBase) -> FieldBase:
+def relaxed(f: FieldBase) -> FieldBase:
     """The field without its required flags (drafts may be incomplete)."""
     update: dict[str, Any] = {"required": False}
     columns = getattr(f, "columns", None)
     if columns:
-        update["columns"] = [_relaxed(c) for c in columns]
+        update["columns"] = [relaxed(c) for c in columns]
     if getattr(f, "min_rows", 0):
         update["min_rows"] = 0
     return f.model_copy(update=update)
@@ -70,16 +70,16 @@ def to_python(
         widget = registry.for_field(f)
         raw = data.get(f.key)
         if widget.computed:
-            values[f.key] = _computed_from_json(f, raw)
+            values[f.key] = computed_from_json(f, raw)
             continue
         try:
-            values[f.key] = widget.parse(_relaxed(f), raw, ctx)
+            values[f.key] = widget.parse(relaxed(f), raw, ctx)
         except FieldValueError:
             values[f.key] = None
     return values
 
 
-def _computed_from_json(f: FieldBase, raw: Any) -> Any:
+def computed_from_json(f: FieldBase, raw: Any) -> Any:
     if raw in (None, ""):
         return None
     try:
@@ -136,10 +136,10 @@ def apply_defaults(
         try:
             if f.default_formula:
                 values[f.key] = widget.parse(
-                    _relaxed(f), _default_value(f.default_formula, values, extra, ctx), ctx
+                    relaxed(f), _default_value(f.default_formula, values, extra, ctx), ctx
                 )
             else:
-                values[f.key] = widget.parse(_relaxed(f), f.default, ctx)
+                values[f.key] = widget.parse(relaxed(f), f.default, ctx)
         except (FormulaError, FieldValueError):
             continue
 
@@ -252,7 +252,7 @@ def process(
         if access.get(key) != "edit":
             sent = raw[key]
             try:
-                same = widget.to_json(f, widget.parse(_relaxed(f), sent, ctx)) == widget.to_json(
+                same = widget.to_json(f, widget.parse(relaxed(f), sent, ctx)) == widget.to_json(
                     f, values.get(key)
                 )
             except FieldValueError:
@@ -261,7 +261,7 @@ def process(
                 ignored.append(key)
             continue
         try:
-            values[key] = widget.parse(_relaxed(f), raw[key], ctx)
+            values[key] = widget.parse(relaxed(f), raw[key], ctx)
         except FieldValueError as exc:
             errors.extend(Detail(e.path or key, e.message) for e in exc.errors)
     if creating:

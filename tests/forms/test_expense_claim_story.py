@@ -263,3 +263,31 @@ def test_an_executable_renamed_to_pdf_is_refused(signed_in):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "field-error" in response.text
+
+
+def test_an_unknown_department_is_reported_with_the_other_mistakes(api):
+    lines = claim_data()["lines"]
+    lines[0]["amount"] = "abc"
+    response = api("sales1").post(
+        "/api/v1/forms/expense-claim/submissions",
+        json={"data": claim_data(lines=lines, department="NOPE")},
+    )
+    assert response.status_code == 422
+    paths = {d["path"] for d in response.json["error"]["details"]}
+    assert {"lines[0].amount", "department"} <= paths
+
+
+def test_the_budget_annual_column_is_shown_on_the_submission_page(api, signed_in):
+    data = {
+        "department": "SALES",
+        "fiscal_year": str(TODAY.year + 1),
+        "lines": [{"account": "travel", "q1": "100", "q2": "200", "q3": "300", "q4": "400"}],
+    }
+    created = api("salesmgr").post(
+        "/api/v1/forms/department-budget/submissions", json={"data": data}
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["data"]["lines"][0]["annual"] == "1000.00"
+    page = signed_in("salesmgr").get(f"/submissions/{created.json['id']}")
+    assert "1,000.00" in page.text
+    assert 'name="lines-0-q1"' not in page.text  # the view page shows values, not inputs
