@@ -41,7 +41,7 @@ test-all: test test-postgres test-redis
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check designer widgets plugins tests/designer tests/widgets
+	$(BIN)/ruff format --check .
 
 format: $(STAMP)
 	$(BIN)/ruff format .

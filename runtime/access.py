@@ -235,3 +235,98 @@ def field_access(
         # Only the submitter edits, and only while the form is with them.
         access = {k: ("read" if v == "edit" else v) for k, v in access.items()}
     return access
+
+
+# --- approvals -------------------------------------------------------------------------------
+# Who may act on an approval task, withdraw or comment, and who must not decide at all
+# (separation of duties). The approval engine asks these at the moment of every action.
+
+
+def delegation_active(user: User, on: Any) -> bool:
+    """Does ``user`` currently hand their approvals to a delegate?
+
+    Either they are on leave with a delegate named, or today falls inside the delegation
+    window they set (planned leave); an open-ended window counts from its start.
+    """
+    if user.delegate_id is None or user.status == UserStatus.LEFT:
+        return False
+    start, end = user.delegate_from, user.delegate_until
+    if start is None and end is None:
+        return user.status == UserStatus.ON_LEAVE
+    return (start is None or start <= on) and (end is None or on <= end)
+
+
+def acts_for(user: User, on: Any) -> list[int]:
+    """Ids of the people whose approval tasks ``user`` may decide today: themself, plus
+    everyone who has delegated to them."""
+    if user is None or not getattr(user, "id", None) or not user.is_active:
+        return []
+    ids = [user.id]
+    for other in db.session.scalars(select(User).where(User.delegate_id == user.id)):
+        if delegation_active(other, on):
+            ids.append(other.id)
+    return ids
+
+
+def may_act_on_task(user: User | None, task: Any, on: Any) -> bool:
+    """May ``user`` decide, return or hand on this (open) task right now?"""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return task.assignee_id in acts_for(user, on)
+
+
+def separation_of_duties(user: User, submission: Any) -> str | None:
+    """Why ``user`` must not approve ``submission``, or None: nobody decides on a form
+    they submitted or changed themselves."""
+    from .models import AuditEvent
+
+    if submission.submitter_id == user.id:
+        return "submitted it"
+    edited = db.session.scalar(
+        select(
+            exists().where(
+                AuditEvent.object_type == "submission",
+                AuditEvent.object_id == str(submission.id),
+                AuditEvent.actor_id == user.id,
+                AuditEvent.action.in_(("submission.create", "submission.update")),
+            )
+        )
+    )
+    return "edited it" if edited else None
+
+
+def may_withdraw(user: User | None, submission: Any) -> bool:
+    """Only the submitter takes their own form back."""
+    return user is not None and getattr(user, "id", None) == submission.submitter_id
+
+
+def may_comment(user: User | None, submission: Any) -> bool:
+    """The submitter, anyone who holds or held a task on it, and readers with approval
+    rights over its department may add a comment."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if submission.submitter_id == user.id:
+        return True
+    from .models import ApprovalTask
+
+    held = db.session.scalar(
+        select(
+            exists().where(
+                ApprovalTask.submission_id == submission.id,
+                or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id),
+            )
+        )
+    )
+    return bool(held) or can(user, Permission.SUBMISSION_APPROVE, submission)
+
+
+def may_see_budget(user: User | None, department: Department) -> bool:
+    """Budget figures of a department: its own staff (while filling a claim), and anyone
+    who may file or read forms for it."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return (
+        user.department_id == department.id
+        or can(user, Permission.SUBMISSION_CREATE, department)
+        or can(user, Permission.SUBMISSION_READ, department)
+    )

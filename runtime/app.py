@@ -88,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
     from .api.errors import register_error_handlers
+    from .approvals.views import bp as approvals_bp
     from .auth.views import bp as auth_bp
     from .exports.views import bp as exports_bp
     from .forms.views import bp as forms_bp
@@ -104,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from quire.designer.views import bp as designer_bp
 
     app.register_blueprint(designer_bp)
+    app.register_blueprint(approvals_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 

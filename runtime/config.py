@@ -29,6 +29,10 @@ ENV_KEYS: dict[str, type] = {
     "CONNECTOR_SECRET_KEY": str,
     "LOG_JSON": bool,
     "TIMEZONE": str,
+    "BASE_URL": str,
+    "REPORT_EXPORT_ASYNC_ROWS": int,
+    "REPORT_EXPORT_KEEP_HOURS": int,
+    "WORKBOOK_MAX_BYTES": int,
 }
 
 
@@ -71,6 +75,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "PAGE_SIZE": 50,
         "TIMEZONE": "Asia/Shanghai",
+        # Links in emails point here.
+        "BASE_URL": "http://127.0.0.1:5000",
+        # Report exports with more rows than this run as background jobs.
+        "REPORT_EXPORT_ASYNC_ROWS": 5000,
+        "REPORT_EXPORT_KEEP_HOURS": 24,
+        "WORKBOOK_MAX_BYTES": 5 * 1024 * 1024,
     }
 
 
@@ -85,7 +95,15 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     for key, kind in ENV_KEYS.items():
         raw = os.environ.get(f"QUIRE_{key}")
         if raw is not None and raw != "":
-            config[key] = _parse_bool(raw) if kind is bool else raw
+            if kind is bool:
+                config[key] = _parse_bool(raw)
+            elif kind is int:
+                try:
+                    config[key] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"QUIRE_{key} must be a whole number, not {raw!r}") from None
+            else:
+                config[key] = raw
     if overrides:
         config.update(overrides)
     if not config.get("SECRET_KEY"):

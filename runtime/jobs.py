@@ -19,10 +19,24 @@ from huey.api import Result
 #: Task name → "module:function". Each function takes keyword arguments only.
 TASKS: dict[str, str] = {
     "audit.verify": "quire.runtime.audit_jobs:verify_audit_chain",
+    "approvals.mail": "quire.runtime.approvals.mail:send_pending",
+    "approvals.sweep": "quire.runtime.approvals.sweep:run",
+    "reports.export": "quire.runtime.reports.export:run_job",
+    "reports.deliver": "quire.runtime.reports.subscriptions:deliver_due",
+    "reports.purge": "quire.runtime.reports.export:purge_expired",
 }
 
 #: Periodic task name → ("module:function", huey crontab kwargs).
-PERIODIC: dict[str, tuple[str, dict[str, str]]] = {}
+PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
+    # Approval timeouts, absent approvers and the mail outbox, every five minutes.
+    "approvals.sweep.periodic": ("quire.runtime.approvals.sweep:run", {"minute": "*/5"}),
+    # Scheduled report deliveries that are due, every five minutes; expired exports hourly.
+    "reports.deliver.periodic": (
+        "quire.runtime.reports.subscriptions:deliver_due",
+        {"minute": "*/5"},
+    ),
+    "reports.purge.periodic": ("quire.runtime.reports.export:purge_expired", {"minute": "17"}),
+}
 
 
 def _resolve(target: str) -> Callable[..., Any]:

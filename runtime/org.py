@@ -192,6 +192,8 @@ def save_user(
     if existing is None:
         db.session.add(user)
     db.session.flush()
+    if existing is not None and before.get("status") != user.status.value:
+        reroute_open_tasks(user)
     audit.record(
         actor,
         "user.update" if existing else "user.create",
@@ -202,14 +204,32 @@ def save_user(
     return user
 
 
+def reroute_open_tasks(user: User) -> None:
+    """Move a person's open approval tasks now (to their manager if they left, to their
+    delegate if away), instead of waiting for the next sweep."""
+    from .approvals.engine import reroute
+    from .models import ApprovalTask, TaskStatus
+
+    open_ids = db.session.scalars(
+        select(ApprovalTask.id).where(
+            ApprovalTask.assignee_id == user.id, ApprovalTask.status == TaskStatus.OPEN
+        )
+    ).all()
+    for task_id in open_ids:
+        reroute(task_id, utcnow())
+
+
 def set_status(actor: User | None, user: User, status: UserStatus) -> None:
-    """Change a person's status; leaving ends their sessions and tokens at once."""
+    """Change a person's status; leaving ends their sessions and tokens at once and moves
+    their open tasks."""
     if user.status == status:
         return
     before = user.status.value
     user.status = status
     if status == UserStatus.LEFT:
         user.auth_version = (user.auth_version or 1) + 1
+    db.session.flush()
+    reroute_open_tasks(user)
     audit.record(
         actor,
         "user.status",

@@ -1,1 +1,218 @@
 """Approval endpoints of /api/v1 (submit, actions, history, inbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+from pydantic import BaseModel
+
+from ..approvals import engine
+from ..errors import BadRequest
+from ..forms import service as forms_service
+from ..models import ApprovalEvent, ApprovalTask
+from ..openapi import ENDPOINTS, Endpoint
+from ..pagination import paginate, parse_page_args
+from . import bp
+from .serialize import iso
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and request.content_length:
+        raise BadRequest("The body must be a JSON object.")
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _submission_response(submission_id: int):  # type: ignore[no-untyped-def]
+    from .submissions import submission_json  # the lead's serializer: one submission shape
+
+    loaded = forms_service.load(current_user, submission_id)
+    return jsonify(submission_json(loaded, _locale()))
+
+
+@bp.post("/submissions/<int:submission_id>/submit")
+@login_required
+def submit_submission(submission_id: int):  # type: ignore[no-untyped-def]
+    body = _body()
+    engine.submit(current_user, submission_id, body.get("version"), locale=_locale())
+    from ..extensions import db
+
+    db.session.commit()
+    return _submission_response(submission_id)
+
+
+@bp.post("/submissions/<int:submission_id>/actions")
+@login_required
+def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
+    body = _body()
+    engine.act(
+        current_user,
+        submission_id,
+        body.get("action"),
+        version=body.get("version"),
+        comment=body.get("comment"),
+        to=body.get("to"),
+    )
+    from ..extensions import db
+
+    db.session.commit()
+    return _submission_response(submission_id)
+
+
+def history_json(event: ApprovalEvent) -> dict[str, Any]:
+    return {
+        "step": event.step_key,
+        "actor": event.actor.username if event.actor else None,
+        "on_behalf_of": event.on_behalf_of.username if event.on_behalf_of else None,
+        "action": event.action,
+        "comment": event.comment,
+        "at": iso(event.at),
+        "round": event.round,
+        "details": event.details,
+    }
+
+
+@bp.get("/submissions/<int:submission_id>/history")
+@login_required
+def submission_history(submission_id: int):  # type: ignore[no-untyped-def]
+    loaded = forms_service.load(current_user, submission_id)
+    page, per_page = parse_page_args(request.args, default_per_page=100)
+    result = paginate(engine.history_query(loaded.submission), page, per_page)
+    return jsonify(result.as_dict(history_json))
+
+
+def inbox_json(task: ApprovalTask, locale: str) -> dict[str, Any]:
+    submission = task.submission
+    template = engine.template_of(submission)
+    return {
+        "task_id": task.id,
+        "submission_id": submission.id,
+        "form": submission.template.key,
+        "step": task.step_key,
+        "since": iso(task.created_at),
+        "due": iso(task.due_at),
+        "summary": {
+            "submitter": submission.submitter.username,
+            "department": submission.department.code,
+            "total": str(submission.total) if submission.total is not None else None,
+        },
+        "number": submission.number,
+        "version": submission.version,
+        "step_name": engine.step_name(template, task.step_key, locale),
+        "on_behalf_of": task.on_behalf_of.username if task.on_behalf_of else None,
+        "checks_passed": bool((task.checks or {}).get("passed", True)),
+    }
+
+
+INBOX_API_SORTS = {
+    "-since": "-since",
+    "since": "since",
+    "-total": "-total",
+    "total": "total",
+    "due": "due",
+}
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():  # type: ignore[no-untyped-def]
+    sort = request.args.get("sort", "-since")
+    page, per_page = parse_page_args(request.args)
+    stmt = engine.inbox_query(current_user, engine.local_day(engine.utcnow()), sort)
+    locale = _locale()
+    return jsonify(paginate(stmt, page, per_page).as_dict(lambda t: inbox_json(t, locale)))
+
+
+class ActionRequest(BaseModel):
+    action: str
+    comment: str | None = None
+    to: str | None = None
+    version: int
+
+
+class SubmitRequest(BaseModel):
+    version: int
+
+
+class HistoryItem(BaseModel):
+    step: str | None
+    actor: str | None
+    on_behalf_of: str | None
+    action: str
+    comment: str | None
+    at: str
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryItem]
+    page: int
+    pages: int
+    total: int
+
+
+class InboxSummary(BaseModel):
+    submitter: str
+    department: str
+    total: str | None
+
+
+class InboxItem(BaseModel):
+    task_id: int
+    submission_id: int
+    form: str
+    step: str
+    since: str
+    due: str | None
+    summary: InboxSummary
+
+
+class InboxList(BaseModel):
+    items: list[InboxItem]
+    page: int
+    pages: int
+    total: int
+
+
+ENDPOINTS.extend(
+    [
+        Endpoint(
+            "post",
+            "/submissions/{id}/submit",
+            "Submit a draft or returned submission: in_review, or approved when the route says so",
+            request=SubmitRequest,
+            errors=(400, 401, 403, 404, 409, 422),
+        ),
+        Endpoint(
+            "post",
+            "/submissions/{id}/actions",
+            "approve, reject, return, delegate, transfer, withdraw or comment, with the version",
+            request=ActionRequest,
+            errors=(400, 401, 403, 404, 409, 422),
+        ),
+        Endpoint(
+            "get",
+            "/submissions/{id}/history",
+            "Every step, actor, action, comment and time, oldest first",
+            HistoryList,
+            query=("page", "per_page"),
+        ),
+        Endpoint(
+            "get",
+            "/inbox",
+            "Tasks waiting for me, including those delegated to me",
+            InboxList,
+            query=("sort", "page", "per_page"),
+        ),
+    ]
+)

@@ -63,13 +63,15 @@ def step_of(submission: Submission) -> str | None:
 
 
 def has_task(user: User, submission: Submission, *, open_only: bool = False) -> bool:
-    """Does the user hold (or has held) an approval task on this submission?"""
+    """Does the user hold (or has held) an approval task on this submission, themself or
+    for someone whose approvals they currently decide (a delegation)?"""
     from ..models import TaskStatus
 
+    people = access.acts_for(user, date.today()) or [user.id]
     stmt = select(
         exists().where(
             ApprovalTask.submission_id == submission.id,
-            or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id),
+            or_(ApprovalTask.assignee_id.in_(people), ApprovalTask.on_behalf_of_id == user.id),
             *([ApprovalTask.status == TaskStatus.OPEN] if open_only else []),
         )
     )

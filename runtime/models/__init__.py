@@ -14,6 +14,7 @@ from .forms import (
     VoucherUse,
 )
 from .org import Department, Role, RoleGrant, User, UserStatus
+from .reports import ExportJob, JobStatus, ReportSubscription
 
 __all__ = [
     "ApprovalEvent",
@@ -32,6 +33,9 @@ __all__ = [
     "AuditHead",
     "Base",
     "Department",
+    "ExportJob",
+    "JobStatus",
+    "ReportSubscription",
     "Role",
     "RoleGrant",
     "SignInFailure",

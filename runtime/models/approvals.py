@@ -19,7 +19,9 @@ class TaskStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     RETURNED = "returned"
+    #: Handed on to someone else (delegated, transferred, escalated or reassigned).
     DELEGATED = "delegated"
+    #: No longer needed (another approver decided, the form was returned or withdrawn).
     CANCELLED = "cancelled"
 
 
@@ -52,6 +54,9 @@ class ApprovalTask(Base):
     reminded_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
     comment: Mapped[str | None] = mapped_column(Text)
+    #: What the engine checked when the task was created (budget figures, duplicate
+    #: invoices), so inboxes show the key figures and bulk approval knows what passed.
+    checks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Optimistic lock for concurrent decisions.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -75,6 +80,8 @@ class ApprovalEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     step_key: Mapped[str | None] = mapped_column(String(64))
+    #: The review round (1 for the first submission, 2 after one return, …).
+    round: Mapped[int | None] = mapped_column(Integer)
     #: None for the system (automatic decisions, timeouts).
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -89,6 +96,9 @@ class ApprovalEvent(Base):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
+    def __repr__(self) -> str:
+        return f"<ApprovalEvent {self.submission_id}:{self.step_key} {self.action}>"
+
 
 class Notification(Base):
     """An in-app message (new task, decision, reminder…); email copies go through the mailer."""
@@ -101,6 +111,23 @@ class Notification(Base):
     #: Bilingual text, rendered at creation so it reads the same later.
     subject_zh: Mapped[str] = mapped_column(String(300))
     subject_en: Mapped[str] = mapped_column(String(300))
+    #: The submission it is about, if any.
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    #: Body text in both languages (the email copy carries both).
+    body_zh: Mapped[str | None] = mapped_column(Text)
+    body_en: Mapped[str | None] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column()
+    #: The outbox: None until the email copy was handed to the mail backend (or not needed).
+    emailed_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: Why the last email attempt failed, if it did.
+    mail_error: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship()
+
+    def subject(self, locale: str | None = "zh_CN") -> str:
+        return self.subject_en if (locale or "").startswith("en") else self.subject_zh
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.kind} to {self.user_id}>"

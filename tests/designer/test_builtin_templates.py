@@ -8,6 +8,7 @@ from quire.designer.validate import load_template, validate_template
 from quire.report_templates import builtin_template_files, builtin_templates
 
 BUILTIN_FORMS = ["cost-allocation", "department-budget", "expense-claim"]
+BUILTIN_REPORTS = ["approval-efficiency", "budget-vs-actual", "expense-ledger"]
 
 
 def keys(template, table=None):
@@ -15,16 +16,18 @@ def keys(template, table=None):
     return {field.key for field in fields}
 
 
-def test_the_built_in_forms_are_shipped(builtin=None):
-    assert sorted(builtin_templates()) == BUILTIN_FORMS
+def test_the_built_in_forms_and_reports_are_shipped(builtin=None):
+    kinds = {key: doc["kind"] for key, doc in builtin_templates().items()}
+    assert sorted(k for k, kind in kinds.items() if kind == "form") == BUILTIN_FORMS
+    assert sorted(k for k, kind in kinds.items() if kind == "report") == BUILTIN_REPORTS
 
 
-@pytest.mark.parametrize("key", BUILTIN_FORMS)
+@pytest.mark.parametrize("key", BUILTIN_FORMS + BUILTIN_REPORTS)
 def test_every_built_in_validates_with_zero_issues(key):
     assert validate_template(builtin_templates()[key]) == []
 
 
-@pytest.mark.parametrize("key", BUILTIN_FORMS)
+@pytest.mark.parametrize("key", BUILTIN_FORMS + BUILTIN_REPORTS)
 def test_export_import_export_is_byte_stable_for_every_built_in(key):
     shipped = builtin_template_files()[key]
     exported = dumps_template(loads_template(shipped))

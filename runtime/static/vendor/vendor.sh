@@ -11,17 +11,44 @@ fetch() { npm pack --silent "$1" >/dev/null; mkdir -p "$2"; tar xzf ./*.tgz -C "
 fetch htmx.org@2.0.11 htmx
 fetch @alpinejs/csp@3.17.4 alpine
 fetch @picocss/pico@2.1.1 pico
+fetch vega@6.2.0 vega
+fetch vega-lite@6.4.0 vega-lite
+fetch vega-embed@7.3.0 vega-embed
+fetch vega-interpreter@2.3.2 vega-interpreter
 cp htmx/package/dist/htmx.min.js "$here/htmx.min.js"
 cp htmx/package/LICENSE "$here/htmx.LICENSE"
 cp alpine/package/dist/cdn.min.js "$here/alpine-csp.min.js"
 printf 'Alpine.js (@alpinejs/csp) %s\nMIT License, Copyright (c) 2019-2025 Caleb Porzio and contributors\nhttps://github.com/alpinejs/alpine/blob/main/LICENSE.md\n' 3.17.4 > "$here/alpine-csp.LICENSE"
 cp pico/package/css/pico.min.css "$here/pico.min.css"
 cp pico/package/LICENSE.md "$here/pico.LICENSE.md"
+cp vega/package/build/vega.min.js "$here/vega.min.js"
+cp vega/package/LICENSE "$here/vega.LICENSE"
+cp vega-lite/package/build/vega-lite.min.js "$here/vega-lite.min.js"
+cp vega-lite/package/LICENSE "$here/vega-lite.LICENSE"
+cp vega-embed/package/build/vega-embed.min.js "$here/vega-embed.min.js"
+cp vega-embed/package/LICENSE "$here/vega-embed.LICENSE"
+cp vega-interpreter/package/LICENSE "$here/vega-interpreter.LICENSE"
+# vega-interpreter ships only as an ES module importing vega-util; vega.min.js already
+# exposes those functions on the `vega` global, so wrap it as a classic script that sets
+# `window.vegaInterpreter` (no bundler, no import map: an import map would be inline script).
+{
+  echo "/* vega-interpreter 2.3.2, BSD-3-Clause (see vega-interpreter.LICENSE); wrapped by vendor.sh */"
+  echo "(function (vega) {"
+  sed -e "s/^import { \(.*\) } from 'vega-util';$/const { \1 } = vega;/" \
+      -e "s/^export { expression as expressionInterpreter };$/window.vegaInterpreter = { expressionInterpreter: expression };/" \
+      vega-interpreter/package/build/vega-interpreter.js
+  echo "})(window.vega);"
+} > "$here/vega-interpreter.js"
+grep -q "^import\|^export" "$here/vega-interpreter.js" && { echo "vega-interpreter wrap failed" >&2; exit 1; }
 cd "$here"
 {
   echo "# Vendored browser libraries: name version file sha256"
-  for f in htmx.min.js alpine-csp.min.js pico.min.css; do
-    case $f in htmx*) v="htmx.org 2.0.11";; alpine*) v="@alpinejs/csp 3.17.4";; pico*) v="@picocss/pico 2.1.1";; esac
+  for f in htmx.min.js alpine-csp.min.js pico.min.css vega.min.js vega-lite.min.js vega-embed.min.js vega-interpreter.js; do
+    case $f in
+      htmx*) v="htmx.org 2.0.11";; alpine*) v="@alpinejs/csp 3.17.4";; pico*) v="@picocss/pico 2.1.1";;
+      vega.min.js) v="vega 6.2.0";; vega-lite*) v="vega-lite 6.4.0";; vega-embed*) v="vega-embed 7.3.0";;
+      vega-interpreter*) v="vega-interpreter 2.3.2";;
+    esac
     echo "$v $f $(sha256sum "$f" | cut -d' ' -f1)"
   done
 } > VERSIONS.txt

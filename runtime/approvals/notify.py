@@ -1,0 +1,246 @@
+"""In-app notifications, written in both languages in the same transaction as the change.
+
+Each notification is also the outbox entry of its email copy: after the transaction
+commits, a job mails what is pending (:mod:`.mail`). Seeding sample data mutes email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import ApprovalTask, Notification, Submission, User, utcnow
+
+_PENDING = "quire.mail_pending"
+_MUTED = "quire.mail_muted"
+
+
+def submission_path(submission_id: int) -> str:
+    """The submission page's URL path (the forms blueprint owns it; found by its rule)."""
+    if has_app_context():
+        for rule in current_app.url_map.iter_rules():
+            path = rule.rule
+            if (
+                not path.startswith("/api/")
+                and "GET" in (rule.methods or ())
+                and path.startswith("/submissions/<")
+                and path.count("/") == 2
+                and len(rule.arguments) == 1
+            ):
+                (argument,) = rule.arguments
+                return current_app.url_map.bind("localhost").build(
+                    rule.endpoint, {argument: submission_id}
+                )
+    return f"/submissions/{submission_id}"
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{value:,.2f}" if value is not None else "—"
+
+
+def _describe(submission: Submission) -> tuple[str, str]:
+    template = submission.template
+    who, amount = submission.submitter.display_name, _money(submission.total)
+    return (
+        f"{template.title_zh} {submission.number}（{who}，{amount}）",
+        f"{template.title_en} {submission.number} ({who}, {amount})",
+    )
+
+
+def _add(
+    user: User,
+    kind: str,
+    submission: Submission,
+    subject: tuple[str, str],
+    body: tuple[str, str] = ("", ""),
+) -> Notification:
+    muted = db.session.info.get(_MUTED, False)
+    notification = Notification(
+        user_id=user.id,
+        kind=kind,
+        submission_id=submission.id,
+        subject_zh=subject[0][:300],
+        subject_en=subject[1][:300],
+        body_zh=body[0] or None,
+        body_en=body[1] or None,
+        link=submission_path(submission.id),
+        emailed_at=utcnow() if muted else None,
+    )
+    db.session.add(notification)
+    if not muted:
+        db.session.info[_PENDING] = True
+    return notification
+
+
+def new_task(task: ApprovalTask, step_name: tuple[str, str]) -> None:
+    zh, en = _describe(task.submission)
+    behalf_zh = f"（代 {task.on_behalf_of.display_name}）" if task.on_behalf_of else ""
+    behalf_en = f" (for {task.on_behalf_of.display_name})" if task.on_behalf_of else ""
+    _add(
+        task.assignee,
+        "task",
+        task.submission,
+        (f"待审批：{zh}{behalf_zh}", f"Waiting for you: {en}{behalf_en}"),
+        (f"步骤：{step_name[0]}", f"Step: {step_name[1]}"),
+    )
+
+
+def decision(submission: Submission, outcome: str, comment: str | None = None) -> None:
+    """Tell the submitter the form was approved or rejected."""
+    zh, en = _describe(submission)
+    words = {"approved": ("已批准", "approved"), "rejected": ("已驳回", "rejected")}[outcome]
+    _add(
+        submission.submitter,
+        "decision",
+        submission,
+        (f"{zh} {words[0]}", f"{en} was {words[1]}"),
+        (f"意见：{comment}" if comment else "", f"Comment: {comment}" if comment else ""),
+    )
+
+
+def returned(user: User, submission: Submission, by: User | None, comment: str | None) -> None:
+    zh, en = _describe(submission)
+    who = by.display_name if by else "Quire"
+    _add(
+        user,
+        "return",
+        submission,
+        (f"已退回：{zh}", f"Returned to you: {en}"),
+        (f"{who} 退回，意见：{comment or ''}", f"Returned by {who}: {comment or ''}"),
+    )
+
+
+def reminder(task: ApprovalTask) -> None:
+    zh, en = _describe(task.submission)
+    _add(
+        task.assignee,
+        "reminder",
+        task.submission,
+        (f"催办：{zh} 已超时", f"Reminder: {en} is overdue"),
+        ("请尽快处理。", "Please decide on it soon."),
+    )
+
+
+def escalation(new: ApprovalTask, old: ApprovalTask) -> None:
+    zh, en = _describe(new.submission)
+    who = old.assignee.display_name
+    _add(
+        new.assignee,
+        "escalation",
+        new.submission,
+        (f"超时上报：{zh}", f"Escalated to you: {en}"),
+        (f"{who} 未在期限内处理。", f"{who} did not decide in time."),
+    )
+    _add(
+        old.assignee,
+        "escalation",
+        old.submission,
+        (f"已上报：{zh}", f"Escalated: {en}"),
+        (f"已转交 {new.assignee.display_name}。", f"Passed to {new.assignee.display_name}."),
+    )
+
+
+def reassigned(recipients: list[User], submission: Submission, left: User, to: User) -> None:
+    """Finance hears when a task moves because its holder left the company."""
+    zh, en = _describe(submission)
+    for user in recipients:
+        _add(
+            user,
+            "reassign",
+            submission,
+            (f"离职转交：{zh}", f"Reassigned (holder left): {en}"),
+            (
+                f"{left.display_name} 已离职，待办转交 {to.display_name}。",
+                f"{left.display_name} has left; the task went to {to.display_name}.",
+            ),
+        )
+
+
+def comment(recipients: list[User], submission: Submission, by: User, text: str) -> None:
+    zh, en = _describe(submission)
+    for user in recipients:
+        _add(
+            user,
+            "comment",
+            submission,
+            (f"新意见：{zh}", f"New comment: {en}"),
+            (f"{by.display_name}：{text}", f"{by.display_name}: {text}"),
+        )
+
+
+@contextmanager
+def email_muted() -> Iterator[None]:
+    """Notifications created inside are in-app only (sample data, imports)."""
+    db.session.info[_MUTED] = True
+    try:
+        yield
+    finally:
+        db.session.info.pop(_MUTED, None)
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_PENDING, False) or not has_app_context():
+        return
+    from .. import jobs
+
+    try:
+        jobs.queue().enqueue("approvals.mail")
+    except Exception:  # noqa: BLE001 - mail is retried by the sweep; never fail a commit
+        import logging
+
+        logging.getLogger("quire.mail").exception("could not queue mail")
+
+
+def _after_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Listen for commits once per process (called when the approvals blueprint registers)."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def notifications_for(user: User, limit: int = 20) -> list[Notification]:
+    from sqlalchemy import select
+
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(user: User, ids: list[int] | None = None) -> int:
+    from sqlalchemy import update
+
+    stmt = update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    if ids:
+        stmt = stmt.where(Notification.id.in_(ids))
+    return db.session.execute(stmt.values(read_at=utcnow())).rowcount or 0
+
+
+__all__ = [
+    "comment",
+    "decision",
+    "email_muted",
+    "escalation",
+    "install",
+    "new_task",
+    "reassigned",
+    "reminder",
+    "returned",
+    "submission_path",
+]

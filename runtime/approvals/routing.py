@@ -1,0 +1,280 @@
+"""Who holds a step: assignee rules resolved to people, then absence and separation of duties.
+
+A step's assignee rule (a role within a scope, a manager, a department head, a named user,
+a user-picker field) gives candidates. Each candidate is then settled: someone who left
+is replaced by their manager, someone away with a delegate by the delegate ("X for Y"),
+someone away without one by their manager, and someone who submitted or edited the form
+by their manager. Every replacement is kept as a note so the history can say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from quire.designer.approval import (
+    ApprovalStep,
+    DepartmentHead,
+    ManagerOfDepartmentField,
+    ManagerOfSubmitter,
+    NamedUser,
+    RoleAssignee,
+    UserFieldAssignee,
+)
+
+from .. import access
+from ..access import Permission as P
+from ..extensions import db
+from ..models import Department, Role, RoleGrant, Submission, User, UserStatus, utcnow
+
+#: How far up a management chain the engine looks for someone eligible.
+MAX_HOPS = 8
+
+
+class NoApprover(Exception):
+    """Nobody eligible could be found for a step (the engine turns this into a 409)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """Why a task went to someone other than the rule's candidate."""
+
+    kind: str  # delegate | left | on_leave | separation_of_duties | fallback
+    original: User
+    replacement: User
+
+    def sentence_en(self) -> str:
+        x, y = self.original.display_name, self.replacement.display_name
+        return {
+            "delegate": f"{y} for {x} (delegate while away)",
+            "left": f"{x} has left; passed to {y}",
+            "on_leave": f"{x} is away with no delegate; passed to {y}",
+            "separation_of_duties": f"{x} submitted or edited this form; passed to {y}",
+            "fallback": f"no eligible approver for the rule; passed to {y}",
+        }[self.kind]
+
+    def sentence_zh(self) -> str:
+        x, y = self.original.display_name, self.replacement.display_name
+        return {
+            "delegate": f"{y} 代 {x} 审批（休假代理）",
+            "left": f"{x} 已离职，转交 {y}",
+            "on_leave": f"{x} 休假且未设代理人，转交 {y}",
+            "separation_of_duties": f"{x} 提交或修改过本单（职责分离），转交 {y}",
+            "fallback": f"规则找不到可审批的人，转交 {y}",
+        }[self.kind]
+
+
+@dataclass
+class Assignment:
+    """One task to create: who holds it, for whom, and the notes on how they were found."""
+
+    user: User
+    on_behalf_of: User | None = None
+    notes: list[Note] = field(default_factory=list)
+
+
+def local_today() -> date:
+    return local_now().date()
+
+
+def local_now() -> datetime:
+    zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
+    return utcnow().astimezone(ZoneInfo(zone))
+
+
+def due_at(step: ApprovalStep, start: datetime) -> datetime | None:
+    """When the step's tasks become overdue: working days skip Saturdays and Sundays."""
+    if step.due is None:
+        return None
+    if step.due.hours is not None:
+        return start + timedelta(hours=step.due.hours)
+    zone = (
+        ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")) if has_app_context() else None
+    )
+    moment = start.astimezone(zone) if zone else start
+    left = step.due.working_days or 0
+    while left:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment.astimezone(start.tzinfo)
+
+
+# --- the rule's candidates -----------------------------------------------------------------------
+def _department(code: Any) -> Department | None:
+    if not code:
+        return None
+    return db.session.scalar(select(Department).where(Department.code == str(code)))
+
+
+def head_of(department: Department | None, *, besides: User | None = None) -> User | None:
+    """The manager of ``department`` or, if it has none (or it is ``besides``), of the nearest
+    department above it."""
+    hops = 0
+    while department is not None and hops <= MAX_HOPS:
+        manager = department.manager
+        if manager is not None and (besides is None or manager.id != besides.id):
+            return manager
+        department = department.parent
+        hops += 1
+    return None
+
+
+def manager_of(user: User) -> User | None:
+    """A person's line manager, else the head of their department (or above)."""
+    if user.manager is not None and user.manager.id != user.id:
+        return user.manager
+    return head_of(user.department, besides=user)
+
+
+def role_holders(role_key: str, department: Department | None = None) -> list[User]:
+    now = utcnow()
+    users = db.session.scalars(
+        select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(Role, Role.id == RoleGrant.role_id)
+        .where(
+            Role.key == role_key,
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.valid_from <= now,
+            (RoleGrant.valid_until.is_(None)) | (RoleGrant.valid_until > now),
+            User.status != UserStatus.LEFT,
+        )
+        .order_by(User.username)
+        .distinct()
+    ).all()
+    if department is None:
+        return list(users)
+    return [u for u in users if role_key in access.roles_in(u, department)]
+
+
+def candidates(step: ApprovalStep, submission: Submission, values: Mapping[str, Any]) -> list[User]:
+    """The people the step's assignee rule names, before absence and separation of duties."""
+    rule = step.assignee
+    submitter = submission.submitter
+    found: list[User | None] = []
+    if isinstance(rule, RoleAssignee):
+        if rule.scope == "submitter_department":
+            target = submitter.department
+        elif rule.scope == "department_field":
+            target = _department(values.get(rule.field or ""))
+        else:
+            target = submission.department
+        found = list(role_holders(rule.role, target))
+        if not found and rule.scope == "organisation":
+            found = list(role_holders(rule.role, None))
+    elif isinstance(rule, ManagerOfSubmitter):
+        found = [manager_of(submitter)]
+    elif isinstance(rule, ManagerOfDepartmentField):
+        found = [head_of(_department(values.get(rule.field)) or submission.department)]
+    elif isinstance(rule, DepartmentHead):
+        department: Department | None = submitter.department
+        for _ in range(rule.levels_up):
+            department = department.parent if department is not None else None
+        found = [head_of(department)]
+    elif isinstance(rule, NamedUser):
+        found = [db.session.scalar(select(User).where(User.username == rule.username))]
+    elif isinstance(rule, UserFieldAssignee):
+        username = values.get(rule.field)
+        if username:
+            found = [db.session.scalar(select(User).where(User.username == str(username)))]
+    unique: dict[int, User] = {}
+    for user in found:
+        if user is not None:
+            unique.setdefault(user.id, user)
+    return list(unique.values())
+
+
+# --- settling each candidate ---------------------------------------------------------------------
+def settle(user: User, submission: Submission, today: date) -> Assignment | None:
+    """The person who actually gets ``user``'s task, or None if nobody eligible is found."""
+    notes: list[Note] = []
+    current: User | None = user
+    seen: set[int] = set()
+    for _ in range(MAX_HOPS):
+        if current is None or current.id in seen:
+            return None
+        seen.add(current.id)
+        if current.status == UserStatus.LEFT:
+            nxt = manager_of(current)
+            if nxt is not None:
+                notes.append(Note("left", current, nxt))
+            current = nxt
+            continue
+        if access.delegation_active(current, today):
+            delegate = current.delegate
+            if (
+                delegate is not None
+                and delegate.is_active
+                and access.separation_of_duties(delegate, submission) is None
+            ):
+                notes.append(Note("delegate", current, delegate))
+                return Assignment(delegate, on_behalf_of=current, notes=notes)
+        if current.status == UserStatus.ON_LEAVE:
+            nxt = manager_of(current)
+            if nxt is not None:
+                notes.append(Note("on_leave", current, nxt))
+            current = nxt
+            continue
+        if access.separation_of_duties(current, submission) is not None:
+            nxt = manager_of(current)
+            if nxt is not None:
+                notes.append(Note("separation_of_duties", current, nxt))
+            current = nxt
+            continue
+        return Assignment(current, notes=notes)
+    return None
+
+
+def _fallback(submission: Submission, today: date) -> Assignment | None:
+    """Nobody from the rule is eligible: the department heads above, then any approver in scope."""
+    tried: set[int] = set()
+    department: Department | None = submission.department
+    people: list[User] = []
+    while department is not None and len(people) < MAX_HOPS:
+        if department.manager is not None:
+            people.append(department.manager)
+        department = department.parent
+    people += [
+        u
+        for u in db.session.scalars(
+            select(User).where(User.status != UserStatus.LEFT).order_by(User.username)
+        )
+        if access.can(u, P.SUBMISSION_APPROVE, submission)
+    ]
+    for person in people:
+        if person.id in tried:
+            continue
+        tried.add(person.id)
+        settled = settle(person, submission, today)
+        if settled is not None:
+            return settled
+    return None
+
+
+def assign(
+    step: ApprovalStep, submission: Submission, values: Mapping[str, Any], today: date
+) -> list[Assignment]:
+    """The tasks to create for ``step``: one per eligible person, never the same person twice."""
+    result: dict[int, Assignment] = {}
+    for candidate in candidates(step, submission, values):
+        settled = settle(candidate, submission, today)
+        if settled is not None and settled.user.id not in result:
+            result[settled.user.id] = settled
+    needed = step.required if step.mode == "n_of_m" and step.required else 1
+    if len(result) < needed and not result:
+        fallback = _fallback(submission, today)
+        if fallback is not None:
+            original = candidates(step, submission, values)
+            if original:
+                fallback.notes.append(Note("fallback", original[0], fallback.user))
+            result[fallback.user.id] = fallback
+    if not result:
+        raise NoApprover(step.key)
+    return list(result.values())

@@ -1,0 +1,182 @@
+"""What the submission page shows about the route: the diagram, the timeline, the buttons.
+
+Done steps come from the history, the current step from the open tasks, and the steps
+still to come from the rules as they would apply now (conditions evaluated on the facts
+recorded at submission, holders resolved the way the engine will resolve them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from quire.designer.approval import ApprovalStep
+from quire.designer.model import Template
+
+from .. import access
+from ..extensions import db
+from ..models import (
+    ApprovalEvent,
+    ApprovalTask,
+    Submission,
+    SubmissionStatus,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from . import engine, routing
+
+S = SubmissionStatus
+
+
+@dataclass
+class Holder:
+    user: User
+    on_behalf_of: User | None
+    since: datetime
+    due: datetime | None
+    status: str
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == "open" and self.due is not None and self.due < utcnow()
+
+
+@dataclass
+class StepView:
+    key: str
+    name: str
+    mode: str
+    required: int | None
+    #: done | current | rejected | returned | skipped | upcoming | will_skip | not_reached
+    state: str
+    holders: list[Holder] = field(default_factory=list)
+    events: list[ApprovalEvent] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class Panel:
+    steps: list[StepView]
+    events: list[ApprovalEvent]
+    actions: set[str]
+    return_targets: list[tuple[str, str]]
+    checks: dict[str, Any] | None
+    round: int
+    version: int
+    auto: ApprovalEvent | None = None
+
+
+def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) -> list[str]:
+    try:
+        assignments = routing.assign(step, submission, facts.values, engine.local_day(utcnow()))
+    except routing.NoApprover:
+        return []
+    return [
+        f"{a.user.display_name}" + (f" ⇐ {a.on_behalf_of.display_name}" if a.on_behalf_of else "")
+        for a in assignments
+    ]
+
+
+def build(viewer: User, submission: Submission, template: Template, locale: str) -> Panel:
+    round = engine.current_round(submission)
+    events = list(db.session.scalars(engine.history_query(submission)))
+    tasks = list(
+        db.session.scalars(
+            select(ApprovalTask)
+            .where(ApprovalTask.submission_id == submission.id, ApprovalTask.round == round)
+            .order_by(ApprovalTask.id)
+        )
+    )
+    submitted = submission.status not in (S.DRAFT,) and round > 0
+    facts = (
+        engine.facts_at_submission(submission, template)
+        if submitted
+        else engine.compute_facts(submission, template)
+    )
+    in_round = [e for e in events if e.round == round]
+    steps: list[StepView] = []
+    current_index = next(
+        (i for i, s in enumerate(engine.steps_of(template)) if s.key == submission.current_step),
+        None,
+    )
+    for index, step in enumerate(engine.steps_of(template)):
+        view = StepView(step.key, step.name.text(locale), step.mode, step.required, "upcoming")
+        view.events = [e for e in in_round if e.step_key == step.key]
+        mine = [t for t in tasks if t.step_key == step.key]
+        view.holders = [
+            Holder(t.assignee, t.on_behalf_of, t.created_at, t.due_at, t.status.value)
+            for t in mine
+            if t.status != TaskStatus.CANCELLED
+        ]
+        skipped = next((e for e in view.events if e.action == "skip"), None)
+        outcome = engine.step_outcome(step, mine) if mine else None
+        if not submitted:
+            view.state = "upcoming"
+        elif skipped is not None:
+            view.state, view.reason = "skipped", skipped.comment
+        elif submission.status == S.IN_REVIEW and submission.current_step == step.key:
+            view.state = "current"
+        elif any(t.status == TaskStatus.RETURNED for t in mine):
+            view.state = "returned"
+        elif outcome == "approved":
+            view.state = "done"
+        elif outcome == "rejected":
+            view.state = "rejected"
+        elif submission.status == S.IN_REVIEW and (current_index is None or index > current_index):
+            view.state = "upcoming"
+        else:
+            view.state = "not_reached"
+        if view.state == "upcoming":
+            applies = True
+            if step.when:
+                applies, _ = engine.evaluate(step.when, facts, engine.local_day(utcnow()))
+            if not applies:
+                view.state, view.reason = "will_skip", f"condition {step.when} is false"
+            else:
+                view.predicted = _predict(step, submission, facts)
+        steps.append(view)
+    return Panel(
+        steps=steps,
+        events=events,
+        actions=_actions(viewer, submission, round, tasks),
+        return_targets=[
+            (s.key, s.name.text(locale)) for s in engine.return_targets(template, submission, round)
+        ]
+        if submission.status == S.IN_REVIEW
+        else [],
+        checks=facts.checks,
+        round=round,
+        version=submission.version,
+        auto=next((e for e in in_round if e.action == "auto_approve"), None),
+    )
+
+
+def _actions(
+    viewer: User, submission: Submission, round: int, tasks: list[ApprovalTask]
+) -> set[str]:
+    actions: set[str] = set()
+    today = engine.local_day(utcnow())
+    if submission.status in (S.DRAFT, S.RETURNED) and viewer.id == submission.submitter_id:
+        actions.add("submit")
+    if submission.status == S.IN_REVIEW:
+        holds = any(
+            t.status == TaskStatus.OPEN
+            and t.step_key == submission.current_step
+            and access.may_act_on_task(viewer, t, today)
+            for t in tasks
+        )
+        if holds and access.separation_of_duties(viewer, submission) is None:
+            actions |= {"approve", "reject", "return", "delegate"}
+    if access.may_withdraw(viewer, submission) and (
+        submission.status == S.RETURNED
+        or (submission.status == S.IN_REVIEW and not engine.decided_in_round(submission, round))
+    ):
+        actions.add("withdraw")
+    if submission.status != S.DRAFT and access.may_comment(viewer, submission):
+        actions.add("comment")
+    return actions

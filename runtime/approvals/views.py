@@ -1,0 +1,267 @@
+"""Web pages of the approval engine: the inbox, actions from forms, the budget hint.
+
+Views are thin: parse, call the engine with the signed-in user, commit, redirect. Errors
+from the engine come back as a flashed message on the page the person came from.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import access
+from ..errors import QuireError
+from ..extensions import db
+from ..forms import service as forms_service
+from ..forms import templates as template_service
+from ..models import Department, Submission
+from ..pagination import paginate, parse_page_args
+from . import budget, engine, notify, timeline
+
+bp = Blueprint("approvals", __name__)
+
+_LINE_KEY = re.compile(r"^(?:data\W+)?lines\W+(\d+)\W+(category|account|amount)\W*$")
+
+
+@bp.record_once
+def _install(_state: Any) -> None:
+    notify.install()
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def _today():  # type: ignore[no-untyped-def]
+    return engine.local_day(engine.utcnow())
+
+
+@bp.app_context_processor
+def _approval_context() -> dict[str, Any]:
+    def inbox_count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return engine.inbox_count(current_user, _today())
+
+    def approval_panel(submission: Submission, loaded: Any = None) -> timeline.Panel:
+        template = loaded.template if loaded is not None else engine.template_of(submission)
+        return timeline.build(current_user, submission, template, _locale())
+
+    def my_tasks(limit: int = 5) -> list[Any]:
+        if not current_user.is_authenticated:
+            return []
+        return list(
+            db.session.scalars(engine.inbox_query(current_user, _today(), "since").limit(limit))
+        )
+
+    def budget_applies(form_key: str) -> bool:
+        try:
+            _version, template = template_service.published(form_key)
+        except QuireError:
+            return False
+        return form_key != budget.BUDGET_FORM and bool(budget.amount_columns(template))
+
+    return {
+        "budget_applies": budget_applies,
+        "now_utc": engine.utcnow(),
+        "inbox_count": inbox_count,
+        "approval_panel": approval_panel,
+        "my_approval_tasks": my_tasks,
+        "submission_path": notify.submission_path,
+        "step_label": lambda submission, key: engine.step_name(
+            engine.template_of(submission), key, _locale()
+        ),
+    }
+
+
+def _back(submission_id: int | None = None) -> Any:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return redirect(target, code=303)
+    if submission_id is not None:
+        return redirect(notify.submission_path(submission_id), code=303)
+    return redirect(url_for("approvals.inbox"), code=303)
+
+
+def _flash_error(exc: QuireError) -> None:
+    flash(" ".join([exc.message, *(f"{d.path}: {d.message}" for d in exc.details)]), "error")
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():  # type: ignore[no-untyped-def]
+    sort = request.args.get("sort", "since")
+    if sort not in engine.INBOX_SORTS:
+        sort = "since"
+    page, per_page = parse_page_args(request.args, default_per_page=25)
+    result = paginate(engine.inbox_query(current_user, _today(), sort), page, per_page)
+    return render_template(
+        "approvals/inbox.html",
+        page=result,
+        sort=sort,
+        locale=_locale(),
+        notifications=notify.notifications_for(current_user, 10),
+    )
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():  # type: ignore[no-untyped-def]
+    """Mark my notifications read (all of them, or the ``id`` values sent)."""
+    ids = [int(v) for v in request.form.getlist("id") if v.isdigit()]
+    notify.mark_read(current_user, ids or None)
+    db.session.commit()
+    return redirect(url_for("approvals.inbox"), code=303)
+
+
+@bp.post("/submissions/<int:submission_id>/submit")
+@login_required
+def submit(submission_id: int):  # type: ignore[no-untyped-def]
+    version = request.form.get("version") or request.form.get("_version")
+    try:
+        version = _save_posted_edits(submission_id, version)
+        submission = engine.submit(current_user, submission_id, version, locale=_locale())
+        db.session.commit()
+    except QuireError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+        if "forms.edit" in current_app.view_functions and exc.status == 422:
+            return redirect(url_for("forms.edit", submission_id=submission_id), code=303)
+        return _back(submission_id)
+    if submission.status.value == "approved":
+        flash(_("Submitted and approved automatically."), "ok")
+    else:
+        flash(_("Submitted for approval."), "ok")
+    return _back(submission_id)
+
+
+_NOT_FIELDS = {"csrf_token", "version", "_version", "_action", "next"}
+
+
+def _save_posted_edits(submission_id: int, version: str | None) -> str | None:
+    """The edit page's "Submit" button posts the whole form: save what was typed first."""
+    if not any(key not in _NOT_FIELDS for key in request.form):
+        return version
+    from ..forms.presenter import form_post_to_data
+
+    loaded = forms_service.load(current_user, submission_id)
+    if loaded.submission.submitter_id != current_user.id or not loaded.submission.editable:
+        return version
+    data = form_post_to_data(loaded.template, request.form, request.form.getlist)
+    submission = forms_service.update(current_user, submission_id, data, version)
+    db.session.flush()
+    return str(submission.version)
+
+
+ACTION_DONE = {
+    "approve": "Approved.",
+    "reject": "Rejected.",
+    "return": "Returned.",
+    "delegate": "Handed on.",
+    "transfer": "Handed on.",
+    "withdraw": "Withdrawn.",
+    "comment": "Comment added.",
+}
+
+
+@bp.post("/submissions/<int:submission_id>/act")
+@login_required
+def act(submission_id: int):  # type: ignore[no-untyped-def]
+    action = request.form.get("action", "")
+    try:
+        engine.act(
+            current_user,
+            submission_id,
+            action,
+            version=request.form.get("version"),
+            comment=request.form.get("comment"),
+            to=request.form.get("to") or None,
+        )
+        db.session.commit()
+    except QuireError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+        return _back(submission_id)
+    flash(_(ACTION_DONE.get(action, "Done.")), "ok")
+    return _back(submission_id)
+
+
+@bp.post("/inbox/bulk-approve")
+@login_required
+def bulk_approve():  # type: ignore[no-untyped-def]
+    items: list[tuple[int, str]] = []
+    for value in request.form.getlist("item"):
+        task_id, _sep, version = value.partition(":")
+        if task_id.isdigit() and version.isdigit():
+            items.append((int(task_id), version))
+    if not items:
+        flash(_("Select the items to approve."), "error")
+        return redirect(url_for("approvals.inbox"), code=303)
+    result = engine.bulk_approve(current_user, items)
+    if result.approved:
+        flash(_("Approved: %(items)s", items=", ".join(result.approved)), "ok")
+    for label, reason in result.skipped:
+        flash(_("Not approved: %(item)s (%(reason)s)", item=label, reason=reason), "error")
+    return redirect(url_for("approvals.inbox"), code=303)
+
+
+def _claim_from_args(args: Any) -> dict[str, Decimal]:
+    """Amount per account from the form as htmx sends it (``lines-0-category`` and
+    ``lines-0-amount``, or any ``lines[0][amount]`` spelling), or repeated pairs."""
+    rows: dict[int, dict[str, str]] = {}
+    for key in args:
+        match = _LINE_KEY.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = args.get(key, "")
+    pairs = [
+        (r.get("category") or r.get("account"), r.get("amount")) for _i, r in sorted(rows.items())
+    ]
+    pairs += list(zip(args.getlist("category"), args.getlist("amount"), strict=False))
+    claim: dict[str, Decimal] = {}
+    for account, amount in pairs:
+        if not account:
+            continue
+        try:
+            value = Decimal(str(amount).replace(",", "").strip() or "0")
+        except InvalidOperation:
+            continue
+        if value.is_finite() and value > 0:
+            claim[account] = claim.get(account, budget.ZERO) + value.quantize(budget.CENT)
+    return claim
+
+
+@bp.get("/budget/remaining")
+@login_required
+def budget_remaining():  # type: ignore[no-untyped-def]
+    """The htmx budget hint beside a claim's lines: remaining per account, 90 % / 100 % warnings."""
+    code = (
+        request.args.get("department")
+        or request.args.get("data-department")
+        or current_user.department.code
+    )
+    department = db.session.scalar(select(Department).where(Department.code == code))
+    if department is None or not access.may_see_budget(current_user, department):
+        abort(404)
+    year_arg = request.args.get("year", "")
+    year = int(year_arg) if year_arg.isdigit() and 1900 < int(year_arg) < 3000 else _today().year
+    exclude = request.args.get("submission", "")
+    exclude_id = None
+    if exclude.isdigit():
+        try:
+            exclude_id = forms_service.load(current_user, int(exclude)).submission.id
+        except QuireError:
+            exclude_id = None
+    claim = _claim_from_args(request.args)
+    check = budget.check(department, year, claim, exclude_id=exclude_id)
+    return render_template("approvals/_budget_hint.html", check=check, department=department)
