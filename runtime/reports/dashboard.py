@@ -133,21 +133,24 @@ def _execution(board: Dashboard, user: User, locale: str, today: dt.date) -> Non
                         drill,
                     )
                 )
-        over = [
-            r
-            for r in result.rows
-            if r.get(STYLE_KEY) is None
-            and r.get("department") == row.get("department")
-            and (r.get("actual") or 0) > (r.get("budget") or 0)
-        ]
-        for line in over:
+        # Accounts past 90 % (amber) or 100 % (red) of their budget, the budget warning
+        # people act on before a department as a whole is in trouble.
+        for line in result.rows:
+            if line.get(STYLE_KEY) is not None or line.get("department") != row.get("department"):
+                continue
+            line_budget = Decimal(str(line.get("budget") or 0))
+            line_actual = Decimal(str(line.get("actual") or 0))
+            if line_budget <= 0 or line_actual < line_budget * Decimal("0.9"):
+                continue
+            over = line_actual > line_budget
+            share = line_actual / line_budget * 100
             board.alerts.append(
                 Alert(
-                    "red",
+                    "red" if over else "amber",
                     _t(
                         locale,
-                        f"{name} 的 {line.get('account_name')} 已超出预算",
-                        f"{name}: {line.get('account_name')} is over budget",
+                        f"{name} 的 {line.get('account_name')} 已使用预算的 {share:.1f}%",
+                        f"{name}: {line.get('account_name')} has used {share:.1f}% of its budget",
                     ),
                     drill,
                 )

@@ -139,3 +139,9 @@ def test_a_subscriber_who_lost_the_right_gets_nothing(finance, app, user):
     assert deliver_due(now=sub.next_run_at + timedelta(minutes=1)) == 0
     assert sub.last_error
     assert db.session.scalar(select(Notification).where(Notification.kind == "report")) is None
+
+
+def test_the_demo_budget_warning_shows_rnd_training_past_90_percent(signed_in):
+    """The demo's sample claims take RD's training account past 90 %: the CFO is warned."""
+    page = signed_in("cfo").get("/dashboard", headers={"Accept-Language": "zh-CN"}).text
+    assert "研发部 (RD) 的 培训费 已使用预算的 9" in page
