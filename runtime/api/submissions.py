@@ -21,26 +21,6 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def submission_json(loaded: service.Loaded, locale: str | None = None) -> dict[str, Any]:
-    """The contract's submission shape; data as this caller may see it."""
-    s = loaded.submission
-    return {
-        "id": s.id,
-        "number": s.number,
-        "form": s.template.key,
-        "template_version": s.template_version,
-        "version": s.version,
-        "status": s.status.value,
-        "department": s.department.code,
-        "submitter": s.submitter.username,
-        "current_step": s.current_step,
-        "total": str(s.total) if s.total is not None else None,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
-        "data": form_values.present(loaded.template, s.data, loaded.access, locale or _locale()),
-    }
-
-
 def summary_json(s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A list row: no field data, so lists never leak hidden or masked values."""
     return {
@@ -52,11 +32,20 @@ def summary_json(s) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "status": s.status.value,
         "department": s.department.code,
         "submitter": s.submitter.username,
-        "total": str(s.total) if s.total is not None else None,
         "current_step": s.current_step,
+        "total": str(s.total) if s.total is not None else None,
         "created_at": iso(s.created_at),
         "updated_at": iso(s.updated_at),
     }
+
+
+def submission_json(loaded: service.Loaded, locale: str | None = None) -> dict[str, Any]:
+    """The contract's submission shape; data as this caller may see it."""
+    body = summary_json(loaded.submission)
+    body["data"] = form_values.present(
+        loaded.template, loaded.submission.data, loaded.access, locale or _locale()
+    )
+    return body
 
 
 @bp.post("/forms/<key>/submissions")
