@@ -104,7 +104,7 @@ def test_approvers_see_the_budget_numbers_of_a_flagged_claim(claim, submit, sign
 
     page = signed_in("rdmgr").get(f"/submissions/{c.id}").text
 
-    assert "Over budget" in page or "超出预算" in page
+    assert "Over budget" in page or "超预算" in page
     assert "900000.00" in page
 
 
