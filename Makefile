@@ -9,11 +9,11 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install demo serve test test-postgres test-redis test-browser test-all lint format bench vendor translations clean
 
-$(STAMP): pyproject.toml plugins/quire-erp-ledger/pyproject.toml
+$(STAMP): pyproject.toml plugins/quire-erp-ledger/pyproject.toml plugins/quire-hr-directory/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv || true
-	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python -e ".[test]" -e ./plugins/quire-erp-ledger; \
-	else $(BIN)/python -m pip install -q -e ".[test]" -e ./plugins/quire-erp-ledger; fi
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python -e ".[test]" -e ./plugins/quire-erp-ledger -e ./plugins/quire-hr-directory; \
+	else $(BIN)/python -m pip install -q -e ".[test]" -e ./plugins/quire-erp-ledger -e ./plugins/quire-hr-directory; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -285,7 +285,11 @@ def _sentence(exc: Exception) -> str:
 
 def _register_optional_commands() -> None:
     """Commands of features that live in their own modules."""
-    for module in ("quire.runtime.cli_templates", "quire.runtime.cli_plugins"):
+    for module in (
+        "quire.runtime.cli_templates",
+        "quire.runtime.cli_plugins",
+        "quire.runtime.cli_hr",
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

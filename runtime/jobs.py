@@ -36,6 +36,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
         {"minute": "*/5"},
     ),
     "reports.purge.periodic": ("quire.runtime.reports.export:purge_expired", {"minute": "17"}),
+    # The organisation from the HR directory data source (if one is configured), hourly.
+    "hr.sync.periodic": ("quire.runtime.hr_sync:run_scheduled", {"minute": "41"}),
 }
 
 

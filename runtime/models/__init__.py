@@ -4,6 +4,7 @@ from .approvals import ApprovalEvent, ApprovalTask, Notification, TaskStatus
 from .audit import AuditEvent, AuditHead
 from .auth import ApiToken, SignInFailure
 from .base import Base, utcnow
+from .datasources import DataSource
 from .forms import (
     EDITABLE_STATUSES,
     Attachment,
@@ -13,6 +14,7 @@ from .forms import (
     TemplateVersion,
     VoucherUse,
 )
+from .hr import EmployeeRecord
 from .org import Department, Role, RoleGrant, User, UserStatus
 from .reports import ExportJob, JobStatus, ReportSubscription
 
@@ -32,6 +34,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "DataSource",
+    "EmployeeRecord",
     "Department",
     "ExportJob",
     "JobStatus",

@@ -281,8 +281,8 @@ def approval_tasks(
 
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
 
-#: Connector type → provider. Connectors from plugins (``sql``, ``file``, ``rest``) are not
-#: scoped by Quire's grants, so reports read only these built-in, scoped providers.
+#: Connector type → provider. Any other connector reads a configured data source, whose rows
+#: are scoped by their department column (:mod:`quire.runtime.datasources.reports`).
 PROVIDERS: dict[str, Provider] = {
     "submissions": submission_lines,
     "approvals": approval_tasks,
@@ -292,8 +292,7 @@ PROVIDERS: dict[str, Provider] = {
 def load(user: User, source: DataSource, filters: Filters, locale: str) -> list[dict[str, Any]]:
     provider = PROVIDERS.get(source.connector)
     if provider is None:
-        raise Invalid(
-            "This report reads a data source Quire cannot scope.",
-            [],
-        )
+        from ..datasources.reports import managed_rows
+
+        return managed_rows(user, source, filters, locale)
     return provider(user, source.config, filters, locale)
