@@ -7,7 +7,10 @@ organisation, so ``quire demo`` can run it at every start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from .access import Permission as P
@@ -207,11 +210,33 @@ def seed_demo() -> bool:
         from .demo_data import seed_sample_data
     except ModuleNotFoundError:
         return True
-    from datetime import date
-
     seed_sample_data(date.today())
     db.session.commit()
+    write_sample_ledger(date.today())
     return True
+
+
+def sample_ledger_path() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "erp" / "ledger.db"
+
+
+def write_sample_ledger(today: date) -> Path | None:
+    """The ERP's GL actuals for this year as a SQLite file, when the quire-erp-ledger plugin is
+    installed: a finance admin adds it as the ``erp-actuals`` data source (issue 7's story)."""
+    try:
+        from quire_erp_ledger.sample import generate
+    except ModuleNotFoundError:
+        return None
+    from sqlalchemy import create_engine
+
+    path = sample_ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        generate(engine, today.year, months=max(1, today.month - 1))
+    finally:
+        engine.dispose()
+    return path
 
 
 def logins_table() -> str:
@@ -220,4 +245,10 @@ def logins_table() -> str:
     for u in USERS:
         roles = ", ".join(r for r, _ in u.roles if r != "staff") or "staff"
         lines.append(f"  {u.username.ljust(width)}  {u.department:<8} {roles}")
+    ledger = sample_ledger_path()
+    if ledger.exists():
+        lines.append(
+            f"Sample ERP ledger: sqlite:///{ledger}  (finadmin: Data sources → new "
+            "'erp_ledger' source with key erp-actuals)"
+        )
     return "\n".join(lines)

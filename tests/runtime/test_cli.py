@@ -83,3 +83,18 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner):
 
 def test_db_upgrade_on_an_up_to_date_database(runner):
     assert runner.invoke("db", "upgrade").exit_code == 0
+
+
+def test_the_demo_writes_a_sample_erp_ledger_and_says_where(runner, app):
+    from sqlalchemy import create_engine, text
+
+    from quire.runtime.demo import sample_ledger_path, write_sample_ledger
+
+    path = write_sample_ledger(__import__("datetime").date.today())
+    assert path == sample_ledger_path() and path.exists()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+    engine.dispose()
+    assert tables
+    assert f"sqlite:///{path}" in runner.invoke("seed-demo").output
