@@ -74,8 +74,8 @@ def demo(port: int, host: str, no_serve: bool) -> None:
     upgrade_database(app)
     with app.app_context():
         created = seed_demo()
-    click.echo("Demo data loaded." if created else "Demo data already present.")
-    click.echo(logins_table())
+        click.echo("Demo data loaded." if created else "Demo data already present.")
+        click.echo(logins_table())
     if no_serve:
         return
     click.echo(f"Serving Quire on http://{host}:{port}  (Ctrl+C to stop)")

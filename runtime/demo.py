@@ -160,6 +160,8 @@ def seed_roles() -> dict[str, Role]:
 def seed_demo() -> bool:
     """Create the demo organisation; returns False when it was already there."""
     if is_seeded():
+        if not sample_ledger_path().exists():
+            write_sample_ledger(date.today())
         return False
     roles = seed_roles()
     depts: dict[str, Department] = {}

@@ -98,3 +98,9 @@ def test_the_demo_writes_a_sample_erp_ledger_and_says_where(runner, app):
     engine.dispose()
     assert tables
     assert f"sqlite:///{path}" in runner.invoke("seed-demo").output
+
+
+def test_quire_demo_no_serve_prints_the_logins(runner):
+    result = runner.invoke("demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "quire-demo" in result.output and "Sample ERP ledger" in result.output
