@@ -291,3 +291,8 @@ def test_the_budget_annual_column_is_shown_on_the_submission_page(api, signed_in
     page = signed_in("salesmgr").get(f"/submissions/{created.json['id']}")
     assert "1,000.00" in page.text
     assert 'name="lines-0-q1"' not in page.text  # the view page shows values, not inputs
+
+
+def test_the_forms_page_offers_the_offline_excel_copy(signed_in):
+    page = signed_in("sales1").get("/forms").text
+    assert 'href="/forms/expense-claim/workbook"' in page
