@@ -94,7 +94,9 @@ def test_the_demo_writes_a_sample_erp_ledger_and_says_where(runner, app):
     assert path == sample_ledger_path() and path.exists()
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+        tables = {
+            r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
     engine.dispose()
     assert tables
     assert f"sqlite:///{path}" in runner.invoke("seed-demo").output
