@@ -162,6 +162,8 @@ def seed_demo() -> bool:
     if is_seeded():
         if not sample_ledger_path().exists():
             write_sample_ledger(date.today())
+        seed_projects()
+        db.session.commit()
         return False
     roles = seed_roles()
     depts: dict[str, Department] = {}
@@ -215,7 +217,41 @@ def seed_demo() -> bool:
     seed_sample_data(date.today())
     db.session.commit()
     write_sample_ledger(date.today())
+    seed_projects()
+    db.session.commit()
     return True
+
+
+PROJECTS = [
+    ("P-EAST-01", "华东渠道拓展 East China channels"),
+    ("P-CRM-02", "客户关系系统升级 CRM upgrade"),
+    ("P-RD-03", "新一代平台研发 Next platform"),
+    ("P-HR-04", "校园招聘 Campus hiring"),
+]
+
+
+def seed_projects() -> None:
+    """The project list the expense claim's project picker reads: a CSV file data source."""
+    import csv
+
+    from .datasources.service import SourceInput, find_source, save
+
+    if find_source("projects") is None:
+        files = [{"name": "projects.csv", "columns": {"code": "text", "name": "text"}}]
+        save(
+            None,
+            SourceInput(
+                key="projects", name="项目清单 Projects", connector="file", values={"files": files}
+            ),
+        )
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "datasources" / "projects"
+    if (folder / "projects.csv").exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "projects.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "name"])
+        writer.writerows(PROJECTS)
 
 
 def sample_ledger_path() -> Path:

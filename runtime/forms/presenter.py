@@ -92,6 +92,9 @@ class FormPage:
         self._registry = form_values.widgets()
         self._departments: list[Department] | None = None
         self._users: list[User] | None = None
+        self._source_options: dict[str, list[tuple[str, str]] | None] = {}
+        #: Field keys whose data source could not be read just now (shown to the person).
+        self.unavailable: set[str] = set()
 
     # -- structure ------------------------------------------------------------------------------
     def sections(self) -> list[Section]:
@@ -225,8 +228,47 @@ class FormPage:
             return [(d.code, f"{d.code} {d.name(self.locale)}") for d in self.departments()]
         if f.type == "user_picker":
             return [(u.username, f"{u.username} · {u.display_name}") for u in self.users()]
+        if getattr(f, "options_from", None) is not None:
+            return self.source_options(f) or []
         options = getattr(f, "options", None) or []
         return [(o.value, localized(o.label, self.locale)) for o in options]
+
+    def has_choices(self, f: FieldBase) -> bool:
+        """A select is drawn when the field has options (static or from a readable source)."""
+        if f.type in ("select", "multi_select", "department_picker", "user_picker"):
+            return True
+        return getattr(f, "options_from", None) is not None and self.source_options(f) is not None
+
+    def source_options(self, f: FieldBase) -> list[tuple[str, str]] | None:
+        """Choices from the data source the field names; None when it cannot be read, so the
+        form falls back to a text box and says the source is unavailable (never a 500)."""
+        if f.key in self._source_options:
+            return self._source_options[f.key]
+        from flask_login import current_user
+
+        from quire.plugins.base import ConnectorError
+
+        from ..datasources.service import form_context, options_for
+        from ..errors import QuireError
+
+        spec = f.options_from
+        entry = next((d for d in self.template.data_sources if d.key == spec.source), None)
+        result: list[tuple[str, str]] | None
+        try:
+            if entry is None:
+                raise LookupError(spec.source)
+            result = options_for(
+                current_user,
+                entry.model_dump(mode="json", by_alias=True),
+                spec.value_column,
+                spec.label_column or spec.value_column,
+                form_context(current_user),
+            )
+        except (QuireError, ConnectorError, LookupError):
+            result = None
+            self.unavailable.add(f.key)
+        self._source_options[f.key] = result
+        return result
 
     def departments(self) -> list[Department]:
         if self._departments is None:

@@ -296,3 +296,26 @@ def test_the_budget_annual_column_is_shown_on_the_submission_page(api, signed_in
 def test_the_forms_page_offers_the_offline_excel_copy(signed_in):
     page = signed_in("sales1").get("/forms").text
     assert 'href="/forms/expense-claim/workbook"' in page
+
+
+def test_the_project_picker_lists_projects_from_the_data_source(signed_in, app):
+    from quire.runtime.demo import seed_projects
+
+    seed_projects()
+    db.session.commit()
+    page = signed_in("sales1").get("/forms/expense-claim/new").text
+    assert '<option value="P-EAST-01"' in page and "华东渠道拓展" in page
+
+
+def test_an_unreadable_project_source_leaves_a_text_box_and_says_so(signed_in, app):
+    from quire.runtime.demo import seed_projects
+
+    seed_projects()
+    db.session.commit()
+    import shutil
+    from pathlib import Path
+
+    shutil.rmtree(Path(app.config["INSTANCE_PATH"]) / "datasources" / "projects")
+    response = signed_in("sales1").get("/forms/expense-claim/new")
+    assert response.status_code == 200
+    assert 'name="project"' in response.text and "field-error" in response.text
