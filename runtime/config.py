@@ -33,6 +33,7 @@ ENV_KEYS: dict[str, type] = {
     "REPORT_EXPORT_ASYNC_ROWS": int,
     "REPORT_EXPORT_KEEP_HOURS": int,
     "WORKBOOK_MAX_BYTES": int,
+    "VIRUS_SCAN_COMMAND": str,
 }
 
 
@@ -81,6 +82,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REPORT_EXPORT_ASYNC_ROWS": 5000,
         "REPORT_EXPORT_KEEP_HOURS": 24,
         "WORKBOOK_MAX_BYTES": 5 * 1024 * 1024,
+        # Uploads are scanned by this command when set ({path} is the file); exit 0 = clean.
+        "VIRUS_SCAN_COMMAND": None,
     }
 
 

@@ -67,6 +67,11 @@ def store(user: User, upload: FileStorage) -> Attachment:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".part")
         tmp.write_bytes(content)
+        try:
+            scan(tmp)
+        except Invalid:
+            tmp.unlink(missing_ok=True)
+            raise
         tmp.replace(target)  # never a half-written file under the real name
     attachment = Attachment(
         owner_id=user.id,
@@ -86,6 +91,36 @@ def store(user: User, upload: FileStorage) -> Attachment:
         changes={"filename": attachment.filename, "sha256": digest, "size": len(content)},
     )
     return attachment
+
+
+def scan(path: Path) -> None:
+    """Run the configured virus scanner (``QUIRE_VIRUS_SCAN_COMMAND``, e.g.
+    ``clamdscan --no-summary {path}``) on an upload before it is kept.
+
+    Exit 0 means clean. Anything else refuses the file: a finding, and equally a scanner
+    that is missing or broken, since an unscanned file must not slip through.
+    """
+    import shlex
+    import subprocess
+
+    command = current_app.config.get("VIRUS_SCAN_COMMAND")
+    if not command:
+        return
+    args = [part.replace("{path}", str(path)) for part in shlex.split(command)]
+    if not any("{path}" in part for part in shlex.split(command)):
+        args.append(str(path))
+    try:
+        result = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise Invalid(
+            "The file could not be checked for viruses; please try again later.",
+            [Detail("file", "virus scan unavailable")],
+        ) from exc
+    if result.returncode != 0:
+        raise Invalid(
+            "The file did not pass the virus scan.",
+            [Detail("file", "refused by the virus scanner")],
+        )
 
 
 def path_of(attachment: Attachment) -> Path:

@@ -319,3 +319,28 @@ def test_an_unreadable_project_source_leaves_a_text_box_and_says_so(signed_in, a
     response = signed_in("sales1").get("/forms/expense-claim/new")
     assert response.status_code == 200
     assert 'name="project"' in response.text and "field-error" in response.text
+
+
+def test_uploads_pass_the_configured_virus_scanner_or_are_refused(signed_in, app, tmp_path):
+    import sys
+
+    scanner = tmp_path / "scan.py"
+    scanner.write_text(
+        "import sys\nsys.exit(1 if b'EICAR' in open(sys.argv[1], 'rb').read() else 0)\n"
+    )
+    app.config["VIRUS_SCAN_COMMAND"] = f"{sys.executable} {scanner} {{path}}"
+    browser = signed_in("sales1")
+
+    def upload(content: bytes):  # type: ignore[no-untyped-def]
+        return browser.post_form(
+            "/attachments?name=x",
+            {"file": (io.BytesIO(content), "invoice.pdf")},
+            page="/forms/expense-claim/new",
+            content_type="multipart/form-data",
+        )
+
+    assert upload(b"%PDF-1.4 clean invoice").status_code == 200
+    refused = upload(b"%PDF-1.4 EICAR test")
+    assert refused.status_code == 422 and "virus" in refused.text
+    app.config["VIRUS_SCAN_COMMAND"] = "/nonexistent/scanner {path}"
+    assert upload(b"%PDF-1.4 another").status_code == 422  # no scanner: refused, not kept
