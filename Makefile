@@ -46,8 +46,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
+# Report query benchmark needs PostgreSQL (QUIRE_BENCH_DATABASE_URL; it builds quire_bench once).
 bench: $(STAMP)
 	$(BIN)/python bench/exports.py
+	$(BIN)/python bench/report_query.py
 
 vendor:
 	runtime/static/vendor/vendor.sh

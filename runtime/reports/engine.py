@@ -7,7 +7,8 @@ Pure: it takes the actor, never the request, and knows nothing of HTTP. The life
    reader's scope is 404, as if it did not exist);
 3. each dataset is read through a scoped provider (:mod:`.sources`): row-level scope is
    applied in SQL, *before* any aggregation, so totals, subtotals, charts, drill-downs and
-   exports are all built from rows the reader may see;
+   exports are all built from rows the reader may see; a dataset that only feeds sums is
+   summed by the database under that same scope (:func:`_rollup`);
 4. the datasets go through their transforms, are stacked into one pandas frame, and go
    through the report's transforms (filter, compute, group with aggregates, sort);
 5. formula columns, subtotals, the grand total, threshold flags and drill-down links are
@@ -794,9 +795,13 @@ def run(
     *,
     locale: str = "zh_CN",
     today: dt.date | None = None,
+    push_down: bool = True,
 ) -> ReportResult:
     """Run report ``key`` for ``user``: 404 unknown report, 403 no REPORT_READ, 422 a bad
-    parameter (named in the details), 404 a department outside the reader's scope."""
+    parameter (named in the details), 404 a department outside the reader's scope.
+
+    A dataset that only feeds sums is added up in the database (:func:`_rollup`);
+    ``push_down=False`` reads every row instead (the same answer, for tests and benchmarks)."""
     report = definition(key)
     require_reader(user)
     now = local_now()
@@ -815,7 +820,8 @@ def run(
             department=resolved.get("department"),
             status=resolved.get("status"),
         )
-        rows = sources.load(user, source, filters, locale)
+        rollup = _rollup(template, dataset.transforms, params) if push_down else None
+        rows = sources.load(user, source, filters, locale, rollup)
         frame = _apply(_frame(rows), dataset.transforms, params, today)
         frame["dataset"] = dataset.key if not frame.empty else None
         frames.append(frame)
@@ -858,6 +864,33 @@ def run(
         generated_by=user.display_name or user.username,
         detail_count=len(detail),
     )
+
+
+def _rollup(
+    template: Template, steps: Sequence[ReportTransform], params: Parameters
+) -> sources.Rollup | None:
+    """What a dataset's rows are needed for, when that is only sums: its own transforms only
+    rename columns, and the report's first transform groups with ``sum`` aggregates. Rows
+    summed by the grouping keys (in the source's column names) then give the same report as
+    the rows themselves, so the source may add them up where they are stored. None when the
+    rows themselves are needed."""
+    if not template.transforms or template.transforms[0].op != "group":
+        return None
+    if any(step.op != "rename" for step in steps):
+        return None
+    group = template.transforms[0]
+    keys = set(_by(group, params))
+    sums: set[str] = set()
+    for expression in (getattr(group, "aggregates", None) or {}).values():
+        match = _AGGREGATE.match(str(expression))
+        if match is None or match.group(1) != "sum" or not match.group(2):
+            return None
+        sums.add(match.group(2))
+    for step in reversed(steps):
+        renamed = {new: old for old, new in (getattr(step, "columns", None) or {}).items()}
+        keys = {renamed.get(k, k) for k in keys}
+        sums = {renamed.get(k, k) for k in sums}
+    return sources.Rollup(frozenset(keys), frozenset(sums))
 
 
 def _last_group_keys(template: Template, params: Parameters) -> list[str]:

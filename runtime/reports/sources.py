@@ -3,18 +3,22 @@ flat rows (one dict per row) for the engine's pandas pipeline.
 
 Every provider applies :func:`quire.runtime.access.scope_filter` in SQL, so a row the reader
 may not see never reaches a total, a chart, a drill-down or an export. A provider is chosen
-by the data source's ``connector``; its ``config`` says which form and which rows.
+by the data source's ``connector``; its ``config`` says which form and which rows. Where
+the report only needs sums, :func:`submission_line_totals` adds the lines up in the database
+under the same WHERE clause.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Numeric, Text, and_, column, func, or_, select, true
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import aliased
 
 from quire.designer.model import DataSource, Template
@@ -36,6 +40,8 @@ from ..models import (
     User,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,21 +126,58 @@ class _TableShape:
     labels: dict[str, dict[str, str]]
     numeric: frozenset[str]
     dates: frozenset[str]
+    #: Every column key.
+    keys: frozenset[str] = frozenset()
+
+    def typed(self, key: str, value: Any) -> Any:
+        """A line value as the engine reads it: money as Decimal, dates as dates."""
+        if key in self.numeric:
+            return _decimal(value)
+        if key in self.dates:
+            return _date(value)
+        return value
+
+    def cells(self, key: str, value: Any) -> dict[str, Any]:
+        """A line value as row cells: the typed value, and a select column's label."""
+        value = self.typed(key, value)
+        if key not in self.labels:
+            return {key: value}
+        return {key: value, f"{key}_name": self.labels[key].get(str(value), str(value or ""))}
 
 
 def _table_shape(template: Template, table: str, locale: str) -> _TableShape:
     field = template.field(table)
     labels: dict[str, dict[str, str]] = {}
-    numeric, dates = set(), set()
-    for column in getattr(field, "columns", None) or []:
-        options = getattr(column, "options", None)
+    numeric, dates, keys = set(), set(), set()
+    for spec in getattr(field, "columns", None) or []:
+        keys.add(spec.key)
+        options = getattr(spec, "options", None)
         if options:
-            labels[column.key] = {o.value: localized(o.label, locale) for o in options}
-        if column.type in NUMERIC_WIDGETS:
-            numeric.add(column.key)
-        elif column.type == "date":
-            dates.add(column.key)
-    return _TableShape(labels, frozenset(numeric), frozenset(dates))
+            labels[spec.key] = {o.value: localized(o.label, locale) for o in options}
+        if spec.type in NUMERIC_WIDGETS:
+            numeric.add(spec.key)
+        elif spec.type == "date":
+            dates.add(spec.key)
+    return _TableShape(labels, frozenset(numeric), frozenset(dates), frozenset(keys))
+
+
+def _submission_criteria(user: User, config: Mapping[str, Any], filters: Filters) -> list[Any]:
+    """The WHERE clauses of a ``submissions`` source: its form, the reader's scope, the
+    statuses it counts and the report's period and department."""
+    form = config.get("form")
+    if not form:
+        raise Invalid("The report is misconfigured.", [])
+    template_id = select(FormTemplate.id).where(FormTemplate.key == form).scalar_subquery()
+    criteria = [Submission.template_id == template_id, readable_submissions(user)]
+    criteria += _period_bounds(filters)
+    if config.get("statuses"):
+        statuses = [SubmissionStatus(s) for s in config["statuses"]]
+        criteria.append(Submission.status.in_(statuses))
+    if filters.status:
+        criteria.append(Submission.status == SubmissionStatus(filters.status))
+    if filters.department is not None:
+        criteria.append(_subtree(filters.department))
+    return criteria
 
 
 def submission_lines(
@@ -146,14 +189,9 @@ def submission_lines(
     submitter, and the line's own values (money as Decimal, dates as dates; a select column
     ``x`` also gives ``x_name``). With ``config.latest_only`` only the latest decided
     submission per department and period counts (budgets)."""
-    form = config.get("form")
-    if not form:
-        raise Invalid("The report is misconfigured.", [])
     table = config.get("lines")
-    statuses = config.get("statuses")
     stmt = (
         select(Submission, Department, User.username, TemplateVersion)
-        .join(FormTemplate, FormTemplate.id == Submission.template_id)
         .join(Department, Department.id == Submission.department_id)
         .join(User, User.id == Submission.submitter_id)
         .join(
@@ -161,15 +199,9 @@ def submission_lines(
             (TemplateVersion.template_id == Submission.template_id)
             & (TemplateVersion.version == Submission.template_version),
         )
-        .where(FormTemplate.key == form, readable_submissions(user), *_period_bounds(filters))
+        .where(*_submission_criteria(user, config, filters))
         .order_by(Submission.period, Submission.number)
     )
-    if statuses:
-        stmt = stmt.where(Submission.status.in_([SubmissionStatus(s) for s in statuses]))
-    if filters.status:
-        stmt = stmt.where(Submission.status == SubmissionStatus(filters.status))
-    if filters.department is not None:
-        stmt = stmt.where(_subtree(filters.department))
     found = list(db.session.execute(stmt))
     if config.get("latest_only"):
         found = _latest_per_department_and_period(found)
@@ -200,14 +232,183 @@ def submission_lines(
                 continue
             row = dict(head, line_no=index + 1)
             for key, value in line.items():
-                if key in shape.numeric:
-                    value = _decimal(value)
-                elif key in shape.dates:
-                    value = _date(value)
-                row[key] = value
-                if key in shape.labels:
-                    row[f"{key}_name"] = shape.labels[key].get(str(value), str(value or ""))
+                row.update(shape.cells(key, value))
             rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A dataset whose rows only feed sums: the report groups them by ``keys`` and adds up
+    ``sums`` (both in the provider's column names). Rows already summed by those keys give
+    the same totals as the lines themselves, so a provider that can add up inside the
+    database answers with those instead of one row per line."""
+
+    keys: frozenset[str]
+    sums: frozenset[str]
+
+
+#: Head columns a rollup can group by, each with the submission column it groups on.
+_ROLLUP_HEADS: dict[str, str] = {
+    "department": "department_id",
+    "department_name": "department_id",
+    "period": "period",
+    "year": "period",
+    "month": "period",
+    "project": "project",
+    "status": "status",
+    "submitter": "submitter_id",
+}
+#: Head columns that name a single submission or line: summing by them saves nothing.
+_PER_LINE_HEADS = frozenset({"submission_id", "number", "submission_total", "line_no"})
+_HEADS = frozenset(_ROLLUP_HEADS) | _PER_LINE_HEADS
+
+
+def submission_line_totals(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str, rollup: Rollup
+) -> list[dict[str, Any]] | None:
+    """:func:`submission_lines` summed in the database: one row per combination of
+    ``rollup.keys`` with the ``rollup.sums`` added up, under the same scope and filters.
+
+    PostgreSQL expands the lines with ``json_to_recordset`` and sums there (exact
+    ``numeric``); SQLite expands them with ``json_each`` and the sums are made here in
+    ``Decimal`` (its own SUM is floating point). None when this source cannot be summed
+    this way (latest-only budgets, a key that names one submission, another database, or
+    lines PostgreSQL will not read as numbers), and the engine then reads every line."""
+    table = config.get("lines")
+    dialect = db.session.get_bind().dialect.name
+    if not table or config.get("latest_only") or dialect not in ("postgresql", "sqlite"):
+        return None
+    if rollup.keys & _PER_LINE_HEADS:
+        return None
+    shapes = _line_shapes(config, table, locale)
+    known = frozenset().union(*(shape.keys for shape in shapes.values()))
+    if known & _HEADS:
+        return None  # a line value would replace a head value, as submission_lines does
+    grouped = sorted({_ROLLUP_HEADS[h] for h in rollup.keys & set(_ROLLUP_HEADS)})
+    line_keys = sorted(rollup.keys - set(_ROLLUP_HEADS) - rollup.sums)
+    sums = sorted(rollup.sums & known)
+    if rollup.sums & _HEADS or any(
+        key in shape.keys and key not in shape.numeric for key in sums for shape in shapes.values()
+    ):
+        return None
+    if not line_keys and not sums:
+        return None
+    first = next(iter(shapes.values()), None)
+    by_version = any(shape != first for shape in shapes.values())
+    groups = [getattr(Submission, name) for name in grouped]
+    if by_version:
+        groups.append(Submission.template_version)
+    criteria = _submission_criteria(user, config, filters)
+
+    totals: dict[tuple[Any, ...], list[Decimal | None]]
+    if dialect == "postgresql":
+        lines = (
+            func.json_to_recordset(Submission.data[table])
+            .table_valued(
+                *(column(k, Text) for k in line_keys), *(column(k, Numeric) for k in sums)
+            )
+            .render_derived(name="line", with_types=True)
+        )
+        keys = [*groups, *(lines.c[k] for k in line_keys)]
+        stmt = (
+            select(*keys, *(func.sum(lines.c[k]) for k in sums))
+            .select_from(Submission)
+            .join(lines, true())
+            .where(*criteria)
+            .group_by(*keys)
+        )
+        try:
+            with db.session.begin_nested():
+                found = db.session.execute(stmt).all()
+        except DataError as error:
+            # Lines that are not an array of objects, or an amount that is not a number:
+            # the engine reads every line and treats them as submission_lines does.
+            log.warning("summing %s lines in SQL failed, reading them one by one: %s", table, error)
+            return None
+        width = len(keys)
+        totals = {tuple(r[:width]): list(r[width:]) for r in found}
+    else:
+        path = f'$."{table}"'
+        each = func.json_each(Submission.data, path).table_valued("value", "type").alias("line")
+        keys = [*groups, *(func.json_extract(each.c.value, f'$."{k}"') for k in line_keys)]
+        stmt = (
+            select(*keys, *(func.json_extract(each.c.value, f'$."{k}"') for k in sums))
+            .select_from(Submission)
+            .join(each, true())
+            .where(*criteria, func.json_type(Submission.data, path) == "array")
+            .where(each.c.type == "object")
+        )
+        width = len(keys)
+        totals = {}
+        for found in db.session.execute(stmt):
+            slot = totals.setdefault(tuple(found[:width]), [None] * len(sums))
+            for index, value in enumerate(found[width:]):
+                if (amount := _decimal(value)) is not None:
+                    slot[index] = amount if slot[index] is None else slot[index] + amount
+    return _rollup_rows(totals, grouped, line_keys, sums, shapes, by_version, locale)
+
+
+def _line_shapes(config: Mapping[str, Any], table: str, locale: str) -> dict[int, _TableShape]:
+    """The table's shape in every published version of the source's form."""
+    stmt = (
+        select(TemplateVersion)
+        .join(FormTemplate, FormTemplate.id == TemplateVersion.template_id)
+        .where(FormTemplate.key == config["form"])
+    )
+    return {
+        version.version: _table_shape(template_service.parsed(version), table, locale)
+        for version in db.session.scalars(stmt)
+    }
+
+
+def _rollup_rows(
+    totals: Mapping[tuple[Any, ...], list[Decimal | None]],
+    grouped: list[str],
+    line_keys: list[str],
+    sums: list[str],
+    shapes: Mapping[int, _TableShape],
+    by_version: bool,
+    locale: str,
+) -> list[dict[str, Any]]:
+    """The summed groups as rows with the columns :func:`submission_lines` gives them; each
+    key is the ``grouped`` submission columns, the form version if ``by_version``, then the
+    line values."""
+    departments: dict[int, Department] = {}
+    usernames: dict[int, str] = {}
+    if "department_id" in grouped:
+        ids = {key[grouped.index("department_id")] for key in totals}
+        found = db.session.scalars(select(Department).where(Department.id.in_(ids)))
+        departments = {d.id: d for d in found}
+    if "submitter_id" in grouped:
+        ids = {key[grouped.index("submitter_id")] for key in totals}
+        found = db.session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+        usernames = dict(found.tuples())
+    default = next(iter(shapes.values()), _TableShape({}, frozenset(), frozenset()))
+    rows: list[dict[str, Any]] = []
+    for key, amounts in totals.items():
+        values = dict(zip(grouped, key, strict=False))
+        row: dict[str, Any] = {}
+        if "department_id" in values:
+            department = departments[values["department_id"]]
+            row["department"] = department.code
+            row["department_name"] = department.name(locale)
+        if "period" in values:
+            period = values["period"]
+            row.update(period=period, year=period.year, month=period.strftime("%Y-%m"))
+        if "project" in values:
+            row["project"] = values["project"] or ""
+        if "status" in values:
+            row["status"] = SubmissionStatus(values["status"]).value
+        if "submitter_id" in values:
+            row["submitter"] = usernames.get(values["submitter_id"], "")
+        shape = shapes.get(key[len(grouped)], default) if by_version else default
+        offset = len(grouped) + (1 if by_version else 0)
+        for name, value in zip(line_keys, key[offset:], strict=True):
+            if value is not None or name in shape.keys:
+                row.update(shape.cells(name, value))
+        row.update(zip(sums, amounts, strict=True))
+        rows.append(row)
     return rows
 
 
@@ -280,6 +481,9 @@ def approval_tasks(
 
 
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
+RollupProvider = Callable[
+    [User, Mapping[str, Any], Filters, str, Rollup], list[dict[str, Any]] | None
+]
 
 #: Connector type → provider. Any other connector reads a configured data source, whose rows
 #: are scoped by their department column (:mod:`quire.runtime.datasources.reports`).
@@ -287,9 +491,26 @@ PROVIDERS: dict[str, Provider] = {
     "submissions": submission_lines,
     "approvals": approval_tasks,
 }
+#: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
+ROLLUP_PROVIDERS: dict[str, RollupProvider] = {
+    "submissions": submission_line_totals,
+}
 
 
-def load(user: User, source: DataSource, filters: Filters, locale: str) -> list[dict[str, Any]]:
+def load(
+    user: User,
+    source: DataSource,
+    filters: Filters,
+    locale: str,
+    rollup: Rollup | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``source`` the reader may count; with ``rollup``, rows already summed by
+    its keys where the source can add up in the database (else every row)."""
+    summing = ROLLUP_PROVIDERS.get(source.connector) if rollup is not None else None
+    if summing is not None and rollup is not None:
+        summed = summing(user, source.config, filters, locale, rollup)
+        if summed is not None:
+            return summed
     provider = PROVIDERS.get(source.connector)
     if provider is None:
         from ..datasources.reports import managed_rows
