@@ -9,7 +9,6 @@ with four places (``"0.9150"`` is 91.5 %), integers are JSON numbers and dates
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from flask import jsonify, request, send_file, url_for
@@ -105,13 +104,9 @@ def export_report(key: str):  # type: ignore[no-untyped-def]
         response.status_code = 202
         response.headers["Location"] = url_for("api.get_job", token=result.job.token)
         return response
-    assert result.data is not None
-    return send_file(
-        io.BytesIO(result.data),
-        mimetype=result.mimetype,
-        as_attachment=True,
-        download_name=result.filename,
-    )
+    from ..reports.views import file_response
+
+    return file_response(result)
 
 
 @bp.get("/jobs/<token>")

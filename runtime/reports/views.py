@@ -109,6 +109,11 @@ def download(key: str):  # type: ignore[no-untyped-def]
     )
     if made.job is not None:
         return redirect(url_for("reports.job", token=made.job.token))
+    return file_response(made)
+
+
+def file_response(made: export.Export):  # type: ignore[no-untyped-def]
+    """A finished export as a download; the page and the API answer with the same file."""
     assert made.data is not None
     return send_file(
         io.BytesIO(made.data),
