@@ -270,11 +270,13 @@ def measure(name: str, n: int, repeat: int = 1) -> dict[str, float]:
 
 
 def measure_once(name: str, n: int) -> dict[str, float]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE), "--case", name, "--n", str(n)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    return run_case([sys.executable, str(HERE), "--case", name, "--n", str(n)], name)
+
+
+def run_case(argv: list[str], name: str) -> dict:
+    """Run one case in its own process, sampling the peak memory of it and its children;
+    the case prints its result as JSON on its last line."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     peak = 0
     done = threading.Event()
 

@@ -31,14 +31,13 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 
 HERE = pathlib.Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 
-from exports import _tree_rss_kb  # noqa: E402
+from exports import run_case  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "QUIRE_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quire_bench"
@@ -359,31 +358,8 @@ def run_case_here(name: str, url: str, username: str, instance: str) -> None:
 
 
 def measure_once(name: str, url: str, username: str, instance: str) -> dict:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE), "--case", name, "--database-url", url]
-        + ["--user", username, "--instance", instance],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
-            done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = proc.communicate()
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"case {name} failed with exit code {proc.returncode}")
-    result = json.loads(stdout.strip().splitlines()[-1])
-    result["tree_peak_mb"] = peak / 1024
-    return result
+    argv = [sys.executable, str(HERE), "--case", name, "--database-url", url]
+    return run_case(argv + ["--user", username, "--instance", instance], name)
 
 
 def measure(names: list[str], url: str, username: str, instance: str, repeat: int) -> dict:
