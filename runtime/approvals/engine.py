@@ -741,6 +741,8 @@ def return_targets(template: Template, submission: Submission, round: int) -> li
 
 
 def _return(actor: User, run: _Run, text: str | None, to: Any) -> str:
+    """Return to the submitter, or to an earlier step of this round; either way the task is
+    closed, the open ones cancelled and the history says where the form went."""
     if not text:
         raise Invalid(
             "Please say why.", [Detail("comment", "a reason is required to return a form")]
@@ -748,40 +750,22 @@ def _return(actor: User, run: _Run, text: str | None, to: Any) -> str:
     submission = run.submission
     task = _task_for(actor, submission, run.today)
     target = (to or "submitter") if isinstance(to, str | type(None)) else None
-    if target in ("submitter", "draft"):
-        task.status = TaskStatus.RETURNED
-        task.decided_at, task.comment = run.now, text
-        _cancel(_open_tasks(submission), run.now)
-        submission.status = S.RETURNED
-        submission.current_step = None
-        _event(
-            submission,
-            "return",
-            now=run.now,
-            round=run.round,
-            actor=actor,
-            on_behalf_of=task.on_behalf_of,
-            step=task.step_key,
-            comment=text,
-            details={"to": "submitter"},
-        )
-        notify.returned(submission.submitter, submission, actor, text)
-        return "submitter"
-    earlier = {s.key: s for s in return_targets(run.template, submission, run.round)}
-    if target not in earlier:
-        raise Invalid(
-            "Please check where to return the form.",
-            [
-                Detail(
-                    "to",
-                    'must be "submitter" or an earlier step: ' + ", ".join(earlier)
-                    if earlier
-                    else 'must be "submitter"',
-                )
-            ],
-        )
-    step = earlier[target]
-    index, _ = _step(run.template, step.key) or (0, step)
+    step = None
+    if target not in ("submitter", "draft"):
+        earlier = {s.key: s for s in return_targets(run.template, submission, run.round)}
+        if target not in earlier:
+            raise Invalid(
+                "Please check where to return the form.",
+                [
+                    Detail(
+                        "to",
+                        'must be "submitter" or an earlier step: ' + ", ".join(earlier)
+                        if earlier
+                        else 'must be "submitter"',
+                    )
+                ],
+            )
+        step = earlier[target]
     task.status = TaskStatus.RETURNED
     task.decided_at, task.comment = run.now, text
     _cancel(_open_tasks(submission), run.now)
@@ -794,8 +778,14 @@ def _return(actor: User, run: _Run, text: str | None, to: Any) -> str:
         on_behalf_of=task.on_behalf_of,
         step=task.step_key,
         comment=text,
-        details={"to": step.key},
+        details={"to": step.key if step else "submitter"},
     )
+    if step is None:
+        submission.status = S.RETURNED
+        submission.current_step = None
+        notify.returned(submission.submitter, submission, actor, text)
+        return "submitter"
+    index, _ = _step(run.template, step.key) or (0, step)
     try:
         assignments = routing.assign(step, submission, run.facts.values, run.today)
     except routing.NoApprover:
