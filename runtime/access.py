@@ -330,3 +330,21 @@ def may_see_budget(user: User | None, department: Department) -> bool:
         or can(user, Permission.SUBMISSION_CREATE, department)
         or can(user, Permission.SUBMISSION_READ, department)
     )
+
+
+# --- operations ------------------------------------------------------------------------------
+
+
+def may_scrape_metrics(remote_addr: str | None, authorization: str, config: Any) -> bool:
+    """``/metrics`` answers a scraper on this machine, or one that sends the configured
+    ``QUIRE_METRICS_TOKEN`` as a bearer token; nobody else learns it exists."""
+    import hmac
+    import ipaddress
+
+    token = config.get("METRICS_TOKEN")
+    if token and hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        return ipaddress.ip_address(remote_addr or "").is_loopback
+    except ValueError:
+        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,6 +83,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth_session.init_app(app)
     jobs.init_app(app)
     _init_request_hooks(app)
+    from . import observability
+
+    observability.init_app(app)
 
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
@@ -138,8 +140,6 @@ def _init_database(app: Flask) -> None:
 
 
 def _init_request_hooks(app: Flask) -> None:
-    log = logging.getLogger("quire.request")
-
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
@@ -170,5 +170,4 @@ def _init_request_hooks(app: Flask) -> None:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         if request.path.startswith("/api/") or request.endpoint in {"auth.login"}:
             response.headers.setdefault("Cache-Control", "no-store")
-        log.debug("%s %s %s", request.method, request.path, response.status_code)
         return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,8 +90,37 @@ def demo(port: int, host: str, no_serve: bool) -> None:
 @click.option("--no-worker", is_flag=True, help="Do not run a job consumer in this process group.")
 def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve Quire with gunicorn (plus a job consumer unless --no-worker)."""
+    _prepare_metrics_folder()
     _app()  # fail fast on configuration errors
     _serve(host, port, workers=workers, with_worker=not no_worker)
+
+
+def _prepare_metrics_folder() -> None:
+    """Every gunicorn worker writes its counters under the instance so one scrape of
+    ``/metrics`` adds them up; set before the app (and so the metrics) is first imported."""
+    from .config import instance_path_from_env
+    from .observability import MULTIPROC_ENV
+
+    folder = instance_path_from_env() / "metrics"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROC_ENV] = str(folder)
+
+
+def _instance_folder() -> Path:
+    from .config import instance_path_from_env
+
+    return instance_path_from_env()
+
+
+def _worker_exited(_server: Any, worker: Any) -> None:
+    from .observability import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
@@ -107,6 +137,9 @@ def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
+            # One control socket per instance, so two Quire instances on a host never share it.
+            self.cfg.set("control_socket", str(_instance_folder() / "gunicorn.ctl"))
+            self.cfg.set("child_exit", _worker_exited)
 
         def load(self):  # type: ignore[no-untyped-def]
             return _app()
@@ -254,6 +287,59 @@ def tokens_create(username: str, name: str, days: int | None) -> None:
         expires = token.expires_at.isoformat() if token.expires_at else "never"
     click.echo(f"Token for {username} (expires {expires}); it is shown only once:")
     click.echo(clear)
+
+
+# --- backup and restore -------------------------------------------------------------
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(target: Path) -> None:
+    """Write the database and the instance files to TARGET (.tar.gz, owner-only)."""
+    from .backup import BackupError, write_backup
+    from .extensions import db
+
+    app = _app()
+    with app.app_context():
+        try:
+            summary = write_backup(
+                db.engine, db.metadata, Path(app.config["INSTANCE_PATH"]), target
+            )
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    rows = sum(summary.tables.values())
+    click.echo(
+        f"Backed up {rows} rows in {len(summary.tables)} tables and {summary.files} files "
+        f"to {target} (schema {summary.revision}). It holds the instance keys: keep it safe."
+    )
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Restore a backup into this instance, whose database must be empty."""
+    from flask_migrate import upgrade
+
+    from .backup import BackupError, load_rows, read_manifest, restore_files
+    from .extensions import db
+
+    migrations = str(Path(__file__).parent / "migrations")
+    try:
+        manifest = read_manifest(source)
+        # The keys come with the backup's files; until they are unpacked, a placeholder
+        # lets the app start (nothing is signed or decrypted while loading rows).
+        app = _app(SECRET_KEY=os.environ.get("QUIRE_SECRET_KEY") or "restoring")
+        with app.app_context():
+            upgrade(directory=migrations, revision=manifest["revision"] or "base")
+            with db.engine.begin() as conn:
+                counts = load_rows(conn, db.metadata, source)
+            upgrade(directory=migrations)
+            db.engine.dispose()
+        files = restore_files(source, Path(app.config["INSTANCE_PATH"]))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Restored {sum(counts.values())} rows and {files} files from {source}. "
+        "Run `quire audit verify` to check the audit trail."
+    )
 
 
 # --- audit --------------------------------------------------------------------------

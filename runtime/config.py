@@ -28,6 +28,7 @@ ENV_KEYS: dict[str, type] = {
     "FONT_DIR": str,
     "CONNECTOR_SECRET_KEY": str,
     "LOG_JSON": bool,
+    "METRICS_TOKEN": str,
     "TIMEZONE": str,
     "BASE_URL": str,
     "REPORT_EXPORT_ASYNC_ROWS": int,
@@ -64,6 +65,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "FONT_DIR": "/usr/share/fonts/opentype/noto",
         "CONNECTOR_SECRET_KEY": None,
         "LOG_JSON": False,
+        # /metrics answers loopback scrapers, or this bearer token from elsewhere.
+        "METRICS_TOKEN": None,
         # Jobs run on SQLite in the instance folder unless REDIS_URL is set;
         # tests switch to immediate mode.
         "JOBS_IMMEDIATE": False,

@@ -8,6 +8,7 @@ task reads ``app.config`` and the database like a request does. Tests use immedi
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,17 @@ class JobQueue:
         app = self.app
 
         def run(**kwargs: Any) -> Any:
-            with app.app_context():
-                return _resolve(target)(**kwargs)
+            from .observability import observe_job
+
+            started = time.perf_counter()
+            outcome = "failed"
+            try:
+                with app.app_context():
+                    result = _resolve(target)(**kwargs)
+                outcome = "finished"
+                return result
+            finally:
+                observe_job(target, started, outcome)
 
         run.__name__ = target.rpartition(":")[2]
         return run

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def check_format(value: str | None) -> str:
 
 def exports_folder() -> Path:
     folder = Path(current_app.config["INSTANCE_PATH"]) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
@@ -201,8 +202,11 @@ def run_job(job_id: int) -> str:
         db.session.commit()
         name = f"{job.token}.{FORMATS[job.format][1]}"
         path = exports_folder() / name
-        with path.open("wb") as out:
+        partial = path.with_name(path.name + ".part")
+        # Owner-only from the first byte, and under its real name only once complete.
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
             render(result, job.format, out, rows=_counting(job, result.rows))
+        os.replace(partial, path)
         job.file_path = name
         job.filename = filename_for(result, job.format)
         job.status = JobStatus.FINISHED

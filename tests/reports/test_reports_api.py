@@ -190,7 +190,9 @@ def test_a_large_export_is_a_job_with_progress_that_only_its_owner_downloads(fin
     assert file.status_code == 200
     assert load_workbook(io.BytesIO(file.data)).worksheets[0].max_row == 6  # 4 lines, header, total
     exports = Path(app.config["INSTANCE_PATH"]) / "exports"
-    assert len(list(exports.iterdir())) == 1
+    [written] = list(exports.iterdir())  # one file, no partial left behind
+    assert written.stat().st_mode & 0o077 == 0  # readable by the server's user only
+    assert exports.stat().st_mode & 0o077 == 0
     other = api("finrev")
     assert other.get(f"/api/v1/jobs/{job['id']}").status_code == 404
     assert other.get(status["download"]).status_code == 404
