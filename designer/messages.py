@@ -86,7 +86,7 @@ def _document_location(loc: tuple[Any, ...], doc: Any) -> tuple[list[str | int],
 
 def _is_tag(current: Any, part: Any) -> bool:
     return isinstance(current, dict) and any(
-        current.get(tag) == part for tag in ("type", "kind") if isinstance(part, str)
+        current.get(tag) == part for tag in ("type", "kind", "op") if isinstance(part, str)
     )
 
 
@@ -181,7 +181,7 @@ def _step(candidate: Any, part: Any) -> list[Any]:
         by_key = {info.alias or name: info for name, info in candidate.model_fields.items()}
         if part in by_key:
             return _expand(by_key[part].annotation)
-        for tag_field in ("type", "kind"):
+        for tag_field in ("type", "kind", "op"):
             info = candidate.model_fields.get(tag_field)
             if (
                 info

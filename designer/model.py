@@ -13,11 +13,21 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from quire.widgets.base import Bilingual, Option, OptionsFrom, StrictModel
+from quire.widgets.base import Bilingual, StrictModel
 from quire.widgets.registry import default_registry
 
 from .approval import Access, Approval
 from .layout import Layout
+from .report import (
+    ReportChart,
+    ReportColumn,
+    ReportDataset,
+    ReportLayout,
+    ReportLink,
+    ReportParameter,
+    ReportStep,
+    ReportThresholds,
+)
 
 __all__ = [
     "DataSource",
@@ -30,7 +40,7 @@ __all__ = [
     "ReportLink",
     "ReportParameter",
     "ReportThresholds",
-    "ReportTransform",
+    "ReportStep",
     "Rule",
     "Template",
     "template_json_schema",
@@ -105,143 +115,6 @@ class PrintSettings(StrictModel):
     """Print the approval history after the form."""
 
 
-class _Growing(StrictModel):
-    """Report parts accept more keys than they type, so a newer template still loads."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class ReportParameter(_Growing):
-    """An input of a report (`year`, `department`)."""
-
-    key: str = Field(min_length=1, max_length=64, pattern=_NAME)
-    """The parameter's name in the query string and in dataset params."""
-    label: Bilingual
-    """Its caption."""
-    type: Literal[
-        "text",
-        "number",
-        "date",
-        "fiscal_period",
-        "department",
-        "select",
-        "year",
-        "month",
-        "status",
-        "dimension",
-    ] = "text"
-    """What kind of value it takes. `department` offers only departments in the reader's scope;
-    `status` a submission status; `dimension` the column the rows are grouped by (one of
-    `options`), so one template can show department, account, month or project."""
-    default: str | int | None = None
-    """Initial value; text starting with `=` is a formula (`=YEAR(TODAY())`)."""
-    required: bool = False
-    """The report needs a value."""
-    options: list[Option] = Field(default_factory=list, max_length=200)
-    """The choices of a `select` or `dimension` parameter."""
-    options_from: OptionsFrom | None = None
-    """Choices from a data source."""
-
-
-class ReportTransform(_Growing):
-    """One step of a report's data pipeline, applied in order.
-
-    `filter` keeps rows where `where` (a formula) is true; `compute` sets `column` from
-    `formula` on every row; `phase_quarters` spreads quarterly amounts (`columns`, Q1-Q4)
-    over the months into `into`; `rename` renames columns (`columns`: old to new); `group`
-    groups `by` columns (`=dimension` names a parameter) and computes `aggregates`
-    (`sum(x)`, `count()`, `count_true(x)`, `median(x)`, `p90(x)`, `min(x)`, `max(x)`,
-    `mean(x)`, `first(x)`); `sort` orders `by` columns.
-    """
-
-    op: Literal["filter", "compute", "phase_quarters", "rename", "group", "sort"]
-    """What the step does."""
-
-
-class ReportDataset(_Growing):
-    """Rows a report reads from one data source."""
-
-    key: str = Field(min_length=1, max_length=64)
-    """The dataset's name."""
-    source: str = Field(min_length=1, max_length=64)
-    """Key of a data source of the template."""
-    params: dict[str, Any] = Field(default_factory=dict)
-    """Values for the source's parameters; `=year` passes a report parameter."""
-    transforms: list[ReportTransform] = Field(default_factory=list, max_length=50)
-    """Steps applied to this dataset alone, before the datasets are stacked together."""
-
-
-class ReportThresholds(StrictModel):
-    """Conditional colours of a numeric column: amber from `amber`, red from `red`."""
-
-    amber: str = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")
-    """Value from which a cell is amber (a fraction for percent columns: `0.9`)."""
-    red: str = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")
-    """Value from which a cell is red."""
-    above: bool = True
-    """True: high values are bad (overspend); false: low values are bad."""
-
-
-class ReportLink(StrictModel):
-    """Where a cell leads: another report with parameters, or the submission of the row."""
-
-    report: str | None = Field(default=None, max_length=64)
-    """Key of the report opened (drill-down)."""
-    params: dict[str, str] = Field(default_factory=dict)
-    """Its parameters; `=department` takes the row's value, else the report parameter's."""
-    submission: str | None = Field(default=None, max_length=200)
-    """`=submission_id`: open that submission."""
-
-
-class ReportColumn(_Growing):
-    """One column of a report's table."""
-
-    key: str = Field(min_length=1, max_length=64)
-    """The column's key in report rows."""
-    label: Bilingual
-    """Its heading."""
-    type: Literal["text", "number", "money", "percent", "date", "integer"] = "text"
-    """How values are shown and exported (percent values are fractions: 0.915 is 91.5 %)."""
-    formula: str | None = Field(default=None, max_length=2000)
-    """Computed after grouping, and again on subtotal and total rows (`actual / budget`)."""
-    total: Literal["sum", "none"] | None = None
-    """How the grand total and subtotals get this column: summed, or left empty. Formula
-    columns are recomputed; numeric columns are summed unless `none`."""
-    thresholds: ReportThresholds | None = None
-    """Amber and red cells."""
-    link: ReportLink | None = None
-    """Drill-down from this cell."""
-    width: float | None = Field(default=None, gt=0, le=200)
-    """Width in characters in Excel, relative weight in the PDF."""
-
-
-class ReportChart(_Growing):
-    """A chart of the report's rows: one Vega-Lite spec for the web and the PDF, and a native
-    chart in Excel."""
-
-    kind: Literal["bar", "line", "pie"] = "bar"
-    """The mark."""
-    category: str = Field(min_length=1, max_length=64)
-    """Column along the axis (bars, slices)."""
-    values: list[str] = Field(min_length=1, max_length=6)
-    """Numeric columns plotted."""
-    rows: Literal["detail", "subtotals"] = "detail"
-    """Plot the detail rows, or the subtotal rows when the report has them."""
-    title: Bilingual | None = None
-    """The chart's caption."""
-
-
-class ReportLayout(StrictModel):
-    """How a report's table is arranged beyond its columns."""
-
-    subtotals: str | None = Field(default=None, max_length=64)
-    """Subtotal rows after each group of this column (`department`; `=dimension` allowed)."""
-    totals: bool = True
-    """A grand-total row."""
-    orientation: Literal["portrait", "landscape"] = "landscape"
-    """Page orientation of the PDF."""
-
-
 class Template(StrictModel):
     """A form or report template."""
 
@@ -271,7 +144,7 @@ class Template(StrictModel):
     """Report inputs."""
     datasets: list[ReportDataset] = Field(default_factory=list)
     """Report data."""
-    transforms: list[ReportTransform] = Field(default_factory=list, max_length=50)
+    transforms: list[ReportStep] = Field(default_factory=list, max_length=50)
     """Report pipeline steps, applied to all datasets stacked together."""
     columns: list[ReportColumn] = Field(default_factory=list)
     """Report columns."""

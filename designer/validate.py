@@ -17,6 +17,7 @@ from .issues import Issue, TemplateInvalid, join_path
 from .messages import issues_from_validation_error
 from .model import Template
 from .references import check_references
+from .report_checks import SourceShape, check_report
 
 __all__ = ["Issue", "TemplateInvalid", "load_template", "validate_template"]
 
@@ -26,12 +27,14 @@ logger = logging.getLogger(__name__)
 INCOMPLETE = "the template could not be checked completely; please correct the other problems"
 
 
-def validate_template(doc: object) -> list[Issue]:
+def validate_template(doc: object, *, source_shape: SourceShape | None = None) -> list[Issue]:
     """All problems of a template document (parsed JSON); an empty list means it is valid.
 
+    ``source_shape`` describes the columns of a report's data sources (the runtime knows its
+    forms); without it a report's sources are taken to give any column.
     Never raises for bad input: whatever a client sends comes back as issues.
     """
-    return _validate(doc)[1]
+    return _validate(doc, source_shape)[1]
 
 
 def load_template(doc: object) -> Template:
@@ -42,7 +45,9 @@ def load_template(doc: object) -> Template:
     return template
 
 
-def _validate(doc: object) -> tuple[Template | None, list[Issue]]:
+def _validate(
+    doc: object, source_shape: SourceShape | None = None
+) -> tuple[Template | None, list[Issue]]:
     if isinstance(doc, Template):
         doc = doc.model_dump(mode="json", by_alias=True)
     if not isinstance(doc, dict):
@@ -68,6 +73,7 @@ def _validate(doc: object) -> tuple[Template | None, list[Issue]]:
         issues.append(Issue("fields", "a form needs at least one field"))
     if template is not None:
         issues += _check_literal_defaults(template)
+        issues += check_report(template, source_shape)
     return (template if not issues else None), _unique(issues)
 
 

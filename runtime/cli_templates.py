@@ -18,14 +18,14 @@ def register(main: click.Group) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def validate_cmd(file: Path) -> None:
         """Check a template file; one `path: message` line per problem, exit 1 if any."""
-        from quire.designer.validate import validate_template
+        from .forms.templates import problems
 
         try:
             doc = json.loads(file.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             click.echo(f": the file is not valid JSON: {exc}")
             sys.exit(1)
-        issues = validate_template(doc)
+        issues = problems(doc)
         for issue in issues:
             click.echo(f"{issue.path}: {issue.message}")
         if issues:

@@ -72,6 +72,8 @@ MESSAGES = (
     _l("Please sign in."),
     _l("You are not allowed to do this."),
     _l("Not found."),
+    # A report step that fails on real data (reports.transforms).
+    _l("The report could not run one of its steps."),
     # Messages of the HTTP error handlers (api/errors.py).
     _l("The form expired or was not sent from Quire. Please reload and try again."),
     _l("This method is not allowed here."),

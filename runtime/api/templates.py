@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from quire.designer.diff import diff_templates
 from quire.designer.model import template_json_schema
-from quire.designer.validate import validate_template
 
 from .. import access
 from ..access import Permission as P
@@ -139,7 +138,7 @@ def validate():  # type: ignore[no-untyped-def]
     doc = request.get_json(silent=True)
     if doc is None:
         raise BadRequest("The request body must be JSON.")
-    issues = validate_template(doc)
+    issues = template_service.problems(doc)
     return jsonify(valid=not issues, errors=[i.as_dict() for i in issues])
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from quire.designer.canonical import template_data
 from quire.designer.model import Template
-from quire.designer.validate import validate_template
+from quire.designer.validate import Issue, validate_template
 
 from .. import audit
 from ..errors import Conflict, Detail, Invalid, NotFound
@@ -27,9 +27,21 @@ def template_by_key(key: str) -> FormTemplate:
     return found
 
 
+def problems(doc: object) -> list[Issue]:
+    """Every problem of a document, a report's steps checked against the columns its data
+    sources give (a form's table as published here)."""
+    from flask import has_app_context
+
+    from ..reports.shapes import source_shape
+
+    if not has_app_context():  # `quire templates validate FILE` needs no database
+        return validate_template(doc)
+    return validate_template(doc, source_shape=source_shape)
+
+
 def check(doc: object) -> Template:
     """Validate a document; raise Invalid with every problem addressed by JSON path."""
-    issues = validate_template(doc)
+    issues = problems(doc)
     if issues:
         raise Invalid(
             f"The template has {len(issues)} problem(s).",

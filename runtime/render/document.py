@@ -115,6 +115,8 @@ class ChartSpec:
     category: str
     values: tuple[str, ...]
     title: Mapping[str, str] = field(default_factory=dict)
+    #: Several values stacked on one bar rather than side by side.
+    stacked: bool = False
 
     def inline_values(self) -> list[Mapping[str, Any]] | None:
         data = self.vega_lite.get("data")

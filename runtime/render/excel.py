@@ -266,7 +266,10 @@ def _add_chart(
             if number is not None:
                 data_sheet.write_number(r, col, float(number))
     last = max(len(points), 1)
-    chart = workbook.add_chart({"type": {"bar": "column"}.get(spec.kind, spec.kind)})
+    options = {"type": {"bar": "column"}.get(spec.kind, spec.kind)}
+    if spec.stacked and spec.kind == "bar":
+        options["subtype"] = "stacked"
+    chart = workbook.add_chart(options)
     sheet_ref = "'图表数据 Chart data'"
     for col, field_name in enumerate(spec.values, start=1):
         chart.add_series(

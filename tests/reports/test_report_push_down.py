@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from quire.runtime.extensions import db
-from quire.runtime.reports import engine, sources
+from quire.runtime.reports import engine, sources, transforms
 
 from .conftest import YEAR
 
@@ -63,15 +63,16 @@ def test_the_rollup_asks_the_source_for_its_own_column_names(app, user):
     params = engine.resolve_parameters(user("cfo"), report, {"dimension": "month"})
     actuals = next(d for d in report.template.datasets if d.key == "actual")
     budgets = next(d for d in report.template.datasets if d.key == "budget")
-    rollup = engine._rollup(report.template, actuals.transforms, params)
+    ctx = transforms.context(params, date(YEAR, 12, 1))
+    rollup = transforms.rollup(report.template, actuals.transforms, ctx)
     # The group sums budget too: a column the claims do not have, which the source ignores.
     assert rollup == sources.Rollup(
         frozenset({"month", "category"}), frozenset({"amount", "budget"})
     )
     # Phasing budgets over months needs their rows; a ledger lists every line.
-    assert engine._rollup(report.template, budgets.transforms, params) is None
+    assert transforms.rollup(report.template, budgets.transforms, ctx) is None
     ledger = engine.definition("expense-ledger")
-    assert engine._rollup(ledger.template, ledger.template.datasets[0].transforms, params) is None
+    assert transforms.rollup(ledger.template, ledger.template.datasets[0].transforms, ctx) is None
 
 
 def test_lines_the_database_cannot_add_up_count_as_the_engine_counts_them(

@@ -1,0 +1,213 @@
+"""Running a report: a report template and a reader's parameters in, a resolved report out.
+
+Pure: it takes the actor, never the request, and knows nothing of HTTP. The life of a run:
+
+1. the published template is loaded (404 for anything else) and the parameters checked
+   (:mod:`.parameters`);
+2. each dataset is read through a scoped provider (:mod:`.sources`): row-level scope is
+   applied in SQL, *before* any aggregation, so totals, subtotals, charts, drill-downs and
+   exports are all built from rows the reader may see; a dataset that only feeds sums is
+   summed by the database under that same scope (:func:`.transforms.rollup`);
+3. the datasets go through their steps, are stacked into one pandas frame, and go through
+   the report's steps (:mod:`.transforms`);
+4. formula columns, subtotals, the grand total, threshold flags and drill-down links are
+   added (:mod:`.result`), and the charts drawn (:mod:`.charts`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from quire.designer.model import ReportColumn, Template
+from quire.designer.report import (
+    COMPANION_SUFFIX,
+    GroupStep,
+    PivotStep,
+    frame_of,
+    records,
+)
+from quire.widgets.base import Bilingual
+
+from ..models import User
+from ..render.document import FLAGS_KEY, STYLE_KEY
+from . import sources, transforms
+from .charts import chart
+from .parameters import (
+    Parameters,
+    ReportDefinition,
+    definition,
+    local_now,
+    refer,
+    require_reader,
+    resolve_parameters,
+)
+from .result import Derive, ReportResult, ResultColumn, subtotal_column, summed, with_subtotals
+
+
+def run(
+    user: User,
+    key: str,
+    raw_params: Mapping[str, Any] | None = None,
+    *,
+    locale: str = "zh_CN",
+    today: dt.date | None = None,
+    push_down: bool = True,
+) -> ReportResult:
+    """Run report ``key`` for ``user``: 404 unknown report, 403 no REPORT_READ, 422 a bad
+    parameter (named in the details) or a step that cannot run, 404 a department outside
+    the reader's scope.
+
+    A dataset that only feeds sums is added up in the database; ``push_down=False`` reads
+    every row instead (the same answer, for tests and benchmarks)."""
+    report = definition(key)
+    require_reader(user)
+    return resolve(user, report, raw_params, locale=locale, today=today, push_down=push_down)
+
+
+def resolve(
+    user: User,
+    report: ReportDefinition,
+    raw_params: Mapping[str, Any] | None = None,
+    *,
+    locale: str = "zh_CN",
+    today: dt.date | None = None,
+    push_down: bool = True,
+    limit: int | None = None,
+) -> ReportResult:
+    """Run ``report`` (published or a designer's draft) for ``user``, whose REPORT_READ
+    scope bounds every row; ``limit`` keeps the first rows only (the designer's preview)."""
+    now = local_now()
+    today = today or now.date()
+    params = resolve_parameters(user, report, raw_params or {}, locale=locale, today=today)
+    template = report.template
+    ctx = transforms.context(params, today)
+    sources_by_key = {s.key: s for s in template.data_sources}
+
+    frames: dict[str, pd.DataFrame] = {}
+    stacked = []
+    for index, dataset in enumerate(template.datasets):
+        source = sources_by_key[dataset.source]
+        resolved = {k: refer(v, params) for k, v in dataset.params.items()}
+        filters = sources.Filters(
+            year=resolved.get("year"),
+            month=resolved.get("month"),
+            department=resolved.get("department"),
+            status=resolved.get("status"),
+        )
+        plan = transforms.rollup(template, dataset.transforms, ctx) if push_down else None
+        rows = sources.load(user, source, filters, locale, plan)
+        ctx.datasets = frames
+        frame = transforms.apply(
+            frame_of(rows),
+            dataset.transforms,
+            ctx,
+            template=report.key,
+            path=f"datasets[{index}].transforms",
+        )
+        frame["dataset"] = dataset.key if not frame.empty else None
+        frames[dataset.key] = frame
+        if dataset.stack:
+            stacked.append(frame)
+    non_empty = [f for f in stacked if not f.empty]
+    frame = pd.concat(non_empty, ignore_index=True, sort=False) if non_empty else pd.DataFrame()
+    frame = transforms.apply(
+        frame, template.transforms, ctx, template=report.key, path="transforms"
+    )
+    everything = records(frame)
+    for row in everything:
+        if row.get(STYLE_KEY) is None:
+            row.pop(STYLE_KEY, None)
+
+    pivot = _last_pivot(template)
+    present = set(frame.columns) if not frame.empty else _declared_outputs(template, params)
+    columns = [
+        ResultColumn(c) for c in template.columns if c.formula is not None or c.key in present
+    ]
+    pivot_columns: list[str] = []
+    if pivot is not None:
+        pivot_columns = _pivot_columns(pivot, frame, params)
+        declared = {c.key for c in columns}
+        columns += [
+            ResultColumn(_pivot_column(pivot, name))
+            for name in pivot_columns
+            if name not in declared
+        ]
+        if pivot.total and pivot.total in present and pivot.total not in declared:
+            columns.append(ResultColumn(_pivot_column(pivot, pivot.total, pivot.total_label)))
+    derive = Derive(columns, params, ctx)
+    everything = [derive.finish(dict(r)) for r in everything]
+    detail = [r for r in everything if not r.get(STYLE_KEY)]
+    subtotal_by = subtotal_column(template, params, present)
+    grouped_by = _last_group_keys(template, params)
+    if pivot is None and subtotal_by and grouped_by and len(grouped_by) > 1:
+        rows = with_subtotals(detail, subtotal_by, columns, derive, locale)
+    else:
+        subtotal_by = "department" if len(detail) < len(everything) else None
+        rows = everything
+    totals = None
+    if template.report.totals:
+        totals = derive.finish(summed(columns, detail), links=False)
+        totals.pop(FLAGS_KEY, None)
+    charts = [
+        drawn
+        for spec in template.charts
+        if (drawn := chart(spec, columns, rows, subtotal_by, locale, pivot_columns)) is not None
+    ]
+    truncated = limit is not None and len(rows) > limit
+    return ReportResult(
+        report=report,
+        parameters=params,
+        columns=columns,
+        rows=rows[:limit] if limit is not None else rows,
+        totals=totals,
+        charts=charts,
+        locale=locale,
+        generated_at=now,
+        generated_by=user.display_name or user.username,
+        detail_count=len(detail),
+        notes=[f"first {limit} of {len(rows)} rows"] if truncated else [],
+    )
+
+
+def _last_pivot(template: Template) -> PivotStep | None:
+    return next((s for s in reversed(template.transforms) if isinstance(s, PivotStep)), None)
+
+
+def _pivot_columns(pivot: PivotStep, frame: pd.DataFrame, params: Parameters) -> list[str]:
+    """The columns a cross-tab made from its data (months, quarters), in order."""
+    rows = [str(refer(r, params)) for r in pivot.rows]
+    fixed = {*rows, *(f"{r}{COMPANION_SUFFIX}" for r in rows), pivot.total, STYLE_KEY, "dataset"}
+    return [str(c) for c in frame.columns if c not in fixed]
+
+
+def _pivot_column(pivot: PivotStep, key: str, label: Bilingual | None = None) -> ReportColumn:
+    return ReportColumn(
+        key=key,
+        label=label or Bilingual(zh=key, en=key),
+        type=pivot.type,
+        thresholds=pivot.thresholds,
+    )
+
+
+def _last_group_keys(template: Template, params: Parameters) -> list[str]:
+    for step in reversed(template.transforms):
+        if isinstance(step, GroupStep):
+            return [str(v) for v in (refer(k, params) for k in step.keys_raw()) if v]
+    return []
+
+
+def _declared_outputs(template: Template, params: Parameters) -> set[str]:
+    """Columns an empty report still shows: the last grouping's keys and aggregates."""
+    for step in reversed(template.transforms):
+        if isinstance(step, GroupStep | PivotStep):
+            raw = step.keys_raw() if isinstance(step, GroupStep) else step.rows
+            by = [str(v) for v in (refer(k, params) for k in raw) if v]
+            names = set(by) | {f"{b}{COMPANION_SUFFIX}" for b in by}
+            if isinstance(step, GroupStep):
+                return names | set(step.aggregates)
+            return names | ({step.total} if step.total else set())
+    return {c.key for c in template.columns}
