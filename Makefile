@@ -47,9 +47,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # Report query benchmark needs PostgreSQL (QUIRE_BENCH_DATABASE_URL; it builds quire_bench once).
+# The load benchmark needs wrk (apt); it adds a PostgreSQL run with QUIRE_BENCH_LOAD_DATABASE_URL.
 bench: $(STAMP)
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/report_query.py
+	$(BIN)/python bench/load.py
 
 vendor:
 	runtime/static/vendor/vendor.sh
