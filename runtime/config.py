@@ -35,6 +35,7 @@ ENV_KEYS: dict[str, type] = {
     "REPORT_EXPORT_KEEP_HOURS": int,
     "WORKBOOK_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
+    "CONNECTOR_ALLOWED_NETWORKS": str,
 }
 
 
@@ -87,6 +88,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WORKBOOK_MAX_BYTES": 5 * 1024 * 1024,
         # Uploads are scanned by this command when set ({path} is the file); exit 0 = clean.
         "VIRUS_SCAN_COMMAND": None,
+        # Private, loopback or link-local ranges (CIDR, comma-separated) that data sources may
+        # call; empty: only public addresses.
+        "CONNECTOR_ALLOWED_NETWORKS": "",
     }
 
 
@@ -112,6 +116,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
                 config[key] = raw
     if overrides:
         config.update(overrides)
+    from quire.plugins.reach import parse_networks
+
+    try:
+        parse_networks(config.get("CONNECTOR_ALLOWED_NETWORKS"))
+    except ValueError as exc:
+        raise ConfigError(f"QUIRE_CONNECTOR_ALLOWED_NETWORKS: {exc}") from None
     if not config.get("SECRET_KEY"):
         raise ConfigError(
             "No secret key: set QUIRE_SECRET_KEY or secret_key in "

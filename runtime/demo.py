@@ -255,7 +255,9 @@ def seed_projects() -> None:
 
 
 def sample_ledger_path() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "erp" / "ledger.db"
+    """In the ``erp-actuals`` source's own folder: the only place inside the instance folder a
+    SQLite data source may read."""
+    return Path(current_app.config["INSTANCE_PATH"]) / "datasources" / "erp-actuals" / "ledger.db"
 
 
 def write_sample_ledger(today: date) -> Path | None:

@@ -33,6 +33,7 @@ from ..base import (
     SourceUnavailable,
     check_limit,
 )
+from ..reach import file_in_folder
 
 __all__ = ["FileConfig", "FileConnector", "FileTable"]
 
@@ -83,8 +84,13 @@ class FileConnector(Connector):
 
     def test_connection(self) -> None:
         if not self.config.folder.is_dir():
-            raise SourceUnavailable(f"The upload folder {self.config.folder} does not exist.")
-        missing = [t.name for t in self.config.files if not (self.config.folder / t.name).is_file()]
+            raise SourceUnavailable("No file has been uploaded to this data source yet.")
+        missing = []
+        for table in self.config.files:
+            try:
+                file_in_folder(self.config.folder, table.name)
+            except SourceUnavailable:
+                missing.append(table.name)
         if missing:
             raise SourceUnavailable(f"These files have not been uploaded: {', '.join(missing)}.")
 
@@ -137,13 +143,7 @@ class FileConnector(Connector):
         raise QueryRejected(f"{query!r} is not one of this source's uploaded files.")
 
     def _path(self, table: FileTable) -> Path:
-        folder = self.config.folder.resolve()
-        path = (folder / table.name).resolve()
-        if path.parent != folder:
-            raise QueryRejected(f"{table.name!r} is outside the upload folder.")
-        if not path.is_file():
-            raise SourceUnavailable(f"The file {table.name} has not been uploaded.")
-        return path
+        return file_in_folder(self.config.folder, table.name)
 
 
 class _open_rows:  # noqa: N801 - a context manager named for what it gives
@@ -161,7 +161,8 @@ class _open_rows:  # noqa: N801 - a context manager named for what it gives
                 return iter(csv.reader(handle, delimiter=self._delimiter))
             return self._xlsx_rows()
         except (OSError, UnicodeError) as exc:
-            raise SourceUnavailable(f"The file {self._table.name} cannot be read: {exc}") from exc
+            # The OS error names the full path, which would reveal the instance folder.
+            raise SourceUnavailable(f"The file {self._table.name} cannot be read.") from exc
 
     def _xlsx_rows(self) -> Iterator[list[Any]]:
         import openpyxl  # imported here: only XLSX sources pay for it

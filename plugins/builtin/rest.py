@@ -3,15 +3,24 @@
 Outbound HTTP from a finance server is a way in for an attacker (server-side request forgery),
 so the administrator fixes which hosts may be called, redirects are followed only on the same
 host (and never with the credentials to another one), every call has a timeout and a size cap,
-and parameters travel as query parameters, never pasted into the URL path.
+and parameters travel as query parameters, never pasted into the URL path. A query is a path
+under the base URL's path and cannot climb out of it (``..``, also percent-encoded).
+
+Whatever the allow-list says, every request (and every redirect) resolves its host once, refuses
+loopback, link-local, private and unspecified addresses unless the operator allowed their range
+(`Reach.allowed_networks`), and connects to the very address that was checked, so a DNS answer
+that changes between check and connect cannot lead elsewhere. A `transport` given for tests
+replaces the network, and with it the resolution.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import httpx
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -26,6 +35,7 @@ from ..base import (
     check_limit,
     column_type_of,
 )
+from ..reach import Reach
 
 __all__ = ["RestConfig", "RestConnector"]
 
@@ -93,10 +103,12 @@ class RestConnector(Connector):
         config: ConnectorConfig | Mapping[str, Any],
         *,
         transport: httpx.BaseTransport | None = None,
+        reach: Reach | None = None,
     ) -> None:
-        """`transport` replaces the network (tests pass an `httpx.MockTransport`)."""
+        """`transport` replaces the network (tests pass an `httpx.MockTransport`); `reach`
+        (from the runtime) says which private networks the operator allows."""
         super().__init__(config)
-        self._transport = transport
+        self._transport = transport or _CheckedTransport(reach or Reach())
 
     def test_connection(self) -> None:
         self._get(httpx.URL(self.config.base_url), {})
@@ -138,7 +150,14 @@ class RestConnector(Connector):
             raise QueryRejected("Put filters in parameters, not in the query path.")
         if url.scheme != base.scheme or not _host_allowed(url.host, self.config.allowed_hosts):
             raise QueryRejected(f"{query!r} leads to {url.host}, which this source may not call.")
+        if _climbs(query) or not self._under_base(url):
+            raise QueryRejected(f"{query!r} leads outside the base path of this source.")
         return url
+
+    def _under_base(self, url: httpx.URL) -> bool:
+        base = httpx.URL(self.config.base_url)
+        prefix = base.path if base.path.endswith("/") else base.path.rsplit("/", 1)[0] + "/"
+        return url.host == base.host and url.port == base.port and url.path.startswith(prefix)
 
     def _get(self, url: httpx.URL, params: Mapping[str, Any]) -> Any:
         headers = {"Accept": "application/json"}
@@ -188,6 +207,11 @@ class RestConnector(Connector):
                 f"{request.url.host} redirected to {target.host or location!r}; redirects to "
                 "another host are not followed."
             )
+        if _climbs(location) or not self._under_base(target):
+            raise SourceUnavailable(
+                f"{request.url.host} redirected outside the base path of this source; "
+                "the redirect was not followed."
+            )
         return httpx.Request("GET", target, headers=request.headers)
 
     def _decode(self, response: httpx.Response, body: bytes) -> Any:
@@ -204,6 +228,54 @@ class RestConnector(Connector):
             return json.loads(body, parse_float=Decimal)
         except ValueError as exc:
             raise SourceUnavailable(f"{host} did not answer with JSON.") from exc
+
+
+class _CheckedTransport(httpx.BaseTransport):
+    """The network, with every connection made to an address `Reach` has checked.
+
+    The request's URL is rewritten to the checked address; the Host header (set when the
+    request was built) and the TLS server name (``sni_hostname``, which is also the name the
+    certificate is verified against) stay the host's name.
+    """
+
+    def __init__(self, reach: Reach) -> None:
+        self._reach = reach
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        address = self._reach.address_for(host, port)
+        if address == host:
+            return self._inner.handle_request(request)
+        pinned = httpx.Request(
+            request.method,
+            request.url.copy_with(host=address),
+            headers=request.headers,
+            stream=request.stream,
+            extensions={**request.extensions, "sni_hostname": host},
+        )
+        response = self._inner.handle_request(pinned)
+        response.request = request  # redirects and messages speak of the host, not the address
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+#: A ``..`` path segment, also percent-encoded (``%2e%2e``) or with backslashes, which some
+#: servers read as slashes.
+_CLIMB = re.compile(r"(^|[/\\])\.\.($|[/\\])")
+
+
+def _climbs(path: str) -> bool:
+    text = path
+    for _ in range(3):  # double encoding (%252e) too
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return bool(_CLIMB.search(text.split("?", 1)[0])) or "\\" in text
 
 
 def _host_allowed(host: str, allowed: list[str]) -> bool:

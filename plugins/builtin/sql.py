@@ -41,6 +41,7 @@ from ..base import (
     column_type_of,
     require_params,
 )
+from ..reach import Reach
 
 __all__ = [
     "SqlConfig",
@@ -109,9 +110,17 @@ class SqlConnector(Connector):
 
     config: SqlConfig
 
-    def __init__(self, config: ConnectorConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self, config: ConnectorConfig | Mapping[str, Any], *, reach: Reach | None = None
+    ) -> None:
+        """`reach` (from the runtime) names Quire's own database and instance folder, which
+        no source may read."""
         super().__init__(config)
         self._check_driver_installed()
+        try:
+            (reach or Reach()).check_database_url(self.config.url)
+        except ValueError as exc:
+            raise ConfigInvalid([ConfigIssue(("url",), str(exc))]) from None
 
     # --- the contract ---------------------------------------------------------------------
 

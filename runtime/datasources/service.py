@@ -28,6 +28,7 @@ from quire.plugins.base import (
     SourceUnavailable,
 )
 from quire.plugins.cache import GuardedSource, ResultCache
+from quire.plugins.reach import Reach, parse_networks
 from quire.plugins.registry import ConnectorRegistry, UnknownConnector, discover
 
 from .. import audit
@@ -44,7 +45,7 @@ SCOPED_PROVIDERS = frozenset({"submissions", "approvals"})
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PREVIEW_ROWS = 20
 #: Keyword-only constructor arguments the runtime can give a connector.
-RUNTIME_SERVICES = ("session", "actor", "permission")
+RUNTIME_SERVICES = ("session", "actor", "permission", "reach")
 
 
 class SourceUnavailableError(QuireError):
@@ -126,6 +127,26 @@ def _runtime_values(cls: type[Connector], key: str) -> dict[str, Any]:
     return values
 
 
+def reach_for(key: str) -> Reach:
+    """What data source `key` may not touch on this server: Quire's own database and instance
+    folder (except the source's own folder), and private networks the operator did not allow."""
+    instance = Path(current_app.config["INSTANCE_PATH"])
+    return Reach(
+        instance_folder=instance,
+        own_folder=instance / "datasources" / key,
+        own_database=current_app.config["DATABASE_URL"],
+        allowed_networks=parse_networks(current_app.config.get("CONNECTOR_ALLOWED_NETWORKS")),
+    )
+
+
+def _made(cls: type[Connector], config: Any, key: str, **services: Any) -> Connector:
+    """A connector with the runtime services its constructor accepts."""
+    services = {"session": db.session, "reach": reach_for(key), **services}
+    accepted = inspect.signature(cls.__init__).parameters
+    runtime = {k: v for k, v in services.items() if k in accepted and k in RUNTIME_SERVICES}
+    return cls(config, **runtime)
+
+
 def full_config(source: DataSource) -> dict[str, Any]:
     """The connector configuration with secrets decrypted: for making a connector only."""
     cls = connector_class(source.connector)
@@ -146,11 +167,8 @@ def guarded(
 ) -> GuardedSource:
     """The source ready to call: connector made, deadline and cache around it."""
     cls = connector_class(source.connector)
-    services = {"session": db.session, "actor": actor, "permission": permission}
-    accepted = inspect.signature(cls.__init__).parameters
-    runtime = {k: v for k, v in services.items() if k in accepted and k in RUNTIME_SERVICES}
     try:
-        connector = cls(full_config(source), **runtime)
+        connector = _made(cls, full_config(source), source.key, actor=actor, permission=permission)
     except ConfigInvalid as exc:
         raise SourceUnavailableError(
             f"The data source {source.key!r} is not configured correctly: {exc.message}"
@@ -201,14 +219,22 @@ class TestOutcome:
 
 
 def test_source(source: DataSource, actor: User | None = None) -> TestOutcome:
-    """Does the source answer with its stored configuration?"""
+    """Does the source answer with its stored configuration? Audited, answer included, since
+    a test reaches out from the server (the caller commits)."""
     try:
         guarded(source, actor=actor).test_connection()
-    except SourceUnavailableError as exc:
-        return TestOutcome(False, exc.message)
-    except ConnectorError as exc:
-        return TestOutcome(False, exc.message)
-    return TestOutcome(True, "The source answered.")
+    except (SourceUnavailableError, ConnectorError) as exc:
+        outcome = TestOutcome(False, exc.message)
+    else:
+        outcome = TestOutcome(True, "The source answered.")
+    audit.record(
+        actor,
+        "datasource.test",
+        object_type="data_source",
+        object_id=source.key,
+        changes={"ok": outcome.ok, "message": outcome.message},
+    )
+    return outcome
 
 
 test_source.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -221,7 +247,16 @@ class Preview:
 
 
 def preview(actor: User, source: DataSource, query: str, params: Mapping[str, Any]) -> Preview:
-    """The first rows of a query, for the admin checking a new source."""
+    """The first rows of a query, for the admin checking a new source. Audited before it runs
+    (query and parameters), so a refused or failing preview is on record too (the caller
+    commits)."""
+    audit.record(
+        actor,
+        "datasource.preview",
+        object_type="data_source",
+        object_id=source.key,
+        changes={"query": query, "params": dict(params)},
+    )
     rows = fetch(source, query, params, PREVIEW_ROWS, actor=actor)
     columns: list[str] = []
     for row in rows:
@@ -388,6 +423,9 @@ def save(
                 details.append(Detail(f"config.{name_}", "cannot be decrypted: enter it again"))
     try:
         parsed = cls.parse_config(raw)
+        # Made once with this server's limits: a source pointing at Quire's own database is
+        # refused here, with its field, not first when someone uses it.
+        _made(cls, parsed, key, actor=actor)
     except ConfigInvalid as exc:
         details.extend(
             Detail(f"config.{i.dotted}" if i.path else "config", i.message) for i in exc.issues

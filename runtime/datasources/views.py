@@ -142,6 +142,7 @@ def test(key: str):  # type: ignore[no-untyped-def]
     source = service.source_by_key(key)
     access.authorize(current_user, P.DATASOURCE_MANAGE)
     outcome = service.test_source(source, current_user)
+    db.session.commit()  # the audit event of the test
     if outcome.ok:
         flash(_("Connection works: the source answered."), "ok")
     else:
@@ -170,6 +171,7 @@ def preview(key: str):  # type: ignore[no-untyped-def]
             except Invalid as exc:
                 error = _("The source refused the query: %(reason)s", reason=_reason(exc))
                 status = 422
+            db.session.commit()  # the audit event of the preview, whatever its outcome
     elif request.method == "POST":
         status = 422
     return render_template(

@@ -60,8 +60,9 @@ class HrExport:
 
 @pytest.fixture
 def hr_export(app, tmp_path) -> HrExport:
-    folder = tmp_path / "hr"
-    folder.mkdir()
+    """In the ``hr-directory`` source's own folder, the only place that source may read."""
+    folder = Path(app.config["INSTANCE_PATH"]) / "datasources" / "hr-directory"
+    folder.mkdir(parents=True)
     return HrExport(folder)
 
 

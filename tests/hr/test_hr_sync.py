@@ -162,10 +162,7 @@ def hr_source(app, hr_export):  # type: ignore[no-untyped-def]
             key="hr-directory",
             name="HR",
             connector="hr_directory",
-            values={
-                "employees_csv": str(hr_export.employees),
-                "departments_csv": str(hr_export.departments),
-            },
+            values={"employees_csv": "employees.csv", "departments_csv": "departments.csv"},
         ),
     )
     db.session.commit()
@@ -193,7 +190,7 @@ def test_the_scheduled_job_syncs_from_the_source_when_there_is_one(app, hr_expor
             key="hr-directory",
             name="HR",
             connector="hr_directory",
-            values={"employees_csv": str(hr_export.employees)},
+            values={},
         ),
     )
     db.session.commit()

@@ -26,6 +26,7 @@ from quire.plugins.base import (
     SourceUnavailable,
     check_limit,
 )
+from quire.plugins.reach import file_in_folder
 
 __all__ = ["HrDirectoryConfig", "HrDirectoryConnector", "sample_folder"]
 
@@ -50,11 +51,21 @@ def sample_folder() -> Path:
     return Path(__file__).parent / "sample"
 
 
+#: A file name, not a path: the exports are read from the source's own folder only.
+_FILE_NAME = r"^[^/\\\x00]+\.csv$"
+
+
 class HrDirectoryConfig(ConnectorConfig):
-    employees_csv: Path = Field(json_schema_extra={"placeholder": "/srv/hr-export/employees.csv"})
-    """The HR system's employee export (UTF-8 CSV with a header row)."""
-    departments_csv: Path | None = None
-    """The department export; without it the sync only creates people in known departments."""
+    folder: Path = Field(json_schema_extra={"runtime": True})
+    """Folder holding the exports; the runtime sets it to the source's own folder under the
+    instance (``datasources/<key>/``), where the HR system's export job copies its files."""
+    employees_csv: str = Field(
+        default="employees.csv", pattern=_FILE_NAME, json_schema_extra={"placeholder": "employees.csv"}
+    )
+    """The HR system's employee export in that folder (UTF-8 CSV with a header row)."""
+    departments_csv: str | None = Field(default=None, pattern=_FILE_NAME)
+    """The department export in that folder; without it the sync only creates people in known
+    departments."""
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     """CSV field separator."""
 
@@ -119,9 +130,11 @@ class HrDirectoryConnector(Connector):
                         return
 
     def _open(self, query: str) -> _Rows:
-        path = self.config.employees_csv if query == "employees" else self.config.departments_csv
-        assert path is not None
-        return _Rows(path, QUERIES[query], self.config.delimiter)
+        name = self.config.employees_csv if query == "employees" else self.config.departments_csv
+        assert name is not None
+        # Never a path outside the source's folder, and the same answer whether or not a file
+        # exists elsewhere.
+        return _Rows(file_in_folder(self.config.folder, name), QUERIES[query], self.config.delimiter)
 
 
 class _Rows:

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from quire_hr_directory import HrDirectoryConnector, sample_folder
 
-from quire.plugins.base import QueryRejected, SourceUnavailable
+from quire.plugins.base import ConfigInvalid, QueryRejected, SourceUnavailable
 
 try:  # installed Quire maps plugins/testing to quire.testing; a source checkout has the other
     from quire.testing.connector_contract import ConnectorContract
@@ -17,7 +17,7 @@ except ImportError:
 
 def _directory(folder) -> HrDirectoryConnector:
     return HrDirectoryConnector(
-        {"employees_csv": folder / "employees.csv", "departments_csv": folder / "departments.csv"}
+        {"folder": folder, "employees_csv": "employees.csv", "departments_csv": "departments.csv"}
     )
 
 
@@ -62,12 +62,39 @@ def test_an_unknown_status_in_the_export_says_so(tmp_path):
     (tmp_path / "employees.csv").write_text(
         "username,display_name,department,status\nrd1,Liu,RD,retired\n", encoding="utf-8"
     )
-    source = HrDirectoryConnector({"employees_csv": tmp_path / "employees.csv"})
+    source = HrDirectoryConnector({"folder": tmp_path})
     with pytest.raises(SourceUnavailable, match="retired"):
         list(source.fetch("employees", {}, 10))
 
 
 def test_departments_need_the_department_export(tmp_path):
-    source = HrDirectoryConnector({"employees_csv": sample_folder() / "employees.csv"})
+    source = HrDirectoryConnector({"folder": sample_folder()})
     with pytest.raises(QueryRejected):
         source.fetch("departments", {}, 10)
+
+
+@pytest.mark.parametrize("name", ["/etc/shadow.csv", "../employees.csv", "..\\employees.csv"])
+def test_a_path_outside_the_folder_is_refused_in_the_configuration(tmp_path, name):
+    with pytest.raises(ConfigInvalid) as info:
+        HrDirectoryConnector({"folder": tmp_path, "employees_csv": name})
+    assert ("employees_csv",) in [issue.path for issue in info.value.issues]
+
+
+def test_a_symlink_out_of_the_folder_reads_nothing_and_says_no_more_than_for_a_missing_file(
+    tmp_path,
+):
+    folder, outside = tmp_path / "hr-directory", tmp_path / "secret"
+    folder.mkdir()
+    outside.mkdir()
+    shutil.copy(sample_folder() / "employees.csv", outside / "employees.csv")
+    (folder / "employees.csv").symlink_to(outside / "employees.csv")
+    linked = HrDirectoryConnector({"folder": folder})
+    missing = HrDirectoryConnector({"folder": folder, "employees_csv": "nothing.csv"})
+    with pytest.raises(SourceUnavailable) as via_link:
+        linked.test_connection()
+    with pytest.raises(SourceUnavailable) as not_there:
+        missing.test_connection()
+    assert str(tmp_path) not in via_link.value.message
+    assert via_link.value.message.replace("employees.csv", "X") == not_there.value.message.replace(
+        "nothing.csv", "X"
+    )
