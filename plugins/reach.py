@@ -103,7 +103,9 @@ class Reach:
             self.check_address(host, address)
         return str(addresses[0])
 
-    def check_address(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    def check_address(
+        self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> None:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         kind = _restricted_kind(address)

@@ -332,6 +332,29 @@ def may_see_budget(user: User | None, department: Department) -> bool:
     )
 
 
+# --- data sources ---------------------------------------------------------------------------
+
+
+def may_manage_source(user: User | None, key: str, *, hr_feed: str) -> bool:
+    """Data sources are the finance administrators'; the HR feed (the source the HR sync
+    reads, `hr_feed`) creates users, moves people and hands out roles, so only a system
+    administrator may configure it."""
+    if key == hr_feed:
+        return can(user, Permission.SETTINGS_MANAGE)
+    return can(user, Permission.DATASOURCE_MANAGE)
+
+
+def may_manage_some_source(user: User | None) -> bool:
+    """Whether the data sources pages open at all (finance admins, and system administrators
+    for the HR feed)."""
+    return can(user, Permission.DATASOURCE_MANAGE) or can(user, Permission.SETTINGS_MANAGE)
+
+
+def authorize_source(user: User | None, key: str, *, hr_feed: str) -> None:
+    if not may_manage_source(user, key, hr_feed=hr_feed):
+        raise Forbidden()
+
+
 # --- operations ------------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -70,6 +72,23 @@ def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict
     return out
 
 
+#: Who, besides the actor, made the events recorded now: see :func:`origin`.
+_origin: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar("audit_origin", default=None)
+
+
+@contextmanager
+def origin(name: str, **details: Any) -> Iterator[None]:
+    """Mark every event recorded inside as made by `name` (e.g. ``hr-sync``) with `details`
+    (the feed and the run), so an automatic change is traced to what made it even when it
+    goes through services that know nothing of it. Events carry ``changes["origin"]``; an
+    event without an actor is named after `name`, not "system"."""
+    token = _origin.set((name, {"by": name, **details}))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
 def _request_meta() -> tuple[str | None, str | None]:
     if not has_request_context():
         return None, None
@@ -102,6 +121,11 @@ def record(
     else:
         seq, prev = head
     request_id, ip = _request_meta()
+    marked = _origin.get()
+    if marked is not None:
+        changes = {**(changes or {}), "origin": marked[1]}
+        if actor is None:
+            actor_name = actor_name or marked[0]
     event = AuditEvent(
         seq=seq,
         at=utcnow(),

@@ -87,6 +87,6 @@ def register(main: click.Group) -> None:
         if dry_run:
             click.echo(f"Dry run, nothing was changed. Would do: {counts}.")
         else:
-            click.echo(f"Synced from {label}: {counts}.")
+            click.echo(f"Synced from {label} (run {result.run}): {counts}.")
         if result.errors:
             sys.exit(1)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import tomllib
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,8 @@ class SyncResult:
     #: Rows that could not be synced, each a sentence naming the row.
     errors: list[str]
     dry_run: bool
+    #: The id of the run that applied the plan; every audit event it made names it.
+    run: str | None = None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -533,23 +536,26 @@ def apply(result: SyncResult, *, source: str, actor: User | None = None) -> Sync
     commits."""
     done: list[Change] = []
     errors = list(result.errors)
-    for change in result.changes:
-        try:
-            with db.session.begin_nested():
-                change.run()
-        except QuireError as exc:
-            errors.append(f"{change.subject}: {change.kind} failed: {exc.message}")
-        else:
-            done.append(change)
-    outcome = SyncResult(done, errors, dry_run=False)
-    audit.record(
-        actor,
-        "hr.sync",
-        object_type="hr_sync",
-        object_id=source[:64],
-        changes={"counts": outcome.counts(), "errors": errors[:50]},
-        actor_name=None if actor else "hr-sync",
-    )
+    run = uuid.uuid4().hex[:16]
+    # Every event the changes record (through the organisation services) names the feed and
+    # this run, so an auditor can tell which export made which change.
+    with audit.origin("hr-sync", feed=source, run=run):
+        for change in result.changes:
+            try:
+                with db.session.begin_nested():
+                    change.run()
+            except QuireError as exc:
+                errors.append(f"{change.subject}: {change.kind} failed: {exc.message}")
+            else:
+                done.append(change)
+        outcome = SyncResult(done, errors, dry_run=False, run=run)
+        audit.record(
+            actor,
+            "hr.sync",
+            object_type="hr_sync",
+            object_id=source[:64],
+            changes={"counts": outcome.counts(), "errors": errors[:50]},
+        )
     return outcome
 
 
@@ -570,11 +576,16 @@ def sync(
     return apply(planned, source=source, actor=actor)
 
 
+def feed_key() -> str:
+    """The key of the data source the scheduled sync reads (the HR feed)."""
+    return str(current_app.config.get("HR_SYNC_SOURCE") or DEFAULT_SOURCE)
+
+
 def run_scheduled() -> dict[str, Any]:
     """The periodic job: sync from the configured HR data source, if there is one."""
     from .datasources import service
 
-    key = current_app.config.get("HR_SYNC_SOURCE") or DEFAULT_SOURCE
+    key = feed_key()
     if service.find_source(key) is None:
         return {"skipped": f"no data source {key!r}"}
     employees, departments, errors = read_source(key)
@@ -582,4 +593,4 @@ def run_scheduled() -> dict[str, Any]:
         employees, departments, configured_positions(), source=f"source:{key}", errors=errors
     )
     db.session.commit()
-    return {"counts": result.counts(), "errors": len(result.errors)}
+    return {"counts": result.counts(), "errors": len(result.errors), "run": result.run}

@@ -114,4 +114,15 @@ MESSAGES = (
     _l("a user cannot manage themselves"),
     _l("a user cannot be their own delegate"),
     _l("ends before it starts"),
+    # Data sources (datasources.service, plugins.reach).
+    _l(
+        "Only a system administrator may configure the HR feed, which creates users and "
+        "grants roles."
+    ),
+    _l("this key is the HR feed read by the HR sync"),
+    _l("points at Quire's own database, which data sources may not read"),
+    _l(
+        "points into Quire's instance folder; a SQLite file there must be in "
+        "this data source's own folder (datasources/<key>/)"
+    ),
 )

@@ -32,7 +32,7 @@ from quire.plugins.reach import Reach, parse_networks
 from quire.plugins.registry import ConnectorRegistry, UnknownConnector, discover
 
 from .. import audit
-from ..errors import Conflict, Detail, Invalid, NotFound, QuireError
+from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import DataSource, FormTemplate, TemplateVersion, User
 from . import vault
@@ -389,6 +389,7 @@ def save(
     `ConfirmationNeeded` when published templates use it and the change is not confirmed."""
     details: list[Detail] = []
     key = existing.key if existing is not None else data.key.strip()
+    _check_may_manage(actor, key)
     if existing is None:
         if not KEY_RE.match(key):
             details.append(Detail("key", "lower-case letters, digits, - and _, from a letter"))
@@ -510,7 +511,21 @@ def _secret_changes(
     return out
 
 
+def _check_may_manage(actor: User | None, key: str) -> None:
+    """The HR feed is a system administrator's (`access.may_manage_source`); `None` is the
+    command line or the demo set-up, run by the operator."""
+    from .. import access, hr_sync
+
+    if actor is not None and not access.may_manage_source(actor, key, hr_feed=hr_sync.feed_key()):
+        raise Forbidden(
+            "Only a system administrator may configure the HR feed, which creates users and "
+            "grants roles.",
+            [Detail("key", "this key is the HR feed read by the HR sync")],
+        )
+
+
 def delete(actor: User | None, source: DataSource, *, confirmed: bool = False) -> None:
+    _check_may_manage(actor, source.key)
     used = [u for u in usages(source.key) if u.published]
     if used and not confirmed:
         raise ConfirmationNeeded(used)

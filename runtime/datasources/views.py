@@ -1,6 +1,7 @@
 """The data sources admin page. Each handler: load (404) → authorize → validate → service.
 
-Only holders of DATASOURCE_MANAGE get here. Secrets go in, never out: the edit page shows
+Finance administrators (DATASOURCE_MANAGE) get here, and system administrators for the HR
+feed only (`access.may_manage_source`). Secrets go in, never out: the edit page shows
 that a secret is set and offers a box to replace it.
 """
 
@@ -12,9 +13,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import access
-from ..access import Permission as P
-from ..errors import Invalid, NotFound
+from .. import access, hr_sync
+from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import DataSource
 from . import forms, service
@@ -41,6 +41,19 @@ def _apply_errors(form: Any, exc: Invalid) -> None:
             flash(f"{path}: {detail.message}", "error")
 
 
+def _may_manage(key: str) -> bool:
+    return access.may_manage_source(current_user, key, hr_feed=hr_sync.feed_key())
+
+
+def _authorize(key: str) -> None:
+    access.authorize_source(current_user, key, hr_feed=hr_sync.feed_key())
+
+
+def _authorize_pages() -> None:
+    if not access.may_manage_some_source(current_user):
+        raise Forbidden()
+
+
 def _entry_status(connector: str) -> str:
     registry = service.registry()
     return registry.entry(connector).status if connector in registry else _("not installed")
@@ -49,8 +62,8 @@ def _entry_status(connector: str) -> str:
 @bp.get("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
-    sources = service.all_sources()
+    _authorize_pages()
+    sources = [s for s in service.all_sources() if _may_manage(s.key)]
     return render_template(
         "datasources/index.html",
         sources=sources,
@@ -63,7 +76,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/new")
 @login_required
 def choose():  # type: ignore[no-untyped-def]
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
+    _authorize_pages()
     return render_template("datasources/choose.html", available=service.registry().available())
 
 
@@ -72,7 +85,10 @@ def choose():  # type: ignore[no-untyped-def]
 @login_required
 def edit(connector: str | None = None, key: str | None = None):  # type: ignore[no-untyped-def]
     source = service.source_by_key(key) if key else None
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
+    if source is not None:
+        _authorize(source.key)
+    else:
+        _authorize_pages()  # the key typed in is checked by the service
     if source is not None:
         cls = service.connector_class(source.connector)
     else:
@@ -140,7 +156,7 @@ def edit(connector: str | None = None, key: str | None = None):  # type: ignore[
 @login_required
 def test(key: str):  # type: ignore[no-untyped-def]
     source = service.source_by_key(key)
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
+    _authorize(source.key)
     outcome = service.test_source(source, current_user)
     db.session.commit()  # the audit event of the test
     if outcome.ok:
@@ -154,7 +170,7 @@ def test(key: str):  # type: ignore[no-untyped-def]
 @login_required
 def preview(key: str):  # type: ignore[no-untyped-def]
     source = service.source_by_key(key)
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
+    _authorize(source.key)
     form = forms.PreviewForm()
     result, error, status = None, None, 200
     if form.validate_on_submit():
@@ -187,7 +203,7 @@ def _reason(exc: Any) -> str:
 @login_required
 def delete(key: str):  # type: ignore[no-untyped-def]
     source: DataSource = service.source_by_key(key)
-    access.authorize(current_user, P.DATASOURCE_MANAGE)
+    _authorize(source.key)
     form = forms.ConfirmForm()
     usages = service.usages(key)
     status = 200

@@ -38,7 +38,9 @@ def test_finadmin_cannot_point_a_sql_source_at_quires_own_database(app, signed_i
         with pytest.raises(Invalid) as info:
             service.save(
                 user("finadmin"),
-                service.SourceInput(key="mine", name="Mine", connector="sql", values={"url": sneaky}),
+                service.SourceInput(
+                    key="mine", name="Mine", connector="sql", values={"url": sneaky}
+                ),
             )
         assert [d.path for d in info.value.details] == ["config.url"]
 
@@ -58,9 +60,7 @@ def test_tests_and_previews_of_a_source_are_audited(signed_in, make_source, erp_
     make_source("ledger", "erp_ledger", {"url": erp_ledger[0]})
     b = signed_in("finadmin")
     b.post_form("/admin/data-sources/ledger/test", {}, page="/admin/data-sources/")
-    b.post_form(
-        "/admin/data-sources/ledger/preview", {"query": "accounts", "params": "x=1"}
-    )
+    b.post_form("/admin/data-sources/ledger/preview", {"query": "accounts", "params": "x=1"})
     b.post_form("/admin/data-sources/ledger/preview", {"query": "nonsense", "params": ""})
     [tested] = _events("datasource.test")
     assert tested.actor_name == "finadmin" and tested.object_id == "ledger"

@@ -197,3 +197,52 @@ def test_the_scheduled_job_syncs_from_the_source_when_there_is_one(app, hr_expor
     outcome = hr_sync.run_scheduled()
     assert outcome["counts"]["user.create"] == 1 and outcome["errors"] == 0
     assert _grants(_user("rd2")) == {("staff", "RD")}
+
+
+def test_only_a_system_administrator_configures_the_hr_feed(signed_in, user, hr_export):
+    from quire.runtime.datasources import service
+    from quire.runtime.errors import Forbidden
+
+    new = "/admin/data-sources/new/hr_directory"
+    fields = {"key": "hr-directory", "name": "HR", "cfg_employees_csv": "employees.csv"}
+    finadmin = signed_in("finadmin")
+    assert finadmin.post_form(new, {**fields, "timeout_s": "10"}).status_code == 403
+    assert service.find_source("hr-directory") is None
+    with pytest.raises(Forbidden):
+        service.save(
+            user("finadmin"),
+            service.SourceInput(key="hr-directory", name="HR", connector="hr_directory"),
+        )
+    # any other key stays the finance admin's
+    other = {**fields, "key": "hr-copy", "timeout_s": "10"}
+    assert finadmin.post_form(new, other).status_code == 302
+
+    admin = signed_in("admin")
+    assert admin.post_form(new, {**fields, "timeout_s": "10"}).status_code == 302
+    assert service.find_source("hr-directory") is not None
+    assert finadmin.get("/admin/data-sources/hr-directory/edit").status_code == 403
+    assert "/admin/data-sources/hr-directory/edit" not in finadmin.get("/admin/data-sources/").text
+    assert admin.get("/admin/data-sources/hr-copy/edit").status_code == 403
+    assert admin.get("/admin/data-sources/hr-directory/edit").status_code == 200
+
+
+def test_every_change_of_a_sync_names_the_feed_and_the_run(app, hr_source):
+    from sqlalchemy import func
+
+    from quire.runtime import audit
+
+    before = db.session.scalar(select(func.max(AuditEvent.seq)))
+    hr_source.change("rd1", status="left")
+    outcome = hr_sync.run_scheduled()
+    run = outcome["run"]
+    assert run and outcome["counts"]["user.leave"] == 1
+    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.seq > before)))
+    assert {e.action for e in events} >= {"user.create", "user.status", "hr.sync"}
+    for event in events:
+        assert event.actor_name == "hr-sync", event.action
+        assert event.changes["origin"] == {
+            "by": "hr-sync",
+            "feed": "source:hr-directory",
+            "run": run,
+        }, event.action
+    assert audit.verify_chain().ok

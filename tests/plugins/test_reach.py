@@ -83,11 +83,31 @@ def test_a_sql_source_reads_no_other_file_of_the_instance_but_its_own_folder(ins
 @pytest.mark.parametrize(
     ("own", "source", "refused"),
     [
-        ("postgresql+psycopg://quire@127.0.0.1:5432/quire", "postgresql+psycopg://r@localhost/quire", True),
-        ("postgresql+psycopg://quire@localhost/quire", "postgresql+psycopg://r@127.0.0.1:5432/quire", True),
-        ("postgresql+psycopg://quire@/quire?host=/run/postgresql", "postgresql+psycopg://r@127.0.0.1/quire", True),
-        ("postgresql+psycopg://quire@127.0.0.1/quire", "postgresql+psycopg://r@127.0.0.1/erp", False),
-        ("postgresql+psycopg://quire@127.0.0.1/quire", "postgresql+psycopg://r@127.0.0.1:5433/quire", False),
+        (
+            "postgresql+psycopg://quire@127.0.0.1:5432/quire",
+            "postgresql+psycopg://r@localhost/quire",
+            True,
+        ),
+        (
+            "postgresql+psycopg://quire@localhost/quire",
+            "postgresql+psycopg://r@127.0.0.1:5432/quire",
+            True,
+        ),
+        (
+            "postgresql+psycopg://quire@/quire?host=/run/postgresql",
+            "postgresql+psycopg://r@127.0.0.1/quire",
+            True,
+        ),
+        (
+            "postgresql+psycopg://quire@127.0.0.1/quire",
+            "postgresql+psycopg://r@127.0.0.1/erp",
+            False,
+        ),
+        (
+            "postgresql+psycopg://quire@127.0.0.1/quire",
+            "postgresql+psycopg://r@127.0.0.1:5433/quire",
+            False,
+        ),
         ("mysql+pymysql://quire@127.0.0.1/quire", "mariadb+pymysql://r@localhost:3306/quire", True),
         ("mysql+pymysql://quire@127.0.0.1/quire", "mysql+pymysql://r@127.0.0.1/erp", False),
         ("postgresql+psycopg://quire@127.0.0.1/quire", f"sqlite:///{'/tmp/x.db'}", False),
@@ -183,7 +203,15 @@ def test_an_operator_allowed_network_is_reached_with_the_host_name_kept(local_ap
 
 @pytest.mark.parametrize(
     "query",
-    ["../../..", "../admin", "v1/../../admin", "%2e%2e/admin", "v1/%2E%2E/%2e%2e/x", "..%5cadmin", "%252e%252e/x"],
+    [
+        "../../..",
+        "../admin",
+        "v1/../../admin",
+        "%2e%2e/admin",
+        "v1/%2E%2E/%2e%2e/x",
+        "..%5cadmin",
+        "%252e%252e/x",
+    ],
 )
 def test_a_query_stays_under_the_base_path(local_api, query):
     reach = Reach(allowed_networks=parse_networks("127.0.0.0/8, ::1/128"))

@@ -60,7 +60,9 @@ class HrDirectoryConfig(ConnectorConfig):
     """Folder holding the exports; the runtime sets it to the source's own folder under the
     instance (``datasources/<key>/``), where the HR system's export job copies its files."""
     employees_csv: str = Field(
-        default="employees.csv", pattern=_FILE_NAME, json_schema_extra={"placeholder": "employees.csv"}
+        default="employees.csv",
+        pattern=_FILE_NAME,
+        json_schema_extra={"placeholder": "employees.csv"},
     )
     """The HR system's employee export in that folder (UTF-8 CSV with a header row)."""
     departments_csv: str | None = Field(default=None, pattern=_FILE_NAME)
@@ -134,7 +136,9 @@ class HrDirectoryConnector(Connector):
         assert name is not None
         # Never a path outside the source's folder, and the same answer whether or not a file
         # exists elsewhere.
-        return _Rows(file_in_folder(self.config.folder, name), QUERIES[query], self.config.delimiter)
+        return _Rows(
+            file_in_folder(self.config.folder, name), QUERIES[query], self.config.delimiter
+        )
 
 
 class _Rows:
