@@ -834,6 +834,11 @@ class PivotStep(Step):
                 names = table.set_index("department")["department_name"]
                 subtotal["department_name"] = subtotal["department"].map(names)
             subtotal["_style"] = "subtotal"
+            # Which rows each subtotal adds up, for renderers that write it as a formula.
+            members = pairs[pairs["_ancestor"].isin(parents)].groupby("_ancestor")["department"]
+            subtotal["_members"] = subtotal["department"].map(
+                {a: {"department": list(codes)} for a, codes in members}
+            )
             subtotal["_order"] = subtotal["department"].map(lambda c: order[c] + "/\uffff")
             table = pd.concat([table, subtotal], ignore_index=True, sort=False)
         return (

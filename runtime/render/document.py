@@ -32,6 +32,9 @@ FLAG_COLOURS: dict[str, dict[str, str]] = {
 
 STYLE_KEY = "_style"
 FLAGS_KEY = "_flags"
+#: On a subtotal row: {column key: [values]}, the detail rows it adds up (SALES and
+#: SALES-E), so Excel can write it as a formula that still holds after the rows are sorted.
+MEMBERS_KEY = "_members"
 
 Row = Mapping[str, Any]
 

@@ -24,6 +24,7 @@ from xlsxwriter.worksheet import Worksheet
 from quire.runtime.render.document import (
     FLAG_COLOURS,
     FLAGS_KEY,
+    MEMBERS_KEY,
     STYLE_KEY,
     ChartSpec,
     Column,
@@ -170,22 +171,25 @@ def _write_report_sheet(
 
     row_index = FIRST_DATA_ROW
     all_rows: Iterable[Mapping[str, Any]] = itertools.chain(sample, rows)
-    totals = doc.totals_row()
-    if totals is not None:
-        all_rows = itertools.chain(all_rows, (totals,))
     write_string = sheet.write_string
     write_number = sheet.write_number
     write_datetime = sheet.write_datetime
     write_blank = sheet.write_blank
     cell_format = formats.cell
     specs = list(enumerate(zip(keys, kinds, num_formats, plain, strict=True)))
+    # Subtotal rows wait until the detail rows are written: they go below the range that
+    # autofilter and sort act on, so sorting the data never drags a subtotal into it.
+    held: list[Mapping[str, Any]] = []
     # This loop runs once per cell of a 100,000-line export, so it avoids helper calls on
     # the common path (plain str, Decimal, date) and falls back to them otherwise.
     for row in all_rows:
         style = row.get(STYLE_KEY)
+        if style:
+            held.append(row)
+            continue
         flags = row.get(FLAGS_KEY)
-        decorated = bool(style or flags)
-        if want_chart and not style and len(chart_rows) < MAX_CHART_POINTS:
+        decorated = bool(flags)
+        if want_chart and len(chart_rows) < MAX_CHART_POINTS:
             chart_rows.append(row)
         for col, (key, kind, num_format, fmt) in specs:
             value = row.get(key)
@@ -213,12 +217,79 @@ def _write_report_sheet(
                 write_number(row_index, col, float(value), fmt)
         row_index += 1
 
+    last_detail = max(row_index - 1, FIRST_DATA_ROW)
+    sheet.autofilter(HEADER_ROW, 0, last_detail, len(columns) - 1)
+    totals = doc.totals_row()
+    for row in [*held, *([totals] if totals is not None else [])]:
+        _write_summary_row(sheet, row_index, row, columns, last_detail, formats)
+        row_index += 1
     last_row = max(row_index - 1, FIRST_DATA_ROW)
-    sheet.autofilter(HEADER_ROW, 0, last_row, len(columns) - 1)
     for col, column in enumerate(columns):
         if column.thresholds is not None and row_index > FIRST_DATA_ROW:
             _add_threshold_rules(sheet, col, column, last_row, formats)
     return chart_rows
+
+
+def _write_summary_row(
+    sheet: Worksheet,
+    at: int,
+    row: Mapping[str, Any],
+    columns: Sequence[Column],
+    last_detail: int,
+    formats: _Formats,
+) -> None:
+    """A subtotal or total row below the data range. Its sums are formulas with their values
+    cached (a viewer that does not calculate still shows them): the total is
+    ``SUBTOTAL(109, …)`` over the data, so it follows a filter; a subtotal adds up its member
+    rows by key with ``SUMIFS``, so it still holds after the data is sorted."""
+    style = row.get(STYLE_KEY)
+    flags = row.get(FLAGS_KEY) or {}
+    members = row.get(MEMBERS_KEY) or {}
+    position = {c.key: i for i, c in enumerate(columns)}
+    for col, column in enumerate(columns):
+        value = row.get(column.key)
+        fmt = formats.cell(number_format(column), style, flags.get(column.key))
+        if value is None or value == "":
+            sheet.write_blank(at, col, None, fmt)
+            continue
+        if column.type == "text":
+            text = str(value)[:MAX_CELL_CHARS]
+            quoted = text[0] in FORMULA_LEADER_SET or is_formula_like(text)
+            if quoted:
+                fmt = formats.cell(None, style, flags.get(column.key), True)
+            sheet.write_string(at, col, text, fmt)
+            continue
+        if column.type == "date":
+            day = as_date(value)
+            sheet.write_datetime(at, col, dt.datetime(day.year, day.month, day.day), fmt)
+            continue
+        number = float(value if isinstance(value, Decimal | int) else as_decimal(value))
+        data = _range(col, last_detail)
+        formula = None
+        if column.type in ("money", "number", "integer") and last_detail >= FIRST_DATA_ROW:
+            if style == "total":
+                formula = f"=SUBTOTAL(109,{data})"
+            elif members:
+                parts = [
+                    f'SUMIFS({data},{_range(position[key], last_detail)},"{_quoted(v)}")'
+                    for key, values in members.items()
+                    if key in position
+                    for v in values
+                ]
+                formula = "=" + "+".join(parts) if parts else None
+        if formula is None:
+            sheet.write_number(at, col, number, fmt)
+        else:
+            sheet.write_formula(at, col, formula, fmt, number)
+
+
+def _range(col: int, last_detail: int) -> str:
+    first = xl_rowcol_to_cell(FIRST_DATA_ROW, col, True, True)
+    return f"{first}:{xl_rowcol_to_cell(last_detail, col, True, True)}"
+
+
+def _quoted(value: Any) -> str:
+    return str(value).replace('"', '""')
 
 
 def _add_threshold_rules(

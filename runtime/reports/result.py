@@ -16,6 +16,7 @@ from quire.widgets.base import Bilingual, localized
 
 from ..render.document import (
     FLAGS_KEY,
+    MEMBERS_KEY,
     NUMERIC_TYPES,
     STYLE_KEY,
     ChartSpec,
@@ -282,6 +283,7 @@ def with_subtotals(
         if label_at and label_at not in subtotal:
             subtotal[label_at] = localized(Bilingual(**SUBTOTAL), locale)
         subtotal[STYLE_KEY] = "subtotal"
+        subtotal[MEMBERS_KEY] = {by: [group[0].get(by)]}
         out.append(derive.finish(subtotal))
 
     for row in rows:

@@ -33,7 +33,7 @@ from quire.designer.report import (
 from quire.widgets.base import Bilingual
 
 from ..models import User
-from ..render.document import FLAGS_KEY, STYLE_KEY
+from ..render.document import FLAGS_KEY, MEMBERS_KEY, STYLE_KEY
 from . import sources, transforms
 from .charts import chart
 from .parameters import (
@@ -119,8 +119,9 @@ def resolve(
     )
     everything = records(frame)
     for row in everything:
-        if row.get(STYLE_KEY) is None:
-            row.pop(STYLE_KEY, None)
+        for meta in (STYLE_KEY, MEMBERS_KEY):
+            if row.get(meta) is None:
+                row.pop(meta, None)
 
     pivot = _last_pivot(template)
     present = set(frame.columns) if not frame.empty else _declared_outputs(template, params)
@@ -180,7 +181,8 @@ def _last_pivot(template: Template) -> PivotStep | None:
 def _pivot_columns(pivot: PivotStep, frame: pd.DataFrame, params: Parameters) -> list[str]:
     """The columns a cross-tab made from its data (months, quarters), in order."""
     rows = [str(refer(r, params)) for r in pivot.rows]
-    fixed = {*rows, *(f"{r}{COMPANION_SUFFIX}" for r in rows), pivot.total, STYLE_KEY, "dataset"}
+    fixed = {*rows, *(f"{r}{COMPANION_SUFFIX}" for r in rows), pivot.total, "dataset"}
+    fixed |= {STYLE_KEY, MEMBERS_KEY}
     return [str(c) for c in frame.columns if c not in fixed]
 
 

@@ -80,10 +80,16 @@ def test_thresholds_are_exported_as_excel_rules(make_doc):
     ]
 
 
-def test_totals_row_closes_the_sheet(make_doc):
-    sheet = load(make_doc(totals={"budget": Decimal("75003")})).worksheets[0]
+def test_totals_row_closes_the_sheet_below_the_filtered_range(make_doc):
+    data = xlsx(make_doc(totals={"budget": Decimal("75003")}))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
     last = sheet[sheet.max_row]
-    assert last[0].value == "合计 Total" and last[4].value == 75003.0 and last[0].font.b
+    assert last[0].value == "合计 Total" and last[0].font.b
+    # A SUBTOTAL over the data rows with its value cached, outside the autofilter range.
+    assert last[4].value == f"=SUBTOTAL(109,$E$2:$E${sheet.max_row - 1})"
+    assert cached[cached.max_row][4].value == 75003.0
+    assert sheet.auto_filter.ref.endswith(str(sheet.max_row - 1))
 
 
 def test_formula_like_text_stays_text(make_doc, budget_rows):

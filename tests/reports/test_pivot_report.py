@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from pypdf import PdfReader
 
 from quire.runtime.errors import Invalid
 from quire.runtime.extensions import db
@@ -107,21 +110,68 @@ def test_the_api_serves_the_cross_tab_with_its_totals(spending, browser):
     assert [r["department"] for r in subtotals] == ["SALES"]
 
 
-def test_excel_csv_and_pdf_exports_carry_the_cross_tab(spending, user):
+def test_excel_keeps_subtotal_and_total_rows_below_the_sorted_range_as_cached_formulas(
+    spending, user, tmp_path
+):
     cfo = user("cfo")
-    workbook = export.export(cfo, "spending-by-month", {"year": str(YEAR)}, "xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(workbook.data)).worksheets[0]
-    values = list(sheet.iter_rows(values_only=True))
-    assert values[0][-1] == "合计 Total"
-    assert any(row[0] == "SALES" and row[-1] == pytest.approx(1500.10) for row in values)
-    assert values[-1][-1] == pytest.approx(62000.35)
+    data = export.export(cfo, "spending-by-month", {"year": str(YEAR)}, "xlsx").data
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-1] == "合计 Total"
+    details = [r for r in rows[1:] if not str(r[-1]).startswith("=")]
+    assert [r[0] for r in details] == ["FIN", "RD", "SALES", "SALES-E"][-len(details) :]
+    # Autofilter and sort act on the detail rows only.
+    last_detail = len(details) + 1
+    assert sheet.auto_filter.ref == f"A1:E{last_detail}"
+    subtotal, total = rows[last_detail], rows[last_detail + 1]
+    assert subtotal[0] == "SALES"
+    assert subtotal[-1] == (
+        f'=SUMIFS($E$2:$E${last_detail},$A$2:$A${last_detail},"SALES")'
+        f'+SUMIFS($E$2:$E${last_detail},$A$2:$A${last_detail},"SALES-E")'
+    )
+    assert total[-1] == f"=SUBTOTAL(109,$E$2:$E${last_detail})"
+    # The values are cached, so a viewer that does not calculate shows them too.
+    assert cached.cell(last_detail + 1, 5).value == pytest.approx(2000.35)
+    assert cached.cell(last_detail + 2, 5).value == pytest.approx(62000.35)
+    # Amber as a real conditional-format rule.
+    rules = [r for rng in sheet.conditional_formatting for r in rng.rules]
+    assert any(r.formula == ["50000.0"] and r.operator == "greaterThanOrEqual" for r in rules)
 
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    if office is None:
+        pytest.skip("LibreOffice is not installed")
+    source = tmp_path / "spending.xlsx"
+    source.write_bytes(data)
+    subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    assert (tmp_path / "spending.pdf").stat().st_size > 1000
+
+
+def test_csv_and_pdf_exports_carry_the_cross_tab(spending, user):
+    cfo = user("cfo")
     text = export.export(cfo, "spending-by-month", {"year": str(YEAR)}, "csv").data
     rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
     assert rows[0][-1].endswith("Total") and rows[-1][-1] == "62000.35"
+    assert any(r[0] == "SALES" and r[-1] == "2000.35" for r in rows)
 
     pdf = export.export(cfo, "spending-by-month", {"year": str(YEAR)}, "pdf").data
     assert pdf.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "62,000.35" in text and "华东销售" in text
 
 
 def test_a_step_that_cannot_run_on_the_data_is_a_422_naming_template_and_step(claim, user):
