@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     DEPARTMENT_MANAGE = "department.manage"
     AUDIT_READ = "audit.read"
     SETTINGS_MANAGE = "settings.manage"
+    BUDGET_MANAGE = "budget.manage"
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -57,6 +58,7 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.DEPARTMENT_MANAGE: ("管理部门", "Manage departments"),
     Permission.AUDIT_READ: ("查看审计日志", "Read the audit log"),
     Permission.SETTINGS_MANAGE: ("系统设置", "Manage settings"),
+    Permission.BUDGET_MANAGE: ("管理预算编制与成本分摊", "Run budget rounds and cost allocation"),
 }
 
 
@@ -371,3 +373,48 @@ def may_scrape_metrics(remote_addr: str | None, authorization: str, config: Any)
         return ipaddress.ip_address(remote_addr or "").is_loopback
     except ValueError:
         return False
+
+
+# --- budget rounds and cost allocation -------------------------------------------------------
+# Finance runs budget rounds and cost allocation (``budget.manage``); departments fill their
+# part of a round; report readers follow rounds and allocations within their scope.
+
+
+def may_manage_budgets(user: User | None, obj: Any = None) -> bool:
+    """Open, return within and close budget rounds; keep allocation rules and run them."""
+    return can(user, Permission.BUDGET_MANAGE, obj)
+
+
+def round_entries_filter(user: User | None) -> ColumnElement[bool]:
+    """The departments' parts of budget rounds a user follows: those in the scope they manage
+    budgets or read reports for, and those they were asked to fill in."""
+    from .models import BudgetRoundEntry
+
+    if user is None or not getattr(user, "id", None) or not user.is_active:
+        return false()
+    return or_(
+        scope_filter(user, Permission.BUDGET_MANAGE, BudgetRoundEntry),
+        scope_filter(user, Permission.REPORT_READ, BudgetRoundEntry),
+        BudgetRoundEntry.assignee_id == user.id,
+        BudgetRoundEntry.escalated_to_id == user.id,
+    )
+
+
+def may_see_round_entry(user: User | None, entry: Any) -> bool:
+    from .models import BudgetRoundEntry
+
+    predicate = round_entries_filter(user)
+    stmt = select(exists().where(BudgetRoundEntry.id == entry.id, predicate))
+    return bool(db.session.scalar(stmt))
+
+
+def may_fill_round_entry(user: User | None, entry: Any) -> bool:
+    """The person asked (or the one it was escalated to), or anyone who files forms for the
+    department, starts the department's budget; its submitter then fills and submits it."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.id in (entry.assignee_id, entry.escalated_to_id):
+        return True
+    return user.department_id == entry.department_id or can(
+        user, Permission.SUBMISSION_CREATE, entry.department
+    )

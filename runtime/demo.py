@@ -48,6 +48,7 @@ ROLES: list[tuple[str, str, str, list[P]]] = [
             P.REPORT_READ,
             P.REPORT_EXPORT,
             P.USER_READ,
+            P.BUDGET_MANAGE,
         ],
     ),
     (

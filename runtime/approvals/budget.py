@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from quire.designer.model import Template
 
+from ..budgeting.in_force import in_force
 from ..extensions import db
 from ..forms import templates as template_service
 from ..models import Department, FormTemplate, Submission, SubmissionStatus, TemplateVersion
@@ -175,8 +176,9 @@ def claim_amounts(template: Template, data: Mapping[str, Any]) -> dict[str, Deci
     return dict(totals)
 
 
-def approved_budget(department: Department, year: int) -> dict[str, Decimal] | None:
-    """Annual budget per account from the latest approved budget, or None if there is none."""
+def budget_submission(department: Department, year: int) -> Submission | None:
+    """The department's budget for the year in force: the latest approved, leaving out
+    budgets of a round that is still open."""
     stmt = (
         select(Submission)
         .join(FormTemplate, FormTemplate.id == Submission.template_id)
@@ -185,15 +187,18 @@ def approved_budget(department: Department, year: int) -> dict[str, Decimal] | N
             Submission.department_id == department.id,
             Submission.period == date(year, 1, 1),
             Submission.status == SubmissionStatus.APPROVED,
+            in_force(),
         )
         .order_by(Submission.decided_at.desc().nulls_last(), Submission.id.desc())
         .limit(1)
     )
-    found = db.session.scalar(stmt)
-    if found is None:
-        return None
+    return db.session.scalar(stmt)
+
+
+def annual_by_account(data: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Annual amount per account of a budget's stored lines."""
     budget: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for row in found.data.get("lines") or []:
+    for row in data.get("lines") or []:
         if not isinstance(row, Mapping) or not row.get("account"):
             continue
         annual = row.get("annual")
@@ -201,6 +206,12 @@ def approved_budget(department: Department, year: int) -> dict[str, Decimal] | N
             annual = sum((_money(row.get(q)) for q in ("q1", "q2", "q3", "q4")), ZERO)
         budget[str(row["account"])] += _money(annual)
     return dict(budget)
+
+
+def approved_budget(department: Department, year: int) -> dict[str, Decimal] | None:
+    """Annual budget per account from the budget in force, or None if there is none."""
+    found = budget_submission(department, year)
+    return annual_by_account(found.data) if found is not None else None
 
 
 def used(

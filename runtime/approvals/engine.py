@@ -795,6 +795,59 @@ def _return(actor: User, run: _Run, text: str | None, to: Any) -> str:
     return step.key
 
 
+@races_are_conflicts
+def return_for_rework(
+    actor: User,
+    submission_id: int,
+    *,
+    version: Any,
+    comment: Any,
+    now: datetime | None = None,
+) -> Submission:
+    """Send a form in review (or approved but not yet in force) back to its submitter on
+    behalf of whoever runs the process it belongs to, such as finance in a budget round.
+    The caller has decided that ``actor`` may; open tasks are cancelled, history says who."""
+    text = _clean_comment(comment)
+    if not text:
+        raise Invalid(
+            "Please say why.", [Detail("comment", "a reason is required to return a form")]
+        )
+    now = now or utcnow()
+    submission = _locked(submission_id)
+    if submission is None:
+        raise NotFound("No such submission, or it is outside your scope.")
+    forms_service.check_version(submission, version)
+    if submission.status not in (S.IN_REVIEW, S.APPROVED):
+        raise Conflict(f"A submission that is {submission.status.value} cannot be returned.")
+    before = submission.status.value
+    round = current_round(submission)
+    _cancel(_open_tasks(submission), now)
+    _event(
+        submission,
+        "return",
+        now=now,
+        round=round,
+        actor=actor,
+        step=submission.current_step,
+        comment=text,
+        details={"to": "submitter", "by": "owner"},
+    )
+    submission.status = S.RETURNED
+    submission.current_step = None
+    submission.decided_at = None
+    notify.returned(submission.submitter, submission, actor, text)
+    _touch(submission, now)
+    audit.record(
+        actor,
+        "submission.return",
+        object_type="submission",
+        object_id=submission.id,
+        changes={"status": [before, submission.status.value], "comment": text, "by": "owner"},
+    )
+    _flush()
+    return submission
+
+
 def _hand_on(
     actor: User, run: _Run, text: str | None, to: Any, *, keep_behalf: bool, action: str
 ) -> str:

@@ -56,26 +56,35 @@ def _describe(submission: Submission) -> tuple[str, str]:
 def _add(
     user: User,
     kind: str,
-    submission: Submission,
+    submission: Submission | None,
     subject: tuple[str, str],
     body: tuple[str, str] = ("", ""),
+    *,
+    link: str | None = None,
 ) -> Notification:
     muted = db.session.info.get(_MUTED, False)
     notification = Notification(
         user_id=user.id,
         kind=kind,
-        submission_id=submission.id,
+        submission_id=submission.id if submission is not None else None,
         subject_zh=subject[0][:300],
         subject_en=subject[1][:300],
         body_zh=body[0] or None,
         body_en=body[1] or None,
-        link=submission_path(submission.id),
+        link=link or (submission_path(submission.id) if submission is not None else None),
         emailed_at=utcnow() if muted else None,
     )
     db.session.add(notification)
     if not muted:
         db.session.info[_PENDING] = True
     return notification
+
+
+def message(
+    user: User, kind: str, subject: tuple[str, str], body: tuple[str, str], link: str
+) -> Notification:
+    """A notification about something other than a submission (a budget round's task)."""
+    return _add(user, kind, None, subject, body, link=link)
 
 
 def new_task(task: ApprovalTask, step_name: tuple[str, str]) -> None:

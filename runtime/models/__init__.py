@@ -1,9 +1,11 @@
 """Database models. Import from here so Alembic sees every table."""
 
+from .allocation import AllocationLine, AllocationRule, AllocationRun
 from .approvals import ApprovalEvent, ApprovalTask, Notification, TaskStatus
 from .audit import AuditEvent, AuditHead
 from .auth import ApiToken, SignInFailure
 from .base import Base, utcnow
+from .budgeting import BudgetLineComment, BudgetRound, BudgetRoundEntry, RoundKind, RoundStatus
 from .datasources import DataSource
 from .forms import (
     EDITABLE_STATUSES,
@@ -19,6 +21,14 @@ from .org import Department, Role, RoleGrant, User, UserStatus
 from .reports import ExportJob, JobStatus, ReportSubscription
 
 __all__ = [
+    "AllocationLine",
+    "AllocationRule",
+    "AllocationRun",
+    "BudgetLineComment",
+    "BudgetRound",
+    "BudgetRoundEntry",
+    "RoundKind",
+    "RoundStatus",
     "ApprovalEvent",
     "ApprovalTask",
     "Notification",
