@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api.errors import register_error_handlers
     from .approvals.views import bp as approvals_bp
     from .auth.views import bp as auth_bp
+    from .budgeting.views import bp as budgeting_bp
     from .datasources.views import bp as datasources_bp
     from .exports.views import bp as exports_bp
     from .forms.views import bp as forms_bp
@@ -110,6 +111,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(datasources_bp)
+    app.register_blueprint(budgeting_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 

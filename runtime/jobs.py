@@ -39,6 +39,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
     "reports.purge.periodic": ("quire.runtime.reports.export:purge_expired", {"minute": "17"}),
     # The organisation from the HR directory data source (if one is configured), hourly.
     "hr.sync.periodic": ("quire.runtime.hr_sync:run_scheduled", {"minute": "41"}),
+    # Budget round reminders before the deadline and escalations after it, hourly.
+    "budgeting.sweep.periodic": ("quire.runtime.budgeting.service:sweep", {"minute": "23"}),
 }
 
 

@@ -43,6 +43,14 @@ from ..models import (
 BUDGET_FORM = budget_service.BUDGET_FORM
 #: A department's place in a round, in the order finance reads them.
 STATUSES = ("not_started", "draft", "in_review", "returned", "approved")
+#: Each status in Chinese and English (reports and pages show them in the reader's language).
+STATUS_LABELS = {
+    "not_started": ("未开始", "Not started"),
+    "draft": ("草稿", "Draft"),
+    "in_review": ("审批中", "In review"),
+    "returned": ("已退回", "Returned"),
+    "approved": ("已批准", "Approved"),
+}
 REFERENCES = ("last_budget", "actuals")
 QUARTERS = ("q1", "q2", "q3", "q4")
 ZERO = Decimal("0.00")
@@ -551,10 +559,14 @@ def quarter_lines(submission: Submission | None) -> list[dict[str, Any]]:
 def consolidate(user: User, round: BudgetRound) -> Consolidation:
     """Each department's status and total against the reference columns, and the sum by
     account and quarter, over the departments the user may follow."""
+    return consolidate_entries(round, visible_entries(user, round))
+
+
+def consolidate_entries(round: BudgetRound, entries: list[BudgetRoundEntry]) -> Consolidation:
     ref_year = round.fiscal_year - 1 if round.kind == "annual" else round.fiscal_year
     rows = []
     by_account: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO] * 5)
-    for entry in visible_entries(user, round):
+    for entry in entries:
         submission = entry.submission
         last = None
         if "last_budget" in round.reference:

@@ -480,6 +480,24 @@ def approval_tasks(
     return rows
 
 
+def budget_round_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Departments of a budget round (:mod:`quire.runtime.budgeting.reports`)."""
+    from ..budgeting.reports import round_rows
+
+    return round_rows(user, config, filters, locale)
+
+
+def allocation_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Cost allocation lines (:mod:`quire.runtime.allocation.reports`)."""
+    from ..allocation.reports import allocation_rows as rows
+
+    return rows(user, config, filters, locale)
+
+
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
 RollupProvider = Callable[
     [User, Mapping[str, Any], Filters, str, Rollup], list[dict[str, Any]] | None
@@ -490,6 +508,8 @@ RollupProvider = Callable[
 PROVIDERS: dict[str, Provider] = {
     "submissions": submission_lines,
     "approvals": approval_tasks,
+    "budget_rounds": budget_round_rows,
+    "allocations": allocation_rows,
 }
 #: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
 ROLLUP_PROVIDERS: dict[str, RollupProvider] = {

@@ -8,7 +8,12 @@ from quire.designer.validate import load_template, validate_template
 from quire.report_templates import builtin_template_files, builtin_templates
 
 BUILTIN_FORMS = ["cost-allocation", "department-budget", "expense-claim"]
-BUILTIN_REPORTS = ["approval-efficiency", "budget-vs-actual", "expense-ledger"]
+BUILTIN_REPORTS = [
+    "approval-efficiency",
+    "budget-compilation",
+    "budget-vs-actual",
+    "expense-ledger",
+]
 
 
 def keys(template, table=None):
