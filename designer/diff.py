@@ -6,6 +6,7 @@ from typing import Any
 
 from .canonical import template_data
 from .model import Template
+from .references import repeats
 from .validate import load_template
 
 
@@ -49,7 +50,7 @@ def _attribute_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, li
     for attr in dict.fromkeys([*old, *new]):
         if old.get(attr) == new.get(attr):
             continue
-        if attr == "columns" and old.get("type") == new.get("type") == "table":
+        if attr == "columns" and old.get("type") == new.get("type") and repeats(new.get("type")):
             changes.update(_column_changes(old.get("columns", []), new.get("columns", [])))
         else:
             changes[attr] = [old.get(attr), new.get(attr)]

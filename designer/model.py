@@ -170,3 +170,15 @@ class Template(StrictModel):
 def template_json_schema() -> dict[str, Any]:
     """The JSON Schema served at `GET /api/v1/templates/schema`."""
     return Template.model_json_schema(by_alias=True)
+
+
+def _follow_widgets(registry: Any) -> None:
+    """A widget added at run time (a plugin, a test) becomes a valid field `type` at once."""
+    global AnyField
+    AnyField = registry.field_union()
+    # Once resolved, an annotation is not looked up again: set it, then rebuild the schema.
+    Template.__pydantic_fields__["fields"].annotation = list[AnyField]  # type: ignore[valid-type]
+    Template.model_rebuild(force=True)
+
+
+default_registry().on_change(_follow_widgets)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Literal
 
+from quire.widgets.registry import default_registry
+
 from .model import Template
 from .references import DRAFT_STEP
 from .vocabulary import EVERYONE
@@ -38,7 +40,7 @@ def resolve_access(
         if EVERYONE in permission.roles or set(permission.roles) & set(roles):
             return permission.access
     field = template.field(field_key)
-    computed = field is not None and (field.readonly or field.type == "formula")
+    computed = field is not None and not default_registry().for_field(field).editable(field)
     if step == DRAFT_STEP and "submitter" in roles and not computed:
         return "edit"
     return "read"

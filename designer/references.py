@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quire.designer.formula import FormulaError, FormulaSyntaxError, parse
+from quire.widgets.base import Widget
+from quire.widgets.registry import default_registry
 
 from .issues import Issue, did_you_mean, join_path
 from .vocabulary import ENGINE_NAMES, EVERYONE, PSEUDO_ROLES, ROLES
 
 #: Widgets whose values add up, so a table may total them.
-NUMERIC_TYPES = frozenset({"money", "number", "percent"})
 #: The permission step name for a submission that has not been submitted yet.
 DRAFT_STEP = "draft"
 #: Columns of the layout grid.
@@ -98,7 +99,7 @@ def _collect(doc: dict[str, Any], issues: list[Issue]) -> _Names:
             continue
         names.field_types[key] = kind
         names.field_paths[key] = ("fields", index)
-        if kind == "table":
+        if repeats(kind):
             columns: dict[str, str] = {}
             for col_index, column in _items(item.get("columns")):
                 col_key = _text(column.get("key"))
@@ -187,7 +188,7 @@ def _formula_sites(doc: dict[str, Any]) -> Iterator[_FormulaSite]:
     for index, item in _items(doc.get("fields")):
         key = _text(item.get("key"))
         yield from _field_sites(item, ("fields", index), key, None)
-        if item.get("type") == "table":
+        if repeats(item.get("type")):
             for col_index, column in _items(item.get("columns")):
                 col_key = _text(column.get("key"))
                 node = f"{key}.{col_key}" if key and col_key else None
@@ -209,7 +210,8 @@ def _formula_sites(doc: dict[str, Any]) -> Iterator[_FormulaSite]:
 def _field_sites(
     item: dict[str, Any], path: tuple[Any, ...], node: str | None, table: str | None
 ) -> Iterator[_FormulaSite]:
-    if item.get("type") == "formula" and _text(item.get("expression")) is not None:
+    widget = _widget(item.get("type"))
+    if widget is not None and widget.computed and _text(item.get("expression")) is not None:
         yield _FormulaSite((*path, "expression"), item["expression"], table, False, node)
     default = item.get("default")
     if isinstance(default, str) and default.startswith("="):
@@ -329,10 +331,11 @@ def _check_permissions(doc: dict[str, Any], names: _Names) -> list[Issue]:
     return issues
 
 
-_ASSIGNEE_FIELD_TYPES = {
-    "role": "department_picker",
-    "manager_of_department_field": "department_picker",
-    "user_field": "user_picker",
+#: What the field an assignee rule reads must name (a widget's `names_record`).
+_ASSIGNEE_FIELD_RECORDS = {
+    "role": "department",
+    "manager_of_department_field": "department",
+    "user_field": "user",
 }
 
 
@@ -358,7 +361,7 @@ def _check_approval(doc: dict[str, Any], names: _Names) -> list[Issue]:
                 )
             )
         key = _text(assignee.get("field"))
-        wanted = _ASSIGNEE_FIELD_TYPES.get(kind) if isinstance(kind, str) else None
+        wanted = _ASSIGNEE_FIELD_RECORDS.get(kind) if isinstance(kind, str) else None
         if key is None or wanted is None:
             continue
         actual = names.field_types.get(key)
@@ -369,12 +372,11 @@ def _check_approval(doc: dict[str, Any], names: _Names) -> list[Issue]:
                     f'unknown field "{key}"' + did_you_mean(key, names.field_types),
                 )
             )
-        elif actual != wanted:
-            wanted_text = wanted.replace("_", " ")
+        elif getattr(_widget(actual), "names_record", None) != wanted:
             issues.append(
                 Issue(
                     join_path(*base, "field"),
-                    f'"{key}" must be a {wanted_text} field, not {actual}',
+                    f'"{key}" must be a {wanted} picker field, not {actual.replace("_", " ")}',
                 )
             )
     return issues
@@ -413,10 +415,10 @@ def _check_sources_and_tables(doc: dict[str, Any], names: _Names) -> list[Issue]
 
     for index, item in _items(doc.get("fields")):
         source_of(item, ("fields", index))
-        for col_index, column in _items(item.get("columns")) if item.get("type") == "table" else ():
+        for col_index, column in _items(item.get("columns")) if repeats(item.get("type")) else ():
             source_of(column, ("fields", index, "columns", col_index))
         table = _text(item.get("key"))
-        if item.get("type") != "table" or table not in names.columns:
+        if not repeats(item.get("type")) or table not in names.columns:
             continue
         columns = {c["key"]: c for _, c in _items(item.get("columns")) if _text(c.get("key"))}
         totals = item.get("totals")
@@ -450,7 +452,16 @@ def _check_sources_and_tables(doc: dict[str, Any], names: _Names) -> list[Issue]
 
 
 def _numeric(column: dict[str, Any]) -> bool:
-    kind = _text(column.get("type"))
-    if kind == "formula":
-        kind = _text(column.get("result_type", "money"))
-    return kind in NUMERIC_TYPES
+    widget = _widget(column.get("type"))
+    return widget is not None and widget.is_numeric(column)
+
+
+def _widget(kind: Any) -> Widget | None:
+    """The widget of a `type` in a raw document (None for an unknown or missing type)."""
+    return default_registry().get(kind) if isinstance(kind, str) else None
+
+
+def repeats(kind: Any) -> bool:
+    """Is `kind` a widget of rows (a table), in a raw document?"""
+    widget = _widget(kind)
+    return widget is not None and widget.repeats

@@ -116,6 +116,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .web.context import register_template_context
 
     register_template_context(app)
+    from quire.widgets.rendering import install as install_widgets
+
+    install_widgets(app.jinja_env)
     return app
 
 

@@ -9,7 +9,37 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from .base import FieldBase, FieldValueError, Option, OptionsFrom, ParseContext, Widget, localized
+from .base import (
+    FieldBase,
+    FieldValueError,
+    Lookup,
+    Option,
+    OptionsFrom,
+    ParseContext,
+    Widget,
+    localized,
+)
+
+#: A drop-down of the field's choices; a text box (and a notice) when they cannot be read.
+SELECT_MACROS = """
+{% macro render_input(w) -%}
+{% if w.choices is not none -%}
+<select name="{{ w.name }}" id="{{ w.name }}"{{ w.disabled }}>
+  <option value="">{{ w.say('— 请选择 —', '— choose —') }}</option>
+  {% for v, label in w.choices -%}
+  <option value="{{ v }}" {% if v == w.value %}selected{% endif %}>{{ label }}</option>
+  {%- endfor %}
+</select>
+{%- else -%}
+{% if w.unavailable %}<small class="field-error" role="status">
+  {{- w.say('选项列表暂时无法读取，请直接输入编码。',
+            'The list of choices is unavailable right now; type the code.') -}}
+</small>{% endif %}
+<input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
+       autocomplete="off"{{ w.disabled }}>
+{%- endif %}
+{%- endmacro %}
+"""
 
 
 class ChoiceFieldMixin(FieldBase):
@@ -53,10 +83,31 @@ class ChoiceWidget(Widget):
                 return localized(option.label, locale)
         return value
 
-    def choices(self, field: Any, locale: str) -> list[tuple[str, str]]:
+    macros = SELECT_MACROS
+    excel_width = 14
+
+    def static_choices(self, field: Any, locale: str) -> list[tuple[str, str]]:
         return [
             (o.value, localized(o.label, locale)) for o in getattr(field, "options", None) or ()
         ]
+
+    def choices(
+        self, field: Any, lookup: Lookup | None, locale: str = "en"
+    ) -> list[tuple[str, str]] | None:
+        """Static options, else the rows of the field's data source (None when unreadable)."""
+        if getattr(field, "options_from", None) is not None:
+            return lookup.source_options(field) if lookup is not None else None
+        return self.static_choices(field, locale)
+
+    def list_values(self, field: Any, lookup: Lookup | None) -> list[str] | None:
+        options = getattr(field, "options", None)
+        return [o.value for o in options] if options else None
+
+    def workbook_hint(self, field: Any) -> str:
+        options = getattr(field, "options", None)
+        if not options:
+            return ""
+        return "从列表选择 Choose: " + " · ".join(f"{o.value} = {o.label.both()}" for o in options)
 
 
 class PickerWidget(ChoiceWidget):
@@ -64,6 +115,28 @@ class PickerWidget(ChoiceWidget):
     is the record's code, checked against the source's values the runtime puts in the context."""
 
     what: str = "a code"
+
+    def choices(
+        self, field: Any, lookup: Lookup | None, locale: str = "en"
+    ) -> list[tuple[str, str]] | None:
+        """The organisation's records when the runtime offers them (`organisation_choices`),
+        else the field's data source."""
+        if field.options_from is None and lookup is not None:
+            found = self.organisation_choices(lookup)
+            if found is not None:
+                return found
+        return super().choices(field, lookup, locale)
+
+    def organisation_choices(self, lookup: Lookup) -> list[tuple[str, str]] | None:
+        """Records of the organisation this picker offers (departments, users), or None."""
+        return None
+
+    def list_values(self, field: Any, lookup: Lookup | None) -> list[str] | None:
+        if field.options_from is None and lookup is not None:
+            found = self.organisation_choices(lookup)
+            if found is not None:
+                return [value for value, _label in found]
+        return None
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str:
         value = self.check_choice(field, raw, ctx)

@@ -89,6 +89,14 @@ class DecimalWidget(Widget):
 
     unit: ClassVar[str] = ""
     what: ClassVar[str] = "a number"
+    connector_type = "number"
+    excel_width = 12
+    macros = """
+{% macro render_input(w) -%}
+<input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" inputmode="decimal"
+       autocomplete="off"{{ w.disabled }}>
+{%- endmacro %}
+"""
 
     def places(self, field: Any) -> int | None:
         return getattr(field, "places", None)
@@ -110,3 +118,9 @@ class DecimalWidget(Widget):
 
     def export_value(self, field: Any, value: Any) -> ExportValue:
         return ExportValue(value, self.excel_format)
+
+    def from_cell(self, field: Any, value: Any) -> Any:
+        # A number cell goes to the parser as is: it reads floats by their shortest text.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        return super().from_cell(field, value)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import FieldBase, FieldValueError, Lookup, PaletteEntry, ParseContext, Widget
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -39,6 +39,26 @@ class AttachmentWidget(Widget):
         category="advanced", icon="paperclip", defaults={"max_size_mb": 10, "accept": [".pdf"]}
     )
     FieldModel = AttachmentField
+    holds_files = True
+    connector_type = None
+    macros = """
+{% macro render_input(w) -%}
+<div class="attachment" id="slot-{{ w.name }}">
+  <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
+         placeholder="{{ w.say('发票号码，或上传发票', 'Invoice number, or upload') }}"
+         {{- w.disabled }}>
+  {% if w.upload_url and not w.design -%}
+  <input type="file" name="file" accept="{{ w.field.accept|join(',') }}"
+         aria-label="{{ w.say('上传发票', 'Upload invoice') }}"
+         hx-post="{{ w.upload_url }}" hx-encoding="multipart/form-data" hx-trigger="change"
+         hx-target="#slot-{{ w.name }}" hx-swap="outerHTML" hx-include="this" hx-sync="this">
+  {%- elif w.design -%}
+  <input type="file" disabled aria-label="{{ w.say('上传发票', 'Upload invoice') }}">
+  {%- endif %}
+  {% if w.attachment %}<small>{{ w.attachment }}</small>{% endif %}
+</div>
+{%- endmacro %}
+"""
 
     def check_upload(self, field: Any, filename: str, size: int, content_type: str) -> None:
         """Refuse an upload this field does not take, before the runtime stores it."""
@@ -79,6 +99,21 @@ class AttachmentWidget(Widget):
         if not value:
             return ""
         return ", ".join(value) if isinstance(value, list) else value
+
+    def present(self, field: Any, value: Any, locale: str, lookup: Lookup | None) -> str:
+        """Uploaded files by their names (`📎 invoice.pdf`), invoice numbers as typed."""
+        if not value or lookup is None:
+            return self.display(field, value, locale)
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(self.file_label(str(item), lookup) for item in items)
+
+    @staticmethod
+    def file_label(value: str, lookup: Lookup) -> str:
+        name = lookup.attachment_name(value)
+        return f"📎 {name}" if name else value
+
+    def workbook_hint(self, field: Any) -> str:
+        return "发票号码（文件请在网页上传） Invoice number (upload files on the web)"
 
     def form_field(self, field: Any, locale: str) -> Any:
         from wtforms import FileField, MultipleFileField

@@ -1,18 +1,39 @@
 """What every widget is: a field model that is part of the template format, plus the code that
-turns whatever a browser, an API client or a spreadsheet sends into one canonical value.
+turns whatever a browser, an API client or a spreadsheet sends into one canonical value, and
+the Jinja macros that draw it.
 
 A widget module owns all of a field type's behaviour, so adding a type is one new file (see
-`registry.py`). The form runtime, the renderers and the designer only talk to the `Widget`
-interface below and never switch on `field.type` themselves.
+`registry.py` and `docs/widgets.md`). The form runtime, the renderers and the designer only talk
+to the `Widget` interface below and never switch on `field.type` themselves; a structural test
+(`tests/widgets/test_no_type_switches.py`) holds that.
+
+What a widget module owns:
+
+- **config**: `FieldModel`, the pydantic model of the field in a template;
+- **values**: `parse_value` (browser, API and spreadsheet input), `to_json`, `display`, `mask`;
+- **input from a web form**: `from_form` (which posted names make the value);
+- **rendering**: `macros`, Jinja source defining any of `render_input`, `render_readonly`,
+  `render_print` and `render_design`; each takes one `FieldView` (`w`). What a widget leaves
+  out falls back: print → readonly, design → input drawn disabled, anything → the base macros.
+  Callers use `quire.widgets.rendering.render(env, field, view)` (or, in Flask templates, the
+  `render_widget(view)` global), never the macros directly;
+- **spreadsheets**: `excel_format`, `export_value`, `excel_width`, `workbook_hint`,
+  `list_values` and `from_cell` (the offline workbook and the Excel print copy);
+- **the designer palette**: `label` (zh/en), `palette` (category, icon, default config), listed
+  by `WidgetRegistry.palette()`;
+- **capabilities** the runtime asks instead of type names: `has_value`, `computed`, `repeats`
+  (rows of columns), `holds_files` (attachments and invoice numbers), `can_be_column`,
+  `connector_type`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, ClassVar, Literal, NamedTuple
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, get_args
 
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -22,11 +43,15 @@ __all__ = [
     "Bilingual",
     "ExportValue",
     "FieldBase",
+    "FieldView",
+    "Lookup",
+    "MISSING",
     "FieldValueError",
     "MaskRule",
     "Option",
     "OptionsFrom",
     "PaletteEntry",
+    "RenderMode",
     "StrictModel",
     "ParseContext",
     "Widget",
@@ -63,6 +88,10 @@ class Bilingual(StrictModel):
 
     def text(self, locale: str) -> str:
         return localized(self, locale)
+
+    def both(self) -> str:
+        """Both languages at once, for what is read by people of either (spreadsheets)."""
+        return self.zh if self.zh == self.en else f"{self.zh} {self.en}"
 
 
 def localized(text: Bilingual | None, locale: str) -> str:
@@ -169,14 +198,135 @@ class ExportValue(NamedTuple):
     excel_format: str
 
 
+#: Palette categories, in the order the designer shows them.
+PaletteCategory = Literal["basic", "number", "date", "choice", "organisation", "advanced", "layout"]
+CATEGORY_ORDER: tuple[str, ...] = get_args(PaletteCategory)
+
+
 class PaletteEntry(BaseModel):
     """How the designer's palette shows a widget and the config a new field starts with."""
 
     model_config = ConfigDict(frozen=True)
 
-    category: Literal["basic", "number", "date", "choice", "organisation", "advanced", "layout"]
+    category: PaletteCategory
     icon: str
     defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+#: How a field is drawn: an input to fill in, a value to read on the page, a value on the PDF
+#: print copy, or a placeholder on the designer's canvas (looks like the input, does nothing).
+RenderMode = Literal["input", "readonly", "print", "design"]
+RENDER_MODES: tuple[RenderMode, ...] = ("input", "readonly", "print", "design")
+
+
+class Lookup(Protocol):
+    """What a widget may ask the runtime while presenting a field (the runtime reads the
+    database; widgets never do). Every answer is a list of `(value, label)` pairs."""
+
+    def departments(self) -> list[tuple[str, str]]:
+        """Active departments: code, "code name"."""
+        ...
+
+    def users(self) -> list[tuple[str, str]]:
+        """Users who have not left: username, "username · name"."""
+        ...
+
+    def source_options(self, field: FieldBase) -> list[tuple[str, str]] | None:
+        """Choices from the data source the field names; None when it cannot be read now."""
+        ...
+
+    def attachment_name(self, value: str) -> str | None:
+        """The file name of an uploaded attachment id, or None when the value is no upload."""
+        ...
+
+
+class _Missing:
+    """A web form sent nothing for a field (not even an empty string)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass
+class FieldView:
+    """Everything a widget's macro needs to draw one field, or one cell of a table, in one mode.
+
+    The caller (the form page, the print copy, the designer's canvas) resolves access and
+    values first, so a macro only lays out HTML: `text` is already localised and masked.
+    """
+
+    field: FieldBase
+    mode: RenderMode
+    #: The input's name and id: the field key, `lines-2-amount` in a table.
+    name: str
+    #: What the input shows (input and design modes): what was typed, else the stored JSON.
+    value: Any = ""
+    #: The value as people read it (readonly and print modes), localised, masked if need be.
+    text: str = ""
+    masked: bool = False
+    #: `(value, label)` choices for selects and pickers; None when the widget has none, or its
+    #: data source cannot be read right now (`unavailable` then says so).
+    choices: list[tuple[str, str]] | None = None
+    unavailable: bool = False
+    locale: str = "en"
+    #: True inside a table cell (no caption, compact read-only text).
+    cell: bool = False
+    #: Where a file upload posts (the runtime's URL); None where uploads are not possible.
+    upload_url: str | None = None
+    #: The label of an uploaded file the value names.
+    attachment: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def design(self) -> bool:
+        return self.mode == "design"
+
+    @property
+    def disabled(self) -> Markup:
+        """` disabled` on the designer's canvas, where inputs are pictures of themselves."""
+        return Markup(" disabled") if self.design else Markup("")
+
+    @property
+    def label(self) -> str:
+        return localized(self.field.label, self.locale)
+
+    def child(self, column: FieldBase, row: int = 0) -> FieldView:
+        """The view of one cell of a table's column, in the same mode (`lines-0-amount`)."""
+        return FieldView(
+            column, self.mode, f"{self.name}-{row}-{column.key}", locale=self.locale, cell=True
+        )
+
+    def say(self, zh: str, en: str) -> str:
+        """Text of the widget's own, in the viewer's language (widgets carry both)."""
+        return zh if self.locale.lower().startswith("zh") else en
+
+
+#: The macros every widget starts from; a widget's `macros` override them one by one.
+BASE_MACROS = """
+{% macro render_input(w) -%}
+<input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" autocomplete="off"
+       {%- if w.design %} disabled{% endif %}>
+{%- endmacro %}
+{% macro render_readonly(w) -%}
+{% if w.cell %}{{ w.text }}{% else -%}
+<div class="readonly{% if w.masked %} masked{% endif %}" id="value-{{ w.name }}">
+  {{- w.text or '—' -}}
+</div>
+{%- endif %}
+{%- endmacro %}
+{% macro render_print(w) -%}
+{{ render_readonly(w) }}
+{%- endmacro %}
+{% macro render_design(w) -%}
+{{ render_input(w) }}
+{%- endmacro %}
+"""
 
 
 class Widget:
@@ -198,6 +348,24 @@ class Widget:
     computed: ClassVar[bool] = False
     #: Whether the widget may be a column of a table.
     can_be_column: ClassVar[bool] = True
+    #: True for layout widgets that title what follows (a section header) rather than say
+    #: something to read (static text); both store nothing.
+    heading: ClassVar[bool] = False
+    #: True for containers of rows whose `columns` are other widgets' fields (tables).
+    repeats: ClassVar[bool] = False
+    #: True when values name uploaded files or invoice numbers: they are listed on the print
+    #: copy and checked for duplicate use across claims.
+    holds_files: ClassVar[bool] = False
+    #: Column type when the `submissions` connector exposes the field (`money`, `number`,
+    #: `date`, `boolean`, `text`); None keeps the field out of connector rows.
+    connector_type: ClassVar[str | None] = "text"
+    #: The organisation record a value names (`department`, `user`), for approval rules that
+    #: route by a field; None for everything else.
+    names_record: ClassVar[str | None] = None
+    #: Column width in the offline workbook, in characters.
+    excel_width: ClassVar[int] = 28
+    #: Jinja source of the widget's macros (see the module docstring); empty uses the base ones.
+    macros: ClassVar[str] = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def bind(self, registry: Any) -> None:
@@ -221,6 +389,10 @@ class Widget:
     def parse_value(self, field: FieldBase, raw: Any, ctx: ParseContext) -> Any:
         """Parse a non-blank value; raise FieldValueError with a sentence for the clerk."""
         raise NotImplementedError
+
+    def from_json(self, field: FieldBase, raw: Any) -> Any:
+        """A computed value's stored JSON back to Python (what `parse` does for the others)."""
+        return raw
 
     def to_json(self, field: FieldBase, value: Any) -> Any:
         """The canonical JSON value (strings for money and dates, so nothing passes a float)."""
@@ -253,6 +425,72 @@ class Widget:
         from wtforms import StringField
 
         return StringField(**self.form_field_kwargs(field, locale))
+
+    def is_numeric(self, config: Any) -> bool:
+        """Does a field with this config (a model or a raw template dict) hold a number that a
+        table may total?"""
+        return self.excel_format in ("money", "number", "percent")
+
+    def editable(self, field: FieldBase) -> bool:
+        """Can people change this field at all? A permission granting `edit` on a field that is
+        computed, read-only or stores nothing is refused by template validation."""
+        return self.has_value and not self.computed and not field.readonly
+
+    # -- presenting with what the runtime knows -------------------------------------------------
+    def choices(
+        self, field: FieldBase, lookup: Lookup | None, locale: str = "en"
+    ) -> list[tuple[str, str]] | None:
+        """`(value, label)` choices the input offers; None for widgets typed in freely."""
+        return None
+
+    def present(self, field: FieldBase, value: Any, locale: str, lookup: Lookup | None) -> str:
+        """Display text with what only the runtime knows (a department's name, a file name)."""
+        return self.display(field, value, locale)
+
+    # -- web forms -------------------------------------------------------------------------------
+    def from_form(self, field: FieldBase, name: str, form: Any, getlist: Any = None) -> Any:
+        """The raw value a posted HTML form holds for the field drawn under `name`, or
+        `MISSING` when the form did not carry it (the stored value is then kept)."""
+        return form.get(name) if name in form else MISSING
+
+    # -- spreadsheets ----------------------------------------------------------------------------
+    def workbook_hint(self, field: FieldBase) -> str:
+        """What to type, in both languages, beside the input cell of the offline workbook."""
+        return ""
+
+    def list_values(self, field: FieldBase, lookup: Lookup | None) -> list[str] | None:
+        """Values for the workbook cell's drop-down list; None for free input."""
+        return None
+
+    def from_cell(self, field: FieldBase, value: Any) -> Any:
+        """A spreadsheet cell's value as `parse` takes it (the parser stays the judge)."""
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, datetime):
+            if value.time() == datetime.min.time():
+                return value.date().isoformat()
+            return value.isoformat(sep=" ")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    # -- the designer ----------------------------------------------------------------------------
+    def palette_item(self) -> dict[str, Any]:
+        """The palette entry the designer shows: type, label zh/en, icon, category and the
+        config a new field starts with."""
+        return {
+            "type": self.type_name,
+            "label": dict(self.label),
+            "icon": self.palette.icon,
+            "category": self.palette.category,
+            "defaults": dict(self.palette.defaults),
+            "has_value": self.has_value,
+            "can_be_column": self.can_be_column,
+        }
 
     # -- helpers for subclasses ------------------------------------------------------------------
     def form_field_kwargs(self, field: FieldBase, locale: str) -> dict[str, Any]:

@@ -22,6 +22,25 @@ class CheckboxWidget(Widget):
     palette = PaletteEntry(category="choice", icon="check-square")
     FieldModel = CheckboxField
     excel_format = "boolean"
+    connector_type = "boolean"
+    macros = """
+{% macro render_input(w) -%}
+<input type="checkbox" role="switch" name="{{ w.name }}" id="{{ w.name }}" value="y"
+       {%- if w.value %} checked{% endif %}{{ w.disabled }}>
+{%- endmacro %}
+"""
+
+    def from_form(self, field: Any, name: str, form: Any, getlist: Any = None) -> Any:
+        return bool(form.get(name))  # an unticked box sends nothing at all
+
+    def workbook_hint(self, field: Any) -> str:
+        return "是/否 yes / no"
+
+    def list_values(self, field: Any, lookup: Any) -> list[str] | None:
+        return ["yes", "no"]
+
+    def from_cell(self, field: Any, value: Any) -> Any:
+        return value if isinstance(value, bool) else super().from_cell(field, value)
 
     def parse(self, field: Any, raw: Any, ctx: ParseContext | None = None) -> bool:
         # An unticked HTML checkbox sends nothing, so blank means "no" rather than "missing";

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -32,6 +32,24 @@ class DateWidget(Widget):
     palette = PaletteEntry(category="date", icon="calendar")
     FieldModel = DateField
     excel_format = "date"
+    connector_type = "date"
+    excel_width = 12
+    macros = """
+{% macro render_input(w) -%}
+<input type="date" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
+       {{- w.disabled }}>
+{%- endmacro %}
+"""
+
+    def workbook_hint(self, field: Any) -> str:
+        return "日期 Date: YYYY-MM-DD"
+
+    def from_cell(self, field: Any, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        return super().from_cell(field, value)
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> date:
         name = self.name_of(field)

@@ -37,6 +37,23 @@ class DateRangeWidget(Widget):
     label = {"zh": "日期区间", "en": "Date range"}
     palette = PaletteEntry(category="date", icon="calendar-range")
     FieldModel = DateRangeField
+    macros = """
+{% macro render_input(w) -%}
+<div class="grid">
+  <input type="date" name="{{ w.name }}-start" value="{{ w.value.start if w.value else '' }}"
+         aria-label="{{ w.say('从', 'From') }}"{{ w.disabled }}>
+  <input type="date" name="{{ w.name }}-end" value="{{ w.value.end if w.value else '' }}"
+         aria-label="{{ w.say('至', 'Until') }}"{{ w.disabled }}>
+</div>
+{%- endmacro %}
+"""
+
+    def from_form(self, field: Any, name: str, form: Any, getlist: Any = None) -> Any:
+        start, end = form.get(f"{name}-start"), form.get(f"{name}-end")
+        return {"start": start, "end": end} if (start or end) else None
+
+    def workbook_hint(self, field: Any) -> str:
+        return "日期区间 Date range: YYYY-MM-DD/YYYY-MM-DD"
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> DateRange:
         """Accepts `{"start": ..., "end": ...}` or `"YYYY-MM-DD/YYYY-MM-DD"`."""

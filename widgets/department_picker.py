@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ._choices import PickerWidget
-from .base import FieldBase, OptionsFrom, PaletteEntry
+from .base import FieldBase, Lookup, OptionsFrom, PaletteEntry
 
 
 class DepartmentPickerField(FieldBase):
@@ -22,6 +22,21 @@ class DepartmentPickerWidget(PickerWidget):
     palette = PaletteEntry(category="organisation", icon="diagram-3")
     FieldModel = DepartmentPickerField
     what = "a department code"
+    names_record = "department"
+
+    def organisation_choices(self, lookup: Lookup) -> list[tuple[str, str]] | None:
+        return lookup.departments()
+
+    def present(self, field: Any, value: Any, locale: str, lookup: Lookup | None) -> str:
+        """`SALES 销售部`: the code people type, with the name they recognise."""
+        if value and lookup is not None:
+            for code, label in lookup.departments():
+                if code == value:
+                    return label
+        return self.display(field, value, locale)
+
+    def workbook_hint(self, field: Any) -> str:
+        return "部门代码，可留空 Department code; leave empty for your own"
 
 
 WIDGET = DepartmentPickerWidget()

@@ -32,6 +32,17 @@ class FiscalPeriodWidget(Widget):
         category="date", icon="calendar-month", defaults={"granularity": "month"}
     )
     FieldModel = FiscalPeriodField
+    macros = """
+{% macro render_input(w) -%}
+<input type="{{ 'month' if w.field.granularity == 'month' else 'text' }}"
+       name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" autocomplete="off"
+       {{- w.disabled }}>
+{%- endmacro %}
+"""
+
+    def workbook_hint(self, field: Any) -> str:
+        shape = _FORMATS[field.granularity][1]
+        return f"会计期间 Period: {shape}"
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str:
         pattern, shape = _FORMATS[field.granularity]

@@ -23,6 +23,9 @@ RESULT_WIDGETS = {
 }
 
 
+NUMERIC_RESULTS = frozenset({"money", "number", "percent"})
+
+
 class FormulaField(FieldBase):
     """A computed, read-only value."""
 
@@ -41,6 +44,19 @@ class FormulaWidget(Widget):
     )
     FieldModel = FormulaField
     computed = True
+    connector_type = "number"
+    #: The server recomputes the value and swaps the output in place (htmx, by its id).
+    macros = """
+{% macro render_input(w) -%}
+<output id="computed-{{ w.name }}" class="computed money" aria-live="polite">{{ w.text }}</output>
+{%- endmacro %}
+{% macro render_readonly(w) -%}
+{{ render_input(w) }}
+{%- endmacro %}
+{% macro render_design(w) -%}
+<output class="computed money">= {{ w.field.expression }}</output>
+{%- endmacro %}
+"""
 
     def __init__(self) -> None:
         self._registry: Any = None
@@ -62,13 +78,29 @@ class FormulaWidget(Widget):
         widget, shadow = self._presenter(field)
         if result is None:
             return None
-        if field.result_type in ("money", "number", "percent"):
+        if field.result_type in NUMERIC_RESULTS:
             from decimal import ROUND_HALF_UP, Decimal
 
             places = widget.places(shadow)  # type: ignore[attr-defined]
             if places is not None and isinstance(result, Decimal):
                 return result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         return widget.parse(shadow, result, ctx)
+
+    def is_numeric(self, config: Any) -> bool:
+        result = (
+            config.get("result_type", "money")
+            if isinstance(config, dict)
+            else getattr(config, "result_type", "money")
+        )
+        return result in NUMERIC_RESULTS
+
+    def from_json(self, field: Any, raw: Any) -> Any:
+        """The stored JSON of a computed value back to Python (a Decimal for numbers)."""
+        if field.result_type in NUMERIC_RESULTS:
+            from decimal import Decimal
+
+            raw = Decimal(str(raw))
+        return self.coerce(field, raw)
 
     def to_json(self, field: Any, value: Any) -> Any:
         widget, shadow = self._presenter(field)
@@ -81,6 +113,9 @@ class FormulaWidget(Widget):
     def export_value(self, field: Any, value: Any) -> ExportValue:
         widget, shadow = self._presenter(field)
         return widget.export_value(shadow, value)
+
+    def workbook_hint(self, field: Any) -> str:
+        return "自动计算，上传后由 Quire 计算 Computed by Quire when you upload"
 
     def form_field(self, field: Any, locale: str) -> Any:
         from wtforms import StringField

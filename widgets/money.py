@@ -29,6 +29,17 @@ class MoneyWidget(DecimalWidget):
     palette = PaletteEntry(category="number", icon="currency-yen", defaults={"currency": "CNY"})
     FieldModel = MoneyField
     excel_format = "money"
+    connector_type = "money"
+    excel_width = 14
+    macros = """
+{% macro render_input(w) -%}
+<input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" inputmode="decimal"
+       class="money" autocomplete="off"{{ w.disabled }}>
+{%- endmacro %}
+"""
+
+    def workbook_hint(self, field: Any) -> str:
+        return "金额 Amount: 1234.56"
 
     def places(self, field: Any) -> int:
         return 2

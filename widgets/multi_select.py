@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field
 
 from ._choices import ChoiceFieldMixin, ChoiceWidget
-from .base import FieldValueError, PaletteEntry, ParseContext
+from .base import MISSING, FieldValueError, PaletteEntry, ParseContext
+
+_SEPARATORS = re.compile(r"\s*[,，、;；]\s*")
 
 
 class MultiSelectField(ChoiceFieldMixin):
@@ -23,6 +26,29 @@ class MultiSelectWidget(ChoiceWidget):
     label = {"zh": "多选", "en": "Multi-select"}
     palette = PaletteEntry(category="choice", icon="ui-checks", defaults={"options": []})
     FieldModel = MultiSelectField
+    macros = """
+{% macro render_input(w) -%}
+<select name="{{ w.name }}" id="{{ w.name }}" multiple{{ w.disabled }}>
+  {% for v, label in w.choices or [] -%}
+  <option value="{{ v }}" {% if w.value and v in w.value %}selected{% endif %}>{{ label }}</option>
+  {%- endfor %}
+</select>
+{%- endmacro %}
+"""
+
+    def from_form(self, field: Any, name: str, form: Any, getlist: Any = None) -> Any:
+        return getlist(name) if getlist is not None else form.get(name, MISSING)
+
+    def list_values(self, field: Any, lookup: Any) -> list[str] | None:
+        return None  # a cell holds several values; the hint says how to write them
+
+    def workbook_hint(self, field: Any) -> str:
+        return "多个值以逗号分隔 Several values, separated by commas"
+
+    def from_cell(self, field: Any, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in _SEPARATORS.split(value.strip()) if part]
+        return super().from_cell(field, value)
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> list[str]:
         """Accepts a list, or one value (a form with a single box ticked sends a string)."""
@@ -46,7 +72,7 @@ class MultiSelectWidget(ChoiceWidget):
         from wtforms import SelectMultipleField
 
         return SelectMultipleField(
-            choices=self.choices(field, locale),
+            choices=self.static_choices(field, locale),
             validate_choice=False,
             **self.form_field_kwargs(field, locale),
         )

@@ -28,6 +28,9 @@ class NumberWidget(DecimalWidget):
     FieldModel = NumberField
     excel_format = "number"
 
+    def workbook_hint(self, field: Any) -> str:
+        return "数字 Number"
+
     def to_json(self, field: Any, value: Any) -> Any:
         # Whole numbers go out as JSON integers (quantities); anything else as exact text.
         if isinstance(value, Decimal) and field.places == 0:

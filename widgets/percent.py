@@ -5,7 +5,7 @@ Spreadsheets get the fraction (0.125) because Excel's percent format multiplies 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import Field
@@ -30,6 +30,21 @@ class PercentWidget(DecimalWidget):
     excel_format = "percent"
     unit = " %"
     what = "a percentage"
+    excel_width = 10
+
+    def workbook_hint(self, field: Any) -> str:
+        return "百分比 Percent: 12.5%"
+
+    def from_cell(self, field: Any, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().removesuffix("%").strip()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # Percent cells hold the fraction (12.5 % is 0.125), as exports write it.
+            try:
+                return f"{(Decimal(repr(value)) * 100).normalize():f}"
+            except InvalidOperation:
+                return repr(value)
+        return super().from_cell(field, value)
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> Decimal:
         if isinstance(raw, str):

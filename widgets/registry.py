@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from types import ModuleType
 from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from .base import FieldBase, Widget
+from .base import CATEGORY_ORDER, FieldBase, Widget
 
 #: Modules of a widget package that are machinery, not widgets.
-SUPPORT_MODULES = frozenset({"base", "registry"})
+SUPPORT_MODULES = frozenset({"base", "registry", "rendering"})
 
 
 class WidgetRegistryError(Exception):
@@ -31,6 +31,7 @@ class WidgetRegistry:
 
     def __init__(self, widgets: list[Widget] | None = None) -> None:
         self._widgets: dict[str, Widget] = {}
+        self._listeners: list[Callable[[WidgetRegistry], None]] = []
         for widget in widgets or []:
             self.register(widget)
 
@@ -41,6 +42,37 @@ class WidgetRegistry:
             raise WidgetRegistryError(f"two widgets are called {widget.type_name!r}")
         self._widgets[widget.type_name] = widget
         self._widgets = dict(sorted(self._widgets.items()))
+
+    def add(self, widget: Widget) -> None:
+        """Register a widget into a registry in use (a plugin, a test): the table's column
+        union and every model that listens (the template format) are rebuilt at once."""
+        self.register(widget)
+        self._changed()
+
+    def remove(self, type_name: str) -> None:
+        """Take a widget out again (the counterpart of `add`, for tests)."""
+        if self._widgets.pop(type_name, None) is not None:
+            self._changed()
+
+    def on_change(self, listener: Callable[[WidgetRegistry], None]) -> None:
+        """Call `listener(registry)` whenever `add` or `remove` changes the set of widgets."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self.bind()
+        for listener in self._listeners:
+            listener(self)
+
+    def get(self, type_name: str) -> Widget | None:
+        return self._widgets.get(type_name)
+
+    def palette(self) -> list[dict[str, Any]]:
+        """The designer's palette: every widget's entry, by category then label."""
+        order = list(CATEGORY_ORDER)
+        return sorted(
+            (widget.palette_item() for widget in self),
+            key=lambda item: (order.index(item["category"]), item["label"]["en"]),
+        )
 
     def bind(self) -> WidgetRegistry:
         """Let every widget see the complete registry (tables need their column types)."""

@@ -19,7 +19,17 @@ class SectionHeaderWidget(Widget):
     palette = PaletteEntry(category="layout", icon="type-h2")
     FieldModel = SectionHeaderField
     has_value = False
+    heading = True
     can_be_column = False
+    connector_type = None
+    macros = """
+{% macro render_input(w) -%}
+<h3 class="section-header">{{ w.text }}</h3>
+{%- endmacro %}
+{% macro render_readonly(w) -%}
+{{ render_input(w) }}
+{%- endmacro %}
+"""
 
     def display(self, field: Any, value: Any, locale: str) -> str:
         return localized(field.label, locale)

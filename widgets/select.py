@@ -32,7 +32,7 @@ class SelectWidget(ChoiceWidget):
         # validate_choice=False: choices from a data source are loaded by the runtime, and
         # `parse` is the judge of a value either way.
         return WTSelectField(
-            choices=[("", ""), *self.choices(field, locale)],
+            choices=[("", ""), *self.static_choices(field, locale)],
             validate_choice=False,
             **self.form_field_kwargs(field, locale),
         )

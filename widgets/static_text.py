@@ -22,6 +22,15 @@ class StaticTextWidget(Widget):
     FieldModel = StaticTextField
     has_value = False
     can_be_column = False
+    connector_type = None
+    macros = """
+{% macro render_input(w) -%}
+<p class="static-text">{{ w.text }}</p>
+{%- endmacro %}
+{% macro render_readonly(w) -%}
+{{ render_input(w) }}
+{%- endmacro %}
+"""
 
     def display(self, field: Any, value: Any, locale: str) -> str:
         return localized(field.content, locale)

@@ -6,12 +6,21 @@ the registry is complete, so `bind` rebuilds the field model with the registry's
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import (
+    MISSING,
+    ExportValue,
+    FieldBase,
+    FieldValueError,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+)
 
 
 class TableField(FieldBase):
@@ -42,15 +51,31 @@ class TableWidget(Widget):
     FieldModel = TableField
     excel_format = "table"
     can_be_column = False
+    repeats = True
+    connector_type = None
+    #: On the canvas: the header and one row of the columns' own design inputs. Filled forms,
+    #: read-only pages and print copies draw rows with the form page's table layout
+    #: (`forms/_fields.html`), whose every cell is again the column widget's macro.
+    macros = """
+{% macro render_design(w) -%}
+<div class="form-table"><div class="table-scroll"><table>
+  <thead><tr><th class="rowno">#</th>
+    {%- for c in w.field.columns %}<th>{{ w.child(c).label }}</th>{% endfor %}</tr></thead>
+  <tbody><tr><td class="rowno">1</td>
+    {%- for c in w.field.columns %}<td>{{ render_widget(w.child(c)) }}</td>{% endfor %}</tr></tbody>
+</table></div></div>
+{%- endmacro %}
+"""
 
     def __init__(self) -> None:
         self._registry: Any = None
 
     def bind(self, registry: Any) -> None:
         self._registry = registry
-        TableField.model_rebuild(
-            force=True, _types_namespace={"ColumnField": registry.field_union(columns_only=True)}
-        )
+        union = registry.field_union(columns_only=True)
+        # Once resolved, an annotation is not looked up again: set it, then rebuild the schema.
+        TableField.__pydantic_fields__["columns"].annotation = list[union]  # type: ignore[valid-type]
+        TableField.model_rebuild(force=True, _types_namespace={"ColumnField": union})
 
     def column_widget(self, column: FieldBase) -> Widget:
         if self._registry is None:
@@ -94,6 +119,23 @@ class TableWidget(Widget):
             rows.append(parsed)
         if errors:
             raise FieldValueError.collect(errors)
+        return rows
+
+    def from_form(self, field: Any, name: str, form: Any, getlist: Any = None) -> Any:
+        """Rows posted as `lines-2-amount`, each cell read by its column's widget."""
+        pattern = re.compile(rf"^{re.escape(name)}-(\d+)-[a-z][a-z0-9_]*")
+        indexes = sorted({int(m.group(1)) for key in form if (m := pattern.match(key))})
+        rows = []
+        for index in indexes:
+            row = {}
+            for column in field.columns:
+                widget = self.column_widget(column)
+                if widget.computed:
+                    continue
+                raw = widget.from_form(column, f"{name}-{index}-{column.key}", form, getlist)
+                if raw is not MISSING:
+                    row[column.key] = raw
+            rows.append(row)
         return rows
 
     def to_json(self, field: Any, value: Any) -> Any:

@@ -25,6 +25,13 @@ class TextareaWidget(Widget):
     label = {"zh": "多行文本", "en": "Text area"}
     palette = PaletteEntry(category="basic", icon="textarea-t", defaults={"rows": 3})
     FieldModel = TextareaField
+    macros = """
+{% macro render_input(w) -%}
+<textarea name="{{ w.name }}" id="{{ w.name }}" rows="{{ w.field.rows }}"{{ w.disabled }}>
+  {{- w.value -}}
+</textarea>
+{%- endmacro %}
+"""
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str:
         return check_text(self.name_of(field), raw, 0, field.max_length)

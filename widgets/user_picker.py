@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ._choices import PickerWidget
-from .base import FieldBase, OptionsFrom, PaletteEntry
+from .base import FieldBase, Lookup, OptionsFrom, PaletteEntry
 
 
 class UserPickerField(FieldBase):
@@ -22,6 +22,13 @@ class UserPickerWidget(PickerWidget):
     palette = PaletteEntry(category="organisation", icon="person")
     FieldModel = UserPickerField
     what = "a username"
+    names_record = "user"
+
+    def organisation_choices(self, lookup: Lookup) -> list[tuple[str, str]] | None:
+        return lookup.users()
+
+    def workbook_hint(self, field: Any) -> str:
+        return "用户名 Username"
 
 
 WIDGET = UserPickerWidget()

@@ -26,7 +26,6 @@ from pydantic import Field
 from ..base import (
     Capabilities,
     ColumnInfo,
-    ColumnType,
     Connector,
     ConnectorConfig,
     QueryRejected,
@@ -36,16 +35,6 @@ from ..base import (
 
 __all__ = ["SubmissionsConfig", "SubmissionsConnector"]
 
-#: Widgets that hold no value a data source could offer.
-_NO_VALUE = frozenset({"section_header", "static_text", "attachment", "table"})
-_COLUMN_TYPES: dict[str, ColumnType] = {
-    "money": "money",
-    "number": "number",
-    "percent": "number",
-    "formula": "number",
-    "date": "date",
-    "checkbox": "boolean",
-}
 _HEAD: list[ColumnInfo] = [
     ColumnInfo("id", "number"),
     ColumnInfo("number"),
@@ -146,13 +135,19 @@ class SubmissionsConnector(Connector):
         return templates.parsed(version)
 
     def _columns(self, template: Any, query: str) -> list[ColumnInfo]:
+        from quire.widgets.registry import default_registry
+
+        registry = default_registry()
         restricted = {
             p.field for p in template.permissions if str(p.access) in {"hidden", "masked"}
         }
         if query == "submissions":
             fields = template.fields
         else:
-            table = next((f for f in template.fields if f.key == query and f.type == "table"), None)
+            table = next(
+                (f for f in template.fields if f.key == query and registry.for_field(f).repeats),
+                None,
+            )
             if table is None:
                 raise QueryRejected(
                     f"Ask for 'submissions' or a table of {self.config.form}, not {query!r}."
@@ -161,10 +156,11 @@ class SubmissionsConnector(Connector):
                 return list(_HEAD)
             fields = table.columns
         head = {c.name for c in _HEAD}
+        kinds = {f.key: registry.for_field(f).connector_type for f in fields}
         return [*_HEAD] + [
-            ColumnInfo(f.key, _COLUMN_TYPES.get(f.type, "text"))
+            ColumnInfo(f.key, kinds[f.key])  # type: ignore[arg-type]
             for f in fields
-            if f.type not in _NO_VALUE and f.key not in restricted and f.key not in head
+            if kinds[f.key] is not None and f.key not in restricted and f.key not in head
         ]
 
     def _rows(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +175,9 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
     print_access = {
         key: "read" if level == "edit" else level for key, level in loaded.access.items()
     }
-    page = FormPage(template, submission.data, print_access, locale)
+    page = FormPage(
+        template, submission.data, print_access, locale, mode="print", upload_endpoint=None
+    )
     attachments = _attachments_of(submission, template, page)
     status = submission.status.value
     settings = template.print
@@ -263,17 +264,18 @@ def history(submission: Submission, template: Template, locale: str) -> list[His
 def _attachment_values(template: Template, page: FormPage) -> list[tuple[str, str]]:
     """(where, value) of every attachment the downloader may see, in form order."""
     found = []
+    registry = form_values.widgets()
     for f in template.fields:
         if not page.visible(f.key) or page.masked(f.key):
             continue
         if page.is_table(f):
-            columns = [c for c in f.columns if c.type == "attachment"]
+            columns = [c for c in f.columns if registry.for_field(c).holds_files]
             for index, row in enumerate(page.stored_rows(f)):
                 for column in columns:
                     for value in _as_list(row.get(column.key)):
                         where = f"{page.label(f)} #{index + 1} · {page.label(column)}"
                         found.append((where, value))
-        elif f.type == "attachment":
+        elif registry.for_field(f).holds_files:
             found.extend((page.label(f), value) for value in _as_list(page.data.get(f.key)))
     return found
 
@@ -349,10 +351,10 @@ def _table_entry(page: FormPage, table: Any, files: dict[str, Attachment]) -> Ta
             widget = registry.for_field(column)
             raw = raw_row.get(column.key) if isinstance(raw_row, dict) else None
             if widget.computed:
-                value = _computed_value(widget, column, raw)
+                value = form_values.computed_from_json(column, raw)
             else:
                 value = python_row.get(column.key)
-            if column.type == "attachment":
+            if widget.holds_files:
                 names = [files[v].filename if v in files else v for v in _as_list(raw)]
                 cells.append(CellValue("text", ", ".join(names)))
                 continue
@@ -372,17 +374,6 @@ def _table_entry(page: FormPage, table: Any, files: dict[str, Attachment]) -> Ta
         )
         totals[key] = typed(kind, amount) or CellValue("number", amount, 2)
     return TableEntry(table.key, page.label(table), columns, rows, totals)
-
-
-def _computed_value(widget: Any, column: Any, raw: Any) -> Any:
-    """A computed column's stored JSON as its Python value (parsing skips computed values)."""
-    if raw in (None, ""):
-        return None
-    try:
-        numeric = getattr(column, "result_type", None) in ("money", "number", "percent")
-        return widget.coerce(column, Decimal(str(raw)) if numeric else raw)
-    except (ArithmeticError, ValueError):
-        return None
 
 
 # --- output ---------------------------------------------------------------------------------------

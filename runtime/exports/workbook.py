@@ -18,8 +18,6 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any, BinaryIO, Literal
 
@@ -27,7 +25,6 @@ import openpyxl
 import openpyxl.xml
 import xlsxwriter
 from flask import current_app
-from sqlalchemy import select
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
@@ -41,7 +38,8 @@ from ..extensions import db
 from ..forms import service
 from ..forms import templates as template_service
 from ..forms import values as form_values
-from ..models import Department, Submission, User, UserStatus
+from ..forms.lookup import OrganisationLookup
+from ..models import Submission, User
 from ..render.document import bilingual
 from .cells import WORKBOOK_OPTIONS, CellWriter, sheet_names, typed
 
@@ -149,7 +147,7 @@ def layout_of(template: Template) -> WorkbookLayout:
 
     registry = form_values.widgets()
     table_fields = [
-        e for e in entries if isinstance(e, FieldBase) and getattr(e, "columns", None) is not None
+        e for e in entries if isinstance(e, FieldBase) and registry.for_field(e).repeats
     ]
     names = sheet_names(
         [t.key for t in table_fields], reserved=(FORM_SHEET, META_SHEET, LISTS_SHEET)
@@ -160,10 +158,15 @@ def layout_of(template: Template) -> WorkbookLayout:
     for entry in entries:
         if isinstance(entry, Bilingual):
             lines.append(FormLine(row, "section", _both(entry)))
-        elif entry.type == "section_header":
-            lines.append(FormLine(row, "section", _both(entry.label)))
-        elif entry.type == "static_text":
-            lines.append(FormLine(row, "note", _both(entry.content)))
+        elif not registry.for_field(entry).has_value:
+            # Headings and notes store nothing: what they show becomes a line of the sheet.
+            widget = registry.for_field(entry)
+            text = {
+                "zh": widget.display(entry, None, "zh"),
+                "en": widget.display(entry, None, "en"),
+            }
+            kind = "section" if widget.heading else "note"
+            lines.append(FormLine(row, kind, bilingual(text)))
         elif entry in table_fields:
             sheet = LinesSheet(entry, names[entry.key], min(entry.max_rows, INPUT_ROWS))
             tables.append(sheet)
@@ -224,37 +227,19 @@ def blank_workbook(user: User, key: str) -> BlankWorkbook:
 
 
 def _choices(template: Template) -> dict[str, list[str]]:
+    """Drop-down values per field key (``table.column`` for columns), as each widget lists."""
     fields: list[tuple[str, Any]] = []
     for f in template.fields:
         for column in getattr(f, "columns", None) or []:
             fields.append((f"{f.key}.{column.key}", column))
         fields.append((f.key, f))
+    registry = form_values.widgets()
+    lookup = OrganisationLookup("zh_CN")
     found: dict[str, list[str]] = {}
-    departments: list[str] | None = None
-    users: list[str] | None = None
     for key, f in fields:
-        if f.type == "select" and getattr(f, "options", None):
-            found[key] = [o.value for o in f.options]
-        elif f.type == "checkbox":
-            found[key] = ["yes", "no"]
-        elif f.type == "department_picker":
-            if departments is None:
-                departments = list(
-                    db.session.scalars(
-                        select(Department.code).where(Department.active).order_by(Department.path)
-                    )
-                )
-            found[key] = departments
-        elif f.type == "user_picker":
-            if users is None:
-                users = list(
-                    db.session.scalars(
-                        select(User.username)
-                        .where(User.status != UserStatus.LEFT)
-                        .order_by(User.username)
-                    )
-                )
-            found[key] = users
+        values = registry.for_field(f).list_values(f, lookup)
+        if values is not None:
+            found[key] = values
     return found
 
 
@@ -327,27 +312,7 @@ def _hint(f: Any, blank: BlankWorkbook, *, computed: bool) -> str:
         return "自动计算，上传后由 Quire 计算 Computed by Quire when you upload"
     if blank.access.get(f.key, "edit") != "edit":
         return "此处不可填写 Not filled in here"
-    kind = f.type
-    hints = {
-        "date": "日期 Date: YYYY-MM-DD",
-        "money": "金额 Amount: 1234.56",
-        "number": "数字 Number",
-        "percent": "百分比 Percent: 12.5%",
-        "checkbox": "是/否 yes / no",
-        "multi_select": "多个值以逗号分隔 Several values, separated by commas",
-        "attachment": "发票号码（文件请在网页上传） Invoice number (upload files on the web)",
-        "fiscal_period": "会计期间 Period: YYYY-MM",
-        "date_range": "日期区间 Date range: YYYY-MM-DD/YYYY-MM-DD",
-    }
-    text = hints.get(kind, "")
-    if kind == "select" and getattr(f, "options", None):
-        text = "从列表选择 Choose: " + " · ".join(
-            f"{o.value} = {_both(o.label)}" for o in f.options
-        )
-    elif kind == "department_picker":
-        text = "部门代码，可留空 Department code; leave empty for your own"
-    elif kind == "user_picker":
-        text = "用户名 Username"
+    text = form_values.widgets().for_field(f).workbook_hint(f)
     help_text = _both(f.help) if f.help else ""
     return " — ".join(part for part in (text, help_text) if part)
 
@@ -488,9 +453,7 @@ def _write_lines_sheet(
         )
         cells.text(sheet, KEY_ROW - 1, col, column.key, **_KEY)
         cells.text(sheet, HEADER_ROW - 1, col, _label(column, editable), **_HEADER)
-        width = {"date": 12, "money": 14, "select": 14, "number": 12, "percent": 10}.get(
-            column.type, 28
-        )
+        width = registry.for_field(column).excel_width
         if editable:
             sheet.set_column(col, col, width)
             fmt = cells.format(**_input_format(column))
@@ -764,35 +727,7 @@ def _read_lines_sheet(book: Any, table: LinesSheet, filled: FilledWorkbook) -> N
 
 def cell_to_raw(f: Any, value: Any) -> Any:
     """A cell's value as the widget's parser takes it (the parser is the judge of it)."""
-    kind = f.type
-    if isinstance(value, str):
-        text = value.strip()
-        if kind == "percent" and text.endswith("%"):
-            return text[:-1].strip()
-        if kind == "multi_select":
-            return [part for part in _SEPARATORS.split(text) if part]
-        return text
-    if isinstance(value, bool):
-        return value if kind == "checkbox" else ("yes" if value else "no")
-    if isinstance(value, datetime):
-        if value.time() == datetime.min.time() or kind == "date":
-            return value.date() if kind == "date" else value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value if kind == "date" else value.isoformat()
-    if isinstance(value, int | float):
-        if kind == "percent":
-            # Percent cells hold the fraction (12.5 % is 0.125), as exports write it.
-            try:
-                return f"{(Decimal(repr(value)) * 100).normalize():f}"
-            except InvalidOperation:
-                return repr(value)
-        if kind in ("money", "number"):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-    return str(value)
+    return form_values.widgets().for_field(f).from_cell(f, value)
 
 
 # --- upload ---------------------------------------------------------------------------------------

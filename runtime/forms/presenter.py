@@ -7,21 +7,21 @@ parses or decides access itself: values come from :mod:`.values`, access from
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app, url_for
+from markupsafe import Markup
 
 from quire.designer.model import Template
-from quire.widgets.base import FieldBase, localized
+from quire.widgets.base import MISSING, FieldBase, FieldView, RenderMode, localized
+from quire.widgets.rendering import render as render_field
 
 from ..errors import Detail
-from ..extensions import db
-from ..models import Attachment, Department, User, UserStatus
 from . import values as form_values
+from .lookup import OrganisationLookup
 
 
 @dataclass
@@ -40,35 +40,22 @@ class Section:
 def form_post_to_data(
     template: Template, form: Mapping[str, Any], getlist: Any = None
 ) -> dict[str, Any]:
-    """Flat form fields (``lines-2-amount``) to the nested ``data`` object the API takes."""
+    """Flat form fields (``lines-2-amount``) to the nested ``data`` object the API takes;
+    each widget reads the names its own input macro posts."""
     data: dict[str, Any] = {}
     registry = form_values.widgets()
     for f in form_values.value_fields(template):
         widget = registry.for_field(f)
         if widget.computed:
             continue
-        if getattr(f, "columns", None) is not None:
-            pattern = re.compile(rf"^{re.escape(f.key)}-(\d+)-([a-z][a-z0-9_]*)$")
-            rows: dict[int, dict[str, Any]] = {}
-            for name in form:
-                match = pattern.match(name)
-                if match:
-                    rows.setdefault(int(match.group(1)), {})[match.group(2)] = form.get(name)
-            data[f.key] = [rows[i] for i in sorted(rows)]
-        elif f.type == "multi_select":
-            data[f.key] = getlist(f.key) if getlist else form.get(f.key)
-        elif f.type == "checkbox":
-            data[f.key] = bool(form.get(f.key))
-        elif f.type == "date_range":
-            start, end = form.get(f"{f.key}-start"), form.get(f"{f.key}-end")
-            data[f.key] = {"start": start, "end": end} if (start or end) else None
-        elif f.key in form:
-            data[f.key] = form.get(f.key)
+        raw = widget.from_form(f, f.key, form, getlist)
+        if raw is not MISSING:
+            data[f.key] = raw
     return data
 
 
-class FormPage:
-    """One form as one person sees it now."""
+class FormPage(OrganisationLookup):
+    """One form as one person sees it now; it answers its widgets' questions (`Lookup`)."""
 
     def __init__(
         self,
@@ -79,8 +66,15 @@ class FormPage:
         *,
         errors: list[Detail] | None = None,
         typed: Mapping[str, Any] | None = None,
+        mode: RenderMode = "readonly",
+        upload_endpoint: str | None = "forms.upload",
     ) -> None:
+        super().__init__(locale)
         self.template = template
+        #: How fields the viewer may not edit are drawn: `readonly` on the page, `print` on
+        #: the PDF copy.
+        self.mode = mode
+        self.upload_endpoint = upload_endpoint
         self.data = data
         self.access = access
         self.locale = locale
@@ -90,8 +84,6 @@ class FormPage:
             self.errors.setdefault(e.path, []).append(e.message)
         self.values = form_values.to_python(template, data)
         self._registry = form_values.widgets()
-        self._departments: list[Department] | None = None
-        self._users: list[User] | None = None
         self._source_options: dict[str, list[tuple[str, str]] | None] = {}
         #: Field keys whose data source could not be read just now (shown to the person).
         self.unavailable: set[str] = set()
@@ -135,7 +127,7 @@ class FormPage:
         return localized(bilingual, self.locale) if bilingual else ""
 
     def is_table(self, f: FieldBase) -> bool:
-        return getattr(f, "columns", None) is not None
+        return self._registry.for_field(f).repeats
 
     def is_computed(self, f: FieldBase) -> bool:
         return self._registry.for_field(f).computed
@@ -179,10 +171,7 @@ class FormPage:
         python = value if raw else self.values.get(f.key)
         if self.masked(f.key):
             return widget.mask(f, python)
-        if f.type == "department_picker" and python:
-            dept = self._department(python)
-            return f"{python} {dept.name(self.locale)}" if dept else str(python)
-        return widget.display(f, python, self.locale)
+        return widget.present(f, python, self.locale, self)
 
     def cell_display(self, table: FieldBase, column: FieldBase, row_value: Any) -> str:
         widget = self._registry.for_field(column)
@@ -196,9 +185,7 @@ class FormPage:
             python = widget.parse(form_values.relaxed(column), row_value)
         except Exception:  # noqa: BLE001 - show what is stored, whatever it is
             return "" if row_value is None else str(row_value)
-        if column.type == "attachment" and python:
-            return self.attachment_label(str(row_value))
-        return widget.display(column, python, self.locale)
+        return widget.present(column, python, self.locale, self)
 
     def rows(self, table: FieldBase) -> list[int]:
         source = self.typed.get(table.key) if self.typed is not None else self.data.get(table.key)
@@ -222,23 +209,49 @@ class FormPage:
             )
         return out
 
-    def options(self, f: FieldBase) -> list[tuple[str, str]]:
-        """Choices for selects and pickers: static options, departments, or active users."""
-        if f.type == "department_picker":
-            return [(d.code, f"{d.code} {d.name(self.locale)}") for d in self.departments()]
-        if f.type == "user_picker":
-            return [(u.username, f"{u.username} · {u.display_name}") for u in self.users()]
-        if getattr(f, "options_from", None) is not None:
-            return self.source_options(f) or []
-        options = getattr(f, "options", None) or []
-        return [(o.value, localized(o.label, self.locale)) for o in options]
+    # -- drawing a field with its widget ---------------------------------------------------------
+    def view(
+        self,
+        f: FieldBase,
+        mode: RenderMode,
+        *,
+        name: str | None = None,
+        table: FieldBase | None = None,
+        row: int | None = None,
+    ) -> FieldView:
+        """What the widget's macro needs to draw `f` (a table cell when `table` is given)."""
+        widget = self._registry.for_field(f)
+        name = name or f.key
+        owner = table.key if table is not None else f.key
+        view = FieldView(
+            f, mode, name, locale=self.locale, cell=table is not None, masked=self.masked(owner)
+        )
+        if table is not None:
+            stored = self.stored_rows(table)
+            raw = stored[row][f.key] if row is not None and row < len(stored) else None
+            view.text = self.cell_display(table, f, raw)
+        else:
+            view.text = (
+                self.display(f) if widget.has_value else widget.display(f, None, self.locale)
+            )
+        if mode in ("input", "design"):
+            if widget.has_value and not widget.computed:
+                view.value = self.input_value(f, row, table)
+            view.choices = widget.choices(f, self, self.locale)
+            view.unavailable = f.key in self.unavailable
+            if widget.holds_files:
+                if view.value and isinstance(view.value, str):
+                    name_of_file = self.attachment_name(view.value)
+                    view.attachment = f"📎 {name_of_file}" if name_of_file else None
+                if self.upload_endpoint:
+                    view.upload_url = url_for(self.upload_endpoint, name=name)
+        return view
 
-    def has_choices(self, f: FieldBase) -> bool:
-        """A select is drawn when the field has options (static or from a readable source)."""
-        if f.type in ("select", "multi_select", "department_picker", "user_picker"):
-            return True
-        return getattr(f, "options_from", None) is not None and self.source_options(f) is not None
+    def render(self, f: FieldBase, mode: RenderMode, **where: Any) -> Markup:
+        """The field drawn by its own widget (see :mod:`quire.widgets.rendering`)."""
+        return render_field(current_app.jinja_env, self.view(f, mode, **where), self._registry)
 
+    # -- what widgets may ask (quire.widgets.base.Lookup) -----------------------------------------
     def source_options(self, f: FieldBase) -> list[tuple[str, str]] | None:
         """Choices from the data source the field names; None when it cannot be read, so the
         form falls back to a text box and says the source is unavailable (never a 500)."""
@@ -269,46 +282,6 @@ class FormPage:
             self.unavailable.add(f.key)
         self._source_options[f.key] = result
         return result
-
-    def departments(self) -> list[Department]:
-        if self._departments is None:
-            self._departments = list(
-                db.session.scalars(
-                    select(Department).where(Department.active).order_by(Department.path)
-                )
-            )
-        return self._departments
-
-    def users(self) -> list[User]:
-        if self._users is None:
-            self._users = list(
-                db.session.scalars(
-                    select(User).where(User.status != UserStatus.LEFT).order_by(User.username)
-                )
-            )
-        return self._users
-
-    def _department(self, code: str) -> Department | None:
-        return next((d for d in self.departments() if d.code == code), None)
-
-    def attachment_label(self, value: str) -> str:
-        if value.isdigit():
-            attachment = db.session.get(Attachment, int(value))
-            if attachment is not None:
-                return f"📎 {attachment.filename}"
-        return value
-
-    def input_type(self, f: FieldBase) -> str:
-        return {
-            "date": "date",
-            "number": "text",
-            "money": "text",
-            "percent": "text",
-            "fiscal_period": "month",
-        }.get(f.type, "text")
-
-    def inputmode(self, f: FieldBase) -> str | None:
-        return "decimal" if f.type in ("money", "number", "percent") else None
 
     def money_total(self) -> Decimal | None:
         total = self.values.get("total")

@@ -345,16 +345,18 @@ def record_vouchers(submission: Submission, template: Template) -> None:
 
 
 def _invoice_values(template: Template, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, value) of every invoice number or file: the values of widgets that hold files."""
+    registry = form_values.widgets()
     found = []
     for f in template.fields:
         columns = getattr(f, "columns", None) or []
         for column in columns:
-            if column.key == "invoice" or column.type == "attachment":
+            if registry.for_field(column).holds_files:
                 for index, row in enumerate(data.get(f.key) or []):
                     value = row.get(column.key)
                     if value:
                         found.append((f"{f.key}[{index}].{column.key}", str(value)))
-        if (f.key == "invoice" or f.type == "attachment") and data.get(f.key):
+        if registry.for_field(f).holds_files and data.get(f.key):
             found.append((f.key, str(data[f.key])))
     return found
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from quire.designer.formula import FormulaError, parse
@@ -80,16 +79,13 @@ def to_python(
 
 
 def computed_from_json(f: FieldBase, raw: Any) -> Any:
+    """A computed field's stored JSON as its Python value (parsing skips computed values)."""
     if raw in (None, ""):
         return None
     try:
-        return widgets().for_field(f).coerce(f, Decimal(str(raw)) if _numeric(f) else raw)
+        return widgets().for_field(f).from_json(f, raw)
     except (FieldValueError, ArithmeticError, ValueError):
         return None
-
-
-def _numeric(f: FieldBase) -> bool:
-    return getattr(f, "result_type", None) in ("money", "number", "percent")
 
 
 def to_json(template: Template, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from quire.designer.model import DataSource, Template
 from quire.widgets.base import localized
+from quire.widgets.registry import default_registry
 
 from .. import access
 from ..access import Permission
@@ -115,9 +116,6 @@ def _latest_per_department_and_period(found: list[Any]) -> list[Any]:
     return [item for item in found if id(item) in keep]
 
 
-NUMERIC_WIDGETS = frozenset(("money", "number", "percent", "formula"))
-
-
 @dataclass(frozen=True)
 class _TableShape:
     """What the engine needs to know about a table field's columns."""
@@ -149,14 +147,17 @@ def _table_shape(template: Template, table: str, locale: str) -> _TableShape:
     field = template.field(table)
     labels: dict[str, dict[str, str]] = {}
     numeric, dates, keys = set(), set(), set()
+    registry = default_registry()
     for spec in getattr(field, "columns", None) or []:
         keys.add(spec.key)
         options = getattr(spec, "options", None)
         if options:
             labels[spec.key] = {o.value: localized(o.label, locale) for o in options}
-        if spec.type in NUMERIC_WIDGETS:
+        # The column types the submissions connector uses, so both read lines alike.
+        kind = registry.for_field(spec).connector_type
+        if kind in ("money", "number"):
             numeric.add(spec.key)
-        elif spec.type == "date":
+        elif kind == "date":
             dates.add(spec.key)
     return _TableShape(labels, frozenset(numeric), frozenset(dates), frozenset(keys))
 
