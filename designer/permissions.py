@@ -39,8 +39,18 @@ def resolve_access(
             continue
         if EVERYONE in permission.roles or set(permission.roles) & set(roles):
             return permission.access
+    if "." in field_key:
+        return "read"  # a column nobody names apart follows its table (see `named_columns`)
     field = template.field(field_key)
     computed = field is not None and not default_registry().for_field(field).editable(field)
     if step == DRAFT_STEP and "submitter" in roles and not computed:
         return "edit"
     return "read"
+
+
+def named_columns(template: Template) -> list[str]:
+    """Table columns (`lines.category`) that some permission names on their own."""
+    named = {p.field for p in template.permissions if "." in p.field}
+    for step in template.approval.steps if template.approval else ():
+        named |= {p.field for p in step.permissions if "." in p.field}
+    return sorted(named)

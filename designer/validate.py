@@ -16,7 +16,7 @@ from quire.widgets.registry import default_registry
 from .issues import Issue, TemplateInvalid, join_path
 from .messages import issues_from_validation_error
 from .model import Template
-from .references import check_references
+from .references import DRAFT_STEP, check_references
 from .report_checks import SourceShape, check_report
 
 __all__ = ["Issue", "TemplateInvalid", "load_template", "validate_template"]
@@ -74,6 +74,7 @@ def _validate(
     if template is not None:
         issues += _check_literal_defaults(template)
         issues += check_report(template, source_shape)
+        issues += _check_edit_permissions(template)
     return (template if not issues else None), _unique(issues)
 
 
@@ -95,6 +96,69 @@ def _check_literal_defaults(template: Template) -> list[Issue]:
         check(field, ("fields", index))
         for col_index, column in enumerate(getattr(field, "columns", None) or ()):
             check(column, ("fields", index, "columns", col_index))
+    return issues
+
+
+def _check_edit_permissions(template: Template) -> list[Issue]:
+    """Refuse what the runtime could not honour: `edit` on a value people cannot change
+    (computed, read-only, layout), `edit` for approvers before anyone approves (`draft`), and
+    a table column given anything but `edit` (a column may be opened for correction in
+    existing lines; hiding or masking applies to the whole table)."""
+    registry = default_registry()
+    issues: list[Issue] = []
+
+    def check(
+        key: str, access: str, path: tuple[str | int, ...], approvers_at: list[str] | None
+    ) -> None:
+        table_key, _dot, column_key = key.partition(".")
+        field = template.field(table_key)
+        if field is None:
+            return  # reported by the reference checks
+        if column_key:
+            column = field.column(column_key) if hasattr(field, "column") else None
+            if access != "edit":
+                issues.append(
+                    Issue(
+                        join_path(*path, "access"),
+                        f'a table column can only be opened for editing; make "{table_key}" '
+                        f"{access} as a whole instead",
+                    )
+                )
+                return
+            field = column if column is not None else field
+        if access == "edit" and not registry.for_field(field).editable(field):
+            why = (
+                "is computed by Quire"
+                if registry.for_field(field).computed
+                else ("is read-only" if field.readonly else "holds no value")
+            )
+            issues.append(
+                Issue(join_path(*path, "access"), f'"{key}" {why}, so nobody can edit it')
+            )
+        elif access == "edit" and approvers_at is not None and approvers_at == [DRAFT_STEP]:
+            issues.append(
+                Issue(
+                    join_path(*path, "steps"),
+                    "approvers edit at their own step; before submission there is no approver",
+                )
+            )
+
+    for index, permission in enumerate(template.permissions):
+        only_approvers = set(permission.roles) == {"approver"}
+        check(
+            permission.field,
+            permission.access,
+            ("permissions", index),
+            permission.steps if only_approvers and permission.steps else None,
+        )
+    for s, step in enumerate(template.approval.steps if template.approval else ()):
+        for p, permission in enumerate(step.permissions):
+            check(
+                permission.field,
+                permission.access,
+                ("approval", "steps", s, "permissions", p),
+                None,
+            )
     return issues
 
 

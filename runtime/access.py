@@ -224,19 +224,32 @@ def field_access(
     ``step`` is ``draft`` while the form is with its submitter, the open step's key in
     review, and None once decided. The meaning of a template's permissions lives in
     :func:`quire.designer.permissions.resolve_access`; this adds who the user is.
+    A table column a permission names on its own (``lines.category``) gets an entry of its
+    own, so a step may let its approvers correct one column of existing lines.
+    ``is_approver`` says the user holds an open task of the current step (or decides for
+    someone who does).
     """
-    from quire.designer.permissions import resolve_access
+    from quire.designer.permissions import named_columns, resolve_access
 
     roles = roles_in(user, department)
     if user is not None and submitter_id is not None and user.id == submitter_id:
         roles.add("submitter")
     if is_approver:
         roles.add("approver")
-    access = {f.key: resolve_access(template, f.key, roles, step) for f in template.fields}
-    if "submitter" not in roles or step != "draft":
-        # Only the submitter edits, and only while the form is with them.
+    keys = [f.key for f in template.fields] + named_columns(template)
+    access = {key: resolve_access(template, key, roles, step) for key in keys}
+    if not may_edit_at(roles, step):
         access = {k: ("read" if v == "edit" else v) for k, v in access.items()}
     return access
+
+
+def may_edit_at(roles: set[str], step: str | None) -> bool:
+    """Edits happen where the form is: with its submitter while it is a draft (or returned),
+    and with the approvers of the step it waits at, for the fields their step grants ``edit``.
+    Nobody edits a decided form."""
+    if step == "draft":
+        return "submitter" in roles
+    return step is not None and "approver" in roles
 
 
 # --- approvals -------------------------------------------------------------------------------

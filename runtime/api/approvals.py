@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from ..approvals import engine
 from ..errors import BadRequest
 from ..forms import service as forms_service
+from ..forms import values as form_values
 from ..models import ApprovalEvent, ApprovalTask
 from ..openapi import ENDPOINTS, Endpoint
 from ..pagination import paginate, parse_page_args
@@ -63,6 +64,7 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
         version=body.get("version"),
         comment=body.get("comment"),
         to=body.get("to"),
+        data=body.get("data"),
     )
     from ..extensions import db
 
@@ -70,7 +72,17 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
     return _submission_response(submission_id)
 
 
-def history_json(event: ApprovalEvent) -> dict[str, Any]:
+def history_json(event: ApprovalEvent, loaded: Any = None) -> dict[str, Any]:
+    """One history item; an approver's edit lists its changes as the caller may see them
+    (hidden fields left out, masked ones masked)."""
+    details = event.details
+    if loaded is not None and isinstance(details, dict) and "changes" in details:
+        details = {
+            **details,
+            "changes": form_values.changes_for_viewer(
+                loaded.template, details["changes"], loaded.access
+            ),
+        }
     return {
         "step": event.step_key,
         "actor": event.actor.username if event.actor else None,
@@ -79,7 +91,7 @@ def history_json(event: ApprovalEvent) -> dict[str, Any]:
         "comment": event.comment,
         "at": iso(event.at),
         "round": event.round,
-        "details": event.details,
+        "details": details,
     }
 
 
@@ -89,7 +101,7 @@ def submission_history(submission_id: int):  # type: ignore[no-untyped-def]
     loaded = forms_service.load(current_user, submission_id)
     page, per_page = parse_page_args(request.args, default_per_page=100)
     result = paginate(engine.history_query(loaded.submission), page, per_page)
-    return jsonify(result.as_dict(history_json))
+    return jsonify(result.as_dict(lambda event: history_json(event, loaded)))
 
 
 def inbox_json(task: ApprovalTask, locale: str) -> dict[str, Any]:
@@ -139,6 +151,8 @@ class ActionRequest(BaseModel):
     comment: str | None = None
     to: str | None = None
     version: int
+    #: With `approve`: the fields the current step lets its approvers edit, changed first.
+    data: dict[str, Any] | None = None
 
 
 class SubmitRequest(BaseModel):

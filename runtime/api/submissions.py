@@ -87,8 +87,17 @@ def get_submission(submission_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def patch_submission(submission_id: int):  # type: ignore[no-untyped-def]
     body = json_body()
-    submission = service.update(
-        current_user, submission_id, body.get("data", {}), body.get("version")
-    )
+    loaded = service.load(current_user, submission_id)
+    if loaded.is_approver:
+        # In review, the current step's approver changes what their step lets them edit.
+        from ..approvals import engine
+
+        submission = engine.edit_at_step(
+            current_user, submission_id, body.get("data", {}), version=body.get("version")
+        )
+    else:
+        submission = service.update(
+            current_user, submission_id, body.get("data", {}), body.get("version")
+        )
     db.session.commit()
     return jsonify(submission_json(service.describe(current_user, submission)))

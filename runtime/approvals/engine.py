@@ -286,11 +286,15 @@ def _facts_from(submission: Submission, template: Template, checks: dict[str, An
 
 
 def facts_at_submission(submission: Submission, template: Template) -> Facts:
-    """The facts recorded when the current round was submitted (routing stays consistent
-    even if other claims use the budget meanwhile)."""
+    """The facts recorded when the current round was submitted, or when an approver last
+    changed the form at their step (routing stays consistent even if other claims use the
+    budget meanwhile, and follows what the approvers corrected)."""
     details = db.session.scalar(
         select(ApprovalEvent.details)
-        .where(ApprovalEvent.submission_id == submission.id, ApprovalEvent.action == "submit")
+        .where(
+            ApprovalEvent.submission_id == submission.id,
+            ApprovalEvent.action.in_(("submit", "edit")),
+        )
         .order_by(ApprovalEvent.at.desc(), ApprovalEvent.id.desc())
         .limit(1)
     )
@@ -574,8 +578,8 @@ def _evaluate_strict(formula: str, facts: Facts, today: date) -> bool:
 
 
 # --- actions -------------------------------------------------------------------------------------
-def _task_for(actor: User, submission: Submission, today: date) -> ApprovalTask:
-    """The open task of the current step that ``actor`` may decide right now."""
+def _my_open_tasks(actor: User, submission: Submission, today: date) -> list[ApprovalTask]:
+    """The open tasks of the current step ``actor`` may decide now (403/409 when none)."""
     if submission.status != S.IN_REVIEW:
         raise Conflict(f"This submission is {submission.status.value}; there is nothing to decide.")
     mine = [
@@ -588,6 +592,12 @@ def _task_for(actor: User, submission: Submission, today: date) -> ApprovalTask:
     conflict = access.separation_of_duties(actor, submission)
     if conflict:
         raise Forbidden(f"You cannot decide on a form you {conflict}.")
+    return mine
+
+
+def _task_for(actor: User, submission: Submission, today: date) -> ApprovalTask:
+    """The open task of the current step that ``actor`` may decide right now."""
+    mine = _my_open_tasks(actor, submission, today)
     mine.sort(key=lambda t: t.assignee_id != actor.id)
     task = mine[0]
     if task.assignee_id != actor.id:
@@ -629,11 +639,20 @@ def act(
     version: Any,
     comment: Any = None,
     to: Any = None,
+    data: Any = None,
     now: datetime | None = None,
 ) -> Submission:
-    """Approve, reject, return, delegate, transfer, withdraw or comment, as ``actor``."""
+    """Approve, reject, return, delegate, transfer, withdraw or comment, as ``actor``.
+
+    ``approve`` may carry ``data``: the fields the current step lets its approvers edit,
+    changed first (as :func:`edit_at_step` does) and then approved, in one transaction."""
     if action not in ACTIONS:
         raise Invalid("Unknown action.", [Detail("action", "must be one of " + ", ".join(ACTIONS))])
+    if data is not None and action != "approve":
+        raise Invalid(
+            "Only an approval may carry changed values.",
+            [Detail("data", "send data with the approve action, or change it with PATCH")],
+        )
     text = _clean_comment(comment)
     now = now or utcnow()
     loaded = _load_locked(actor, submission_id, now)
@@ -643,6 +662,10 @@ def act(
     round = current_round(submission)
     before = submission.status.value
     changes: dict[str, Any] = {}
+    if data is not None:
+        edited = _edit(actor, loaded, data, now, round)
+        if edited:
+            changes["edited"] = [c["path"] for c in edited]
     if action == "comment":
         _comment(actor, submission, text, now, round)
     elif action == "withdraw":
@@ -677,6 +700,87 @@ def act(
     )
     _flush()
     return submission
+
+
+@races_are_conflicts
+def edit_at_step(
+    actor: User, submission_id: int, data: Any, *, version: Any, now: datetime | None = None
+) -> Submission:
+    """The current step's approver changes the fields their step lets them edit (a finance
+    reviewer corrects a line's category): validated like the submitter's values, recorded in
+    the history with old and new values, and the rest of the route re-evaluated on the
+    corrected form (a budget or an amount that changed may bring in, or drop, a later step)."""
+    now = now or utcnow()
+    loaded = _load_locked(actor, submission_id, now)
+    submission = loaded.submission
+    forms_service.check_version(submission, version)
+    _edit(actor, loaded, data, now, current_round(submission))
+    _flush()
+    return submission
+
+
+def _edit(
+    actor: User, loaded: forms_service.Loaded, data: Any, now: datetime, round: int
+) -> list[dict[str, Any]]:
+    submission, template = loaded.submission, loaded.template
+    _my_open_tasks(actor, submission, local_day(now))
+    route_before = _later_steps(
+        template, submission, facts_at_submission(submission, template), now
+    )
+    changes = forms_service.edit_at_step(actor, loaded, data, today=local_day(now))
+    if not changes:
+        return []
+    facts = compute_facts(submission, template)
+    route_after = _later_steps(template, submission, facts, now)
+    route = [
+        {"step": key, "before": route_before[key], "after": applies}
+        for key, applies in route_after.items()
+        if route_before.get(key) != applies
+    ]
+    for task in _open_tasks(submission, submission.current_step):
+        task.checks = facts.checks
+    zh, en = _route_sentences(template, route)
+    _event(
+        submission,
+        "edit",
+        now=now,
+        round=round,
+        step=submission.current_step,
+        actor=actor,
+        comment=en,
+        details={"changes": changes, "checks": facts.checks, "route": route, "zh": zh, "en": en},
+    )
+    _touch(submission, now)
+    return changes
+
+
+def _later_steps(
+    template: Template, submission: Submission, facts: Facts, now: datetime
+) -> dict[str, bool]:
+    """Whether each step after the current one would run, on these facts."""
+    steps = steps_of(template)
+    current = next((i for i, s in enumerate(steps) if s.key == submission.current_step), -1)
+    return {
+        step.key: evaluate(step.when, facts, local_day(now))[0] if step.when else True
+        for step in steps[current + 1 :]
+    }
+
+
+def _route_sentences(template: Template, route: list[dict[str, Any]]) -> tuple[str, str]:
+    """What an edit did to the route, in both languages ("" when nothing changed)."""
+    zh, en = [], []
+    for item in route:
+        found = _step(template, item["step"])
+        if found is None:
+            continue
+        name_zh, name_en = _bilingual(found[1])
+        if item["after"]:
+            zh.append(f"修改后需要“{name_zh}”")
+            en.append(f"the change brings in {name_en}")
+        else:
+            zh.append(f"修改后不再需要“{name_zh}”")
+            en.append(f"the change skips {name_en}")
+    return "；".join(zh), "; ".join(en)
 
 
 def _comment(

@@ -18,6 +18,8 @@ from quire.designer.model import Template
 
 from .. import access
 from ..extensions import db
+from ..forms import service as forms_service
+from ..forms import values as form_values
 from ..models import (
     ApprovalEvent,
     ApprovalTask,
@@ -69,6 +71,8 @@ class Panel:
     round: int
     version: int
     auto: ApprovalEvent | None = None
+    #: Per history event id: an approver's changes as the viewer may read them.
+    changes: dict[int, list[dict[str, str]]] = field(default_factory=dict)
 
 
 def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) -> list[str]:
@@ -82,9 +86,24 @@ def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) ->
     ]
 
 
-def build(viewer: User, submission: Submission, template: Template, locale: str) -> Panel:
+def build(
+    viewer: User,
+    submission: Submission,
+    template: Template,
+    locale: str,
+    field_access: dict[str, str] | None = None,
+) -> Panel:
     round = engine.current_round(submission)
     events = list(db.session.scalars(engine.history_query(submission)))
+    edits = [e for e in events if e.action == "edit" and isinstance(e.details, dict)]
+    if edits and field_access is None:
+        field_access = forms_service.describe(viewer, submission).access
+    changes = {
+        e.id: form_values.describe_changes(
+            template, e.details.get("changes"), field_access or {}, locale
+        )
+        for e in edits
+    }
     tasks = list(
         db.session.scalars(
             select(ApprovalTask)
@@ -153,6 +172,7 @@ def build(viewer: User, submission: Submission, template: Template, locale: str)
         round=round,
         version=submission.version,
         auto=next((e for e in in_round if e.action == "auto_approve"), None),
+        changes=changes,
     )
 
 

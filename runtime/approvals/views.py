@@ -52,7 +52,8 @@ def _approval_context() -> dict[str, Any]:
 
     def approval_panel(submission: Submission, loaded: Any = None) -> timeline.Panel:
         template = loaded.template if loaded is not None else engine.template_of(submission)
-        return timeline.build(current_user, submission, template, _locale())
+        field_access = loaded.access if loaded is not None else None
+        return timeline.build(current_user, submission, template, _locale(), field_access)
 
     def my_tasks(limit: int = 5) -> list[Any]:
         if not current_user.is_authenticated:
@@ -162,6 +163,42 @@ def _save_posted_edits(submission_id: int, version: str | None) -> str | None:
     return str(submission.version)
 
 
+#: Names an approval form posts besides the fields of the submission.
+_ACTION_FIELDS = _NOT_FIELDS | {"action", "comment", "to"}
+
+
+def _posted_step_edits(submission_id: int) -> dict[str, Any] | None:
+    """The values an approver's page posted (the fields their step lets them edit), or None
+    when the post carries no field at all (a plain decision)."""
+    if not any(key not in _ACTION_FIELDS for key in request.form):
+        return None
+    from ..forms.presenter import FormPage, form_post_to_data
+
+    loaded = forms_service.load(current_user, submission_id)
+    page = FormPage(loaded.template, loaded.submission.data, loaded.access, _locale())
+    return form_post_to_data(
+        loaded.template, request.form, request.form.getlist, only=page.editable_fields()
+    )
+
+
+@bp.post("/submissions/<int:submission_id>/edit-at-step")
+@login_required
+def edit_at_step(submission_id: int):  # type: ignore[no-untyped-def]
+    """The current step's approver saves what their step lets them correct."""
+    try:
+        data = _posted_step_edits(submission_id) or {}
+        engine.edit_at_step(current_user, submission_id, data, version=request.form.get("version"))
+        db.session.commit()
+    except QuireError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+        return _back(submission_id)
+    flash(_("Changes saved."), "ok")
+    return _back(submission_id)
+
+
 ACTION_DONE = {
     "approve": "Approved.",
     "reject": "Rejected.",
@@ -178,6 +215,7 @@ ACTION_DONE = {
 def act(submission_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
     try:
+        data = _posted_step_edits(submission_id) if action == "approve" else None
         engine.act(
             current_user,
             submission_id,
@@ -185,6 +223,7 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
             version=request.form.get("version"),
             comment=request.form.get("comment"),
             to=request.form.get("to") or None,
+            data=data,
         )
         db.session.commit()
     except QuireError as exc:

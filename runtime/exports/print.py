@@ -10,6 +10,7 @@ Excel copy (:mod:`.print_xlsx`) writes the same resolved copy without touching t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "remind": ("催办", "Reminded"),
     "escalate": ("升级", "Escalated"),
     "reassign": ("改派", "Reassigned"),
+    "edit": ("修改", "Changed"),
 }
 SYSTEM_ACTOR = ("系统", "System")
 MAX_PRINT_TEXT = 2000
@@ -206,7 +208,9 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         show_history=settings.approval_history,
         page=page,
         attachments=list(_attachment_entries(template, page, attachments)),
-        history=history(submission, template, locale) if settings.approval_history else [],
+        history=history(submission, template, locale, print_access)
+        if settings.approval_history
+        else [],
     )
     _resolve_fields(copy, template, page, attachments)
     return copy
@@ -240,11 +244,25 @@ def _sandbox_context(submission: Submission, template: Template, locale: str) ->
     }
 
 
-def history(submission: Submission, template: Template, locale: str) -> list[HistoryEntry]:
-    """Every event of the submission's approval history, oldest first."""
+def history(
+    submission: Submission,
+    template: Template,
+    locale: str,
+    field_access: Mapping[str, str] | None = None,
+) -> list[HistoryEntry]:
+    """Every event of the submission's approval history, oldest first; an approver's edit
+    says what changed, as the downloader may see it."""
     entries = []
     for event in db.session.scalars(engine.history_query(submission)).unique():
         action = ACTION_LABELS.get(event.action)
+        comment = event.comment
+        if event.action == "edit" and isinstance(event.details, dict):
+            lines = form_values.describe_changes(
+                template, event.details.get("changes"), field_access or {}, locale
+            )
+            comment = "; ".join(f"{c['label']}: {c['old']} → {c['new']}" for c in lines)
+            if event.comment:
+                comment = f"{comment} ({event.comment})" if comment else event.comment
         entries.append(
             HistoryEntry(
                 step=engine.step_name(template, event.step_key, locale)
@@ -253,7 +271,7 @@ def history(submission: Submission, template: Template, locale: str) -> list[His
                 actor=event.actor.display_name if event.actor else _pick(SYSTEM_ACTOR, locale),
                 on_behalf_of=event.on_behalf_of.display_name if event.on_behalf_of else None,
                 action=_pick(action, locale) if action else event.action,
-                comment=event.comment,
+                comment=comment,
                 at=local(event.at),
             )
         )

@@ -7,7 +7,7 @@ parses or decides access itself: values come from :mod:`.values`, access from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -38,15 +38,19 @@ class Section:
 
 
 def form_post_to_data(
-    template: Template, form: Mapping[str, Any], getlist: Any = None
+    template: Template,
+    form: Mapping[str, Any],
+    getlist: Any = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Flat form fields (``lines-2-amount``) to the nested ``data`` object the API takes;
-    each widget reads the names its own input macro posts."""
+    each widget reads the names its own input macro posts. ``only`` limits it to the fields
+    the page drew as inputs (an approver's page shows a few among read-only values)."""
     data: dict[str, Any] = {}
     registry = form_values.widgets()
     for f in form_values.value_fields(template):
         widget = registry.for_field(f)
-        if widget.computed:
+        if widget.computed or (only is not None and f.key not in only):
             continue
         raw = widget.from_form(f, f.key, form, getlist)
         if raw is not MISSING:
@@ -113,6 +117,19 @@ class FormPage(OrganisationLookup):
 
     def editable(self, key: str) -> bool:
         return self.access.get(key) == "edit"
+
+    def cell_editable(self, table: FieldBase, column: FieldBase) -> bool:
+        """A table cell is an input when the table is, or when the viewer's step lets them
+        correct that column of existing lines (``lines.category``)."""
+        return self.editable(table.key) or self.editable(f"{table.key}.{column.key}")
+
+    def editable_fields(self) -> list[str]:
+        """Keys of the fields with at least one input on this page."""
+        return [
+            f.key
+            for f in self.template.fields
+            if self.editable(f.key) or form_values.editable_columns(f, self.access)
+        ]
 
     def masked(self, key: str) -> bool:
         return self.access.get(key) == "masked"

@@ -285,6 +285,62 @@ def update(
     return submission
 
 
+def edit_at_step(
+    user: User, loaded: Loaded, data: Any, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """An approver's change at their step: the fields (or table columns) the step lets them
+    edit, validated as the submitter's values are, and the form still complete and meeting its
+    rules. Returns what changed (``[{path, field, column, old, new}]``); the approval engine,
+    which checked the task, records it in the history and re-evaluates the route.
+
+    A field sent with a value they may not change is refused (403, by path): an approver's
+    client must know what it changed.
+    """
+    submission, template = loaded.submission, loaded.template
+    if not isinstance(data, dict):
+        raise Invalid("Please check the form.", [Detail("data", "must be an object of values")])
+    editable = [k for k, level in loaded.access.items() if level == "edit"]
+    if not editable:
+        raise Forbidden("Your step does not let you change this form.")
+    today = today or date.today()
+    submitter = submission.submitter
+    before = dict(submission.data)
+    outcome = form_values.process(
+        template,
+        data,
+        previous=submission.data,
+        access=loaded.access,
+        extra=submitter_facts(submitter),
+        ctx=ParseContext(today=today),
+    )
+    if outcome.ignored:
+        raise Forbidden(
+            "Your step does not let you change these fields.",
+            [Detail(path, "may not be changed at this step") for path in outcome.ignored],
+        )
+    if outcome.errors:
+        raise Invalid("Please correct the highlighted fields.", outcome.errors)
+    values = outcome.values
+    problems = form_values.check_complete(template, values, ParseContext(today=today))
+    problems += form_values.check_rules(template, values, submitter_facts(submitter), today)
+    if problems:
+        raise Invalid("The form would no longer be complete.", problems)
+    _apply(submission, template, outcome, submitter, today)
+    record_vouchers(submission, template)
+    changes = form_values.changes_between(template, before, submission.data)
+    audit.record(
+        user,
+        "submission.edit_at_step",
+        object_type="submission",
+        object_id=submission.id,
+        changes={
+            "step": submission.current_step,
+            **audit.changes_between(before, submission.data),
+        },
+    )
+    return changes
+
+
 def check_version(submission: Submission, version: Any) -> None:
     if version is None or str(version) != str(submission.version):
         raise Conflict(

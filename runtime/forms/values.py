@@ -15,7 +15,7 @@ from typing import Any
 
 from quire.designer.formula import FormulaError, parse
 from quire.designer.model import Template
-from quire.widgets.base import FieldBase, FieldValueError, ParseContext
+from quire.widgets.base import FieldBase, FieldValueError, ParseContext, localized
 from quire.widgets.registry import default_registry
 
 from ..errors import Detail
@@ -245,15 +245,16 @@ def process(
         widget = registry.for_field(f)
         if widget.computed:
             continue  # computed by the server whatever the client sends
+        columns = editable_columns(f, access)
+        if access.get(key) != "edit" and columns:
+            merged, problems, dropped = _merge_column_edits(f, raw[key], values, columns, ctx)
+            errors.extend(problems)
+            ignored.extend(dropped)
+            if merged is not None:
+                values[key] = merged
+            continue
         if access.get(key) != "edit":
-            sent = raw[key]
-            try:
-                same = widget.to_json(f, widget.parse(relaxed(f), sent, ctx)) == widget.to_json(
-                    f, values.get(key)
-                )
-            except FieldValueError:
-                same = False
-            if not same:
+            if not _same_value(f, raw[key], widget.to_json(f, values.get(key)), ctx):
                 ignored.append(key)
             continue
         try:
@@ -264,6 +265,58 @@ def process(
         apply_defaults(template, values, extra or {}, ctx)
     errors.extend(compute(template, values, extra, ctx.today))
     return Outcome(to_json(template, values), values, errors, ignored)
+
+
+def editable_columns(f: FieldBase, access: AccessMap) -> list[str]:
+    """Columns of a table the viewer may change in existing lines though not the table itself
+    (a step's `lines.category` permission); empty for other fields."""
+    columns = getattr(f, "columns", None) or ()
+    return [c.key for c in columns if access.get(f"{f.key}.{c.key}") == "edit"]
+
+
+def _same_value(f: FieldBase | None, sent: Any, stored: Any, ctx: ParseContext) -> bool:
+    """Does what was sent mean the stored value ("1250.5" is "1250.50")?"""
+    if f is None or is_computed(f):
+        return True
+    widget = widgets().for_field(f)
+    try:
+        return widget.to_json(f, widget.parse(relaxed(f), sent, ctx)) == stored
+    except FieldValueError:
+        return False
+
+
+def _merge_column_edits(
+    f: Any,
+    sent: Any,
+    values: dict[str, Any],
+    columns: list[str],
+    ctx: ParseContext,
+) -> tuple[list[dict[str, Any]] | None, list[Detail], list[str]]:
+    """Stored lines with the editable columns taken from what was sent. Lines cannot be added
+    or removed; other columns keep their stored value (sent changes are reported back)."""
+    widget = widgets().for_field(f)
+    stored = widget.to_json(f, values.get(f.key))
+    names = ", ".join(c.label.en for c in f.columns if c.key in columns)
+    if isinstance(sent, dict) and all(str(k).isdigit() for k in sent):
+        sent = [sent[k] for k in sorted(sent, key=int)]
+    if not isinstance(sent, list) or not all(isinstance(row, dict) for row in sent):
+        return None, [Detail(f.key, f"{widget.name_of(f)} must be a list of rows")], []
+    if len(sent) != len(stored):
+        message = f"lines cannot be added or removed at this step; only {names} may be changed"
+        return None, [Detail(f.key, message)], []
+    merged, ignored = [], []
+    for index, (old, new) in enumerate(zip(stored, sent, strict=True)):
+        row = dict(old)
+        for key, value in new.items():
+            if key in columns:
+                row[key] = value
+            elif key in old and not _same_value(f.column(key), value, old[key], ctx):
+                ignored.append(f"{f.key}[{index}].{key}")
+        merged.append(row)
+    try:
+        return widget.parse(relaxed(f), merged, ctx), [], ignored
+    except FieldValueError as exc:
+        return None, [Detail(e.path or f.key, e.message) for e in exc.errors], ignored
 
 
 def present(
@@ -282,3 +335,105 @@ def present(
         else:
             shown[f.key] = data.get(f.key)
     return shown
+
+
+def changes_between(
+    template: Template, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """What an edit changed, field by field and, in tables, cell by cell, as stored JSON:
+    ``[{path, field, column, old, new}]`` (``column`` is None outside tables)."""
+    registry = widgets()
+    changes: list[dict[str, Any]] = []
+    for f in value_fields(template):
+        old, new = before.get(f.key), after.get(f.key)
+        if old == new:
+            continue
+        if not registry.for_field(f).repeats:
+            changes.append({"path": f.key, "field": f.key, "column": None, "old": old, "new": new})
+            continue
+        old_rows, new_rows = list(old or []), list(new or [])
+        for index in range(max(len(old_rows), len(new_rows))):
+            was = old_rows[index] if index < len(old_rows) else {}
+            now = new_rows[index] if index < len(new_rows) else {}
+            for column in f.columns:
+                a, b = was.get(column.key), now.get(column.key)
+                if a != b:
+                    path = f"{f.key}[{index}].{column.key}"
+                    changes.append(
+                        {"path": path, "field": f.key, "column": column.key, "old": a, "new": b}
+                    )
+    return changes
+
+
+def present_change(
+    template: Template, change: Mapping[str, Any], access: AccessMap, locale: str
+) -> dict[str, str] | None:
+    """One recorded change as a viewer may read it: labels and display text, masked where they
+    see the field masked; None where the field is hidden from them."""
+    level = access.get(change.get("field", ""), "read")
+    f = template.field(change.get("field", ""))
+    if f is None or level == "hidden":
+        return None
+    label = localized(f.label, locale)
+    target = f
+    column_key = change.get("column")
+    if column_key:
+        target = f.column(column_key)
+        if target is None:
+            return None
+        row = _row_number(change.get("path", ""))
+        label = f"{label} #{row} · {localized(target.label, locale)}"
+    widget = widgets().for_field(target)
+
+    def text(raw: Any) -> str:
+        if raw in (None, "", []):
+            return "—"
+        value = computed_from_json(target, raw) if widget.computed else None
+        if not widget.computed:
+            try:
+                value = widget.parse(relaxed(target), raw)
+            except FieldValueError:
+                return "****" if level == "masked" else str(raw)
+        if level == "masked":
+            return widget.mask(target, value)
+        return widget.display(target, value, locale) or "—"
+
+    return {
+        "path": str(change.get("path", "")),
+        "label": label,
+        "old": text(change.get("old")),
+        "new": text(change.get("new")),
+    }
+
+
+def _row_number(path: str) -> int:
+    start, end = path.find("["), path.find("]")
+    digits = path[start + 1 : end] if 0 <= start < end else ""
+    return int(digits) + 1 if digits.isdigit() else 0
+
+
+def changes_for_viewer(template: Template, changes: Any, access: AccessMap) -> list[dict[str, Any]]:
+    """Recorded changes as JSON a viewer may read: hidden fields left out, masked ones
+    masked (``old``/``new`` become the mask text), the rest as stored."""
+    shown: list[dict[str, Any]] = []
+    for change in changes if isinstance(changes, list) else []:
+        level = access.get(change.get("field", ""), "read")
+        f = template.field(change.get("field", ""))
+        if f is None or level == "hidden":
+            continue
+        if level == "masked":
+            text = present_change(template, change, access, "en") or {}
+            change = {**change, "old": text.get("old"), "new": text.get("new")}
+        shown.append(dict(change))
+    return shown
+
+
+def describe_changes(
+    template: Template, changes: Any, access: AccessMap, locale: str
+) -> list[dict[str, str]]:
+    """Recorded changes as sentences' parts for a viewer: label, old and new display text."""
+    presented = (
+        present_change(template, c, access, locale)
+        for c in (changes if isinstance(changes, list) else [])
+    )
+    return [p for p in presented if p is not None]
