@@ -94,6 +94,15 @@ MESSAGES = (
     # Errors of the form pages (_(failed) in forms/edit.html) and error pages (_(message)).
     _l("Please correct the highlighted fields."),
     _l("Only the submitter can change this form."),
+    # Approvers editing at their step (forms.service.edit_at_step, approvals.engine).
+    _l("edit"),
+    _l("Your step does not let you change this form."),
+    _l("Your step does not let you change these fields."),
+    _l("may not be changed at this step"),
+    _l("The form would no longer be complete."),
+    _l("Only an approval may carry changed values."),
+    _l("send data with the approve action, or change it with PATCH"),
+    _l("must be an object of values"),
     _l("This submission was changed by someone else; reload it and try again."),
     _l("No such submission, or it is outside your scope."),
     _l("No such department, or it is outside your scope."),

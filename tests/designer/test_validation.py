@@ -103,6 +103,7 @@ def test_unknown_keys_suggest_the_key_that_was_meant():
 
 
 def test_permissions_must_name_fields_roles_and_steps_that_exist(expense_claim):
+    n = len(expense_claim["permissions"])
     expense_claim["permissions"].append(
         {
             "field": "bank_acount",
@@ -113,9 +114,9 @@ def test_permissions_must_name_fields_roles_and_steps_that_exist(expense_claim):
     )
     issues = {issue.path: issue.message for issue in validate_template(expense_claim)}
     assert issues == {
-        "permissions[3].field": 'unknown field "bank_acount" (did you mean "bank_account"?)',
-        "permissions[3].roles[0]": 'unknown role "finance_reviwer" (did you mean "finance_reviewer"?)',
-        "permissions[3].steps[0]": 'unknown approval step "finanse" (did you mean "finance"?)',
+        f"permissions[{n}].field": 'unknown field "bank_acount" (did you mean "bank_account"?)',
+        f"permissions[{n}].roles[0]": 'unknown role "finance_reviwer" (did you mean "finance_reviewer"?)',
+        f"permissions[{n}].steps[0]": 'unknown approval step "finanse" (did you mean "finance"?)',
     }
 
 
