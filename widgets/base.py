@@ -431,6 +431,12 @@ class Widget:
         table may total?"""
         return self.excel_format in ("money", "number", "percent")
 
+    def report_kind(self, field: FieldBase) -> str:
+        """The column type a report sees for this field's values: `money`, `number`,
+        `percent`, `date` or `text`."""
+        kind = self.excel_format
+        return kind if kind in ("money", "number", "percent", "date") else "text"
+
     def editable(self, field: FieldBase) -> bool:
         """Can people change this field at all? A permission granting `edit` on a field that is
         computed, read-only or stores nothing is refused by template validation."""

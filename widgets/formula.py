@@ -94,6 +94,11 @@ class FormulaWidget(Widget):
         )
         return result in NUMERIC_RESULTS
 
+    def report_kind(self, field: Any) -> str:
+        if field.result_type in NUMERIC_RESULTS:
+            return "number"
+        return "date" if field.result_type == "date" else "text"
+
     def from_json(self, field: Any, raw: Any) -> Any:
         """The stored JSON of a computed value back to Python (a Decimal for numbers)."""
         if field.result_type in NUMERIC_RESULTS:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from quire.designer.model import DataSource
 from quire.designer.report import Shape
+from quire.widgets.registry import default_registry
 
 from ..extensions import db
 from ..forms import templates as template_service
@@ -51,13 +52,6 @@ APPROVAL_TASK_COLUMNS: dict[str, str] = {
     "created_at": "date",
     "month": "text",
 }
-_WIDGET_KINDS = {
-    "money": "money",
-    "number": "number",
-    "percent": "percent",
-    "formula": "number",
-    "date": "date",
-}
 
 
 def source_shape(source: DataSource) -> Shape | None:
@@ -81,7 +75,7 @@ def _submission_shape(config: dict[str, Any]) -> Shape | None:
     field = template.field(str(table))
     columns = dict(SUBMISSION_HEADS, line_no="integer")
     for spec in getattr(field, "columns", None) or []:
-        columns[spec.key] = _WIDGET_KINDS.get(spec.type, "text")
+        columns[spec.key] = default_registry().for_field(spec).report_kind(spec)
         if getattr(spec, "options", None):
             columns[f"{spec.key}_name"] = "text"
     return Shape(columns)

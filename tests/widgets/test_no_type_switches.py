@@ -34,6 +34,8 @@ OTHER_VOCABULARIES = (
     "runtime/api/reports.py",
     "runtime/datasources/",
     "designer/formula/",
+    "designer/report.py",
+    "designer/report_checks.py",
     "plugins/",
 )
 
