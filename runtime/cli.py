@@ -108,6 +108,10 @@ def _prepare_metrics_folder() -> None:
     os.environ[MULTIPROC_ENV] = str(folder)
 
 
+def _configured_base_url() -> str | None:
+    return config_module.load(config_module.instance_path_from_env(), None).get("BASE_URL")
+
+
 def _instance_folder() -> Path:
     from .config import instance_path_from_env
 
@@ -125,6 +129,11 @@ def _worker_exited(_server: Any, worker: Any) -> None:
 
 def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
     from gunicorn.app.base import BaseApplication
+
+    if not _configured_base_url():
+        # Links in emails point where this server listens, for it and its job consumer.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        os.environ["QUIRE_BASE_URL"] = f"http://{shown}:{port}"
 
     worker_proc = None
     if with_worker:

@@ -33,6 +33,7 @@ ENV_KEYS: dict[str, type] = {
     "BASE_URL": str,
     "REPORT_EXPORT_ASYNC_ROWS": int,
     "REPORT_EXPORT_KEEP_HOURS": int,
+    "REPORT_MAIL_ATTACH_MAX_BYTES": int,
     "WORKBOOK_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
     "CONNECTOR_ALLOWED_NETWORKS": str,
@@ -81,7 +82,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PAGE_SIZE": 50,
         "TIMEZONE": "Asia/Shanghai",
         # Links in emails point here.
-        "BASE_URL": "http://127.0.0.1:5000",
+        "BASE_URL": None,  # unset: where ``quire serve`` listens (http://127.0.0.1:5000 otherwise)
+        # Scheduled reports are attached to their email up to this size (else a link only).
+        "REPORT_MAIL_ATTACH_MAX_BYTES": 10 * 1024 * 1024,
         # Report exports with more rows than this run as background jobs.
         "REPORT_EXPORT_ASYNC_ROWS": 5000,
         "REPORT_EXPORT_KEEP_HOURS": 24,

@@ -503,7 +503,8 @@ def submit(
     now = now or utcnow()
     loaded = _load_locked(actor, submission_id, now)
     submission, template = loaded.submission, loaded.template
-    forms_service.check_version(submission, version)
+    if version is not None:  # optional when submitting: checked when the client sends it
+        forms_service.check_version(submission, version)
     if submission.submitter_id != actor.id:
         raise Forbidden("Only the submitter can submit this form.")
     if not submission.editable:

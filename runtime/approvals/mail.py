@@ -8,6 +8,7 @@ is down delays mail but loses none, and nothing is sent before its change is com
 
 from __future__ import annotations
 
+import importlib
 import logging
 import smtplib
 import ssl
@@ -77,6 +78,8 @@ def backend() -> MailBackend:
 
 
 def absolute(link: str | None) -> str:
+    """``link`` on the address people reach Quire at: ``QUIRE_BASE_URL``, else the address
+    ``quire serve`` listens on (it sets the setting for itself and its job consumer)."""
     base = (current_app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     return f"{base}{link}" if link and link.startswith("/") else (link or base)
 
@@ -114,7 +117,25 @@ def compose(notification: Notification) -> EmailMessage | None:
             ]
         )
     )
+    attached = _attachment(notification)
+    if attached is not None:
+        filename, content, mimetype = attached
+        maintype, _, subtype = mimetype.split(";")[0].strip().partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
+
+
+#: Notification kind → "module:function" returning (file name, bytes, MIME type) or None:
+#: the file a notification's email copy carries (a scheduled report's export).
+ATTACHMENTS: dict[str, str] = {"report": "quire.runtime.reports.subscriptions:attachment_for"}
+
+
+def _attachment(notification: Notification) -> tuple[str, bytes, str] | None:
+    target = ATTACHMENTS.get(notification.kind)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(notification)
 
 
 def send_pending(limit: int = 500) -> int:

@@ -16,7 +16,7 @@ import os
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -150,11 +150,16 @@ def start_job(
     locale: str = "zh_CN",
     subscription_id: int | None = None,
     enqueue: bool = True,
+    keep_until: datetime | None = None,
 ) -> ExportJob:
-    """Queue an export job owned by ``user`` (committed, so the worker sees it)."""
+    """Queue an export job owned by ``user`` (committed, so the worker sees it). The file
+    is kept ``REPORT_EXPORT_KEEP_HOURS``, or until ``keep_until`` when that is later."""
     from ..jobs import queue
 
     keep = int(current_app.config.get("REPORT_EXPORT_KEEP_HOURS", DEFAULT_KEEP_HOURS))
+    expires_at = utcnow() + timedelta(hours=keep)
+    if keep_until is not None and keep_until > expires_at:
+        expires_at = keep_until
     job = ExportJob(
         token=secrets.token_urlsafe(16)[:22],
         owner_id=user.id,
@@ -165,7 +170,7 @@ def start_job(
         status=JobStatus.QUEUED,
         progress=0,
         subscription_id=subscription_id,
-        expires_at=utcnow() + timedelta(hours=keep),
+        expires_at=expires_at,
     )
     db.session.add(job)
     db.session.flush()

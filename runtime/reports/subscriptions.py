@@ -3,8 +3,9 @@ periodic job renders it as that user and posts it to their inbox.
 
 Delivery is a :class:`~quire.runtime.models.Notification` linking to the finished export.
 Notifications are also the mail outbox (:mod:`quire.runtime.approvals.mail` sends every
-notification not yet emailed), so a subscriber gets an email copy with the link whenever
-mail is configured; the file itself stays behind Quire's sign-in and expires like any export.
+notification not yet emailed), so a subscriber gets an email copy whenever mail is
+configured: with the file attached when it is under ``REPORT_MAIL_ATTACH_MAX_BYTES``, and
+always with a link behind Quire's sign-in that lives until the next delivery.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from .. import audit
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..extensions import db
-from ..models import JobStatus, Notification, ReportSubscription, User, utcnow
+from ..models import ExportJob, JobStatus, Notification, ReportSubscription, User, utcnow
 from . import engine, export
 
 FREQUENCIES = ("daily", "weekly", "monthly")
+REPORT_NOTIFICATION = "report"
 
 
 def _zone() -> ZoneInfo:
@@ -134,8 +137,10 @@ def unsubscribe(user: User, subscription_id: int) -> None:
     )
 
 
-def deliver(sub: ReportSubscription) -> str:
-    """Render one subscription now and post it to the subscriber's inbox."""
+def deliver(sub: ReportSubscription, now: datetime | None = None) -> str:
+    """Render one subscription now and post it to the subscriber's inbox; the file is kept
+    until the delivery after this one."""
+    now = now or utcnow()
     user = db.session.get(User, sub.user_id)
     assert user is not None
     report = engine.definition(sub.report_key)
@@ -147,6 +152,7 @@ def deliver(sub: ReportSubscription) -> str:
         locale=user.locale or "zh_CN",
         subscription_id=sub.id,
         enqueue=False,
+        keep_until=next_run(sub, now) + timedelta(hours=1),
     )
     outcome = export.run_job(job.id)
     db.session.refresh(job)
@@ -154,20 +160,48 @@ def deliver(sub: ReportSubscription) -> str:
         raise Invalid(job.error or "The report could not be rendered.")
     link = current_app.url_map.bind("localhost").build("reports.job", {"token": job.token})
     title = report.template.title
+    zone = _zone()
+    until_zh = job.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    until_en = job.expires_at.astimezone(zone).strftime("%d %b %Y %H:%M")
     db.session.add(
         Notification(
             user_id=user.id,
-            kind="report",
+            kind=REPORT_NOTIFICATION,
             subject_zh=f"定期报表：{title.zh}",
             subject_en=f"Scheduled report: {title.en}",
             body_zh=f"{title.zh}（{job.format.upper()}，{job.rows or 0} 行）已生成，"
-            f"可在 {current_app.config.get('REPORT_EXPORT_KEEP_HOURS', 24)} 小时内下载。",
+            f"可下载至 {until_zh}。",
             body_en=f"{title.en} ({job.format.upper()}, {job.rows or 0} rows) is ready to "
-            f"download for {current_app.config.get('REPORT_EXPORT_KEEP_HOURS', 24)} hours.",
+            f"download until {until_en}.",
             link=link,
         )
     )
     return outcome
+
+
+def attachment_for(notification: Notification) -> tuple[str, bytes, str] | None:
+    """The delivered file to attach to a report notification's email copy: (file name,
+    content, MIME type), or None when it is gone or larger than the configured limit."""
+    if notification.kind != REPORT_NOTIFICATION or not notification.link:
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(notification.link)
+    except HTTPException:
+        return None
+    if endpoint != "reports.job":
+        return None
+    job = db.session.scalar(select(ExportJob).where(ExportJob.token == args.get("token")))
+    if job is None or job.status != JobStatus.FINISHED or not job.file_path:
+        return None
+    path = export.exports_folder() / job.file_path
+    limit = int(current_app.config.get("REPORT_MAIL_ATTACH_MAX_BYTES", 10 * 1024 * 1024))
+    try:
+        if path.stat().st_size > limit:
+            return None
+        content = path.read_bytes()
+    except OSError:
+        return None
+    return job.filename or path.name, content, export.FORMATS[job.format][0]
 
 
 def deliver_due(now: datetime | None = None) -> int:
@@ -181,7 +215,7 @@ def deliver_due(now: datetime | None = None) -> int:
     done = 0
     for sub in due:
         try:
-            deliver(sub)
+            deliver(sub, now)
             sub.last_error = None
             done += 1
         except QuireError as error:

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..errors import Invalid, NotFound
@@ -42,7 +43,21 @@ def index():  # type: ignore[no-untyped-def]
         reports=reports,
         locale=locale,
         subscriptions=subscriptions.subscriptions_of(current_user),
+        titles={r.key: r.title(locale) for r in reports},
+        weekdays=WEEKDAYS,
     )
+
+
+#: ISO weekday (1 = Monday) → its name, for weekly schedules.
+WEEKDAYS = {
+    1: _l("Monday"),
+    2: _l("Tuesday"),
+    3: _l("Wednesday"),
+    4: _l("Thursday"),
+    5: _l("Friday"),
+    6: _l("Saturday"),
+    7: _l("Sunday"),
+}
 
 
 def _parameter_form(report: engine.ReportDefinition, locale: str) -> list[dict[str, Any]]:
@@ -156,7 +171,7 @@ def subscribe(key: str):  # type: ignore[no-untyped-def]
                 params,
                 fmt=form.get("format", "xlsx"),
                 frequency=form.get("frequency", "monthly"),
-                day=_int(form.get("day"), "day"),
+                day=_int(_schedule_day(form), "day"),
                 hour=_int(form.get("hour"), "hour"),
                 minute=_int(form.get("minute"), "minute"),
             )
@@ -173,7 +188,15 @@ def subscribe(key: str):  # type: ignore[no-untyped-def]
         values=request.form if request.method == "POST" else request.args,
         error=error,
         locale=locale,
+        weekdays=WEEKDAYS,
     ), (422 if error else 200)
+
+
+def _schedule_day(form: Any) -> Any:
+    """Weekly schedules pick a weekday from a list; monthly ones type the day of the month."""
+    if form.get("frequency") == "weekly" and form.get("weekday"):
+        return form.get("weekday")
+    return form.get("day")
 
 
 def _int(value: Any, name: str) -> int:

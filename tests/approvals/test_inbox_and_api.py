@@ -64,6 +64,17 @@ def test_submit_and_actions_return_the_submission_shape(claim, api):
     assert approved.json["version"] > submitted.json["version"]
 
 
+def test_submit_needs_no_version_but_checks_one_when_given(claim, api):
+    first, second = claim("sales1", 25000), claim("sales1", 26000)
+    client = api("sales1")
+    stale = client.post(f"/api/v1/submissions/{first.id}/submit", json={"version": 99})
+    assert stale.status_code == 409
+    bare = client.post(f"/api/v1/submissions/{first.id}/submit")
+    assert bare.status_code == 200 and bare.json["status"] == "in_review"
+    empty = client.post(f"/api/v1/submissions/{second.id}/submit", json={})
+    assert empty.status_code == 200
+
+
 def test_actions_answer_409_for_a_stale_version_and_422_for_nonsense(claim, submit, api):
     c = submit(claim("sales1", 25000))
     client = api("salesmgr")

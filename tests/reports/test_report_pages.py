@@ -145,3 +145,72 @@ def test_the_demo_budget_warning_shows_rnd_training_past_90_percent(signed_in):
     """The demo's sample claims take RD's training account past 90 %: the CFO is warned."""
     page = signed_in("cfo").get("/dashboard", headers={"Accept-Language": "zh-CN"}).text
     assert "研发部 (RD) 的 培训费 已使用预算的 9" in page
+
+
+def test_a_weekly_report_arrives_by_email_with_the_file_attached_and_a_lasting_link(
+    finance, app, signed_in, user
+):
+    import email
+    import email.policy
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from quire.runtime.approvals.mail import send_pending
+    from quire.runtime.models import ExportJob
+    from quire.runtime.reports.subscriptions import deliver_due
+
+    app.config["BASE_URL"] = "http://quire.example.test:8080"
+    user("cfo").email = "cfo@example.test"
+    db.session.commit()
+    cfo = signed_in("cfo")
+    response = cfo.post_form(
+        "/reports/budget-vs-actual/subscribe",
+        {
+            "year": str(YEAR),
+            "frequency": "weekly",
+            "weekday": "3",
+            "day": "1",
+            "hour": "7",
+            "minute": "30",
+            "format": "xlsx",
+        },
+    )
+    assert response.status_code == 302
+    sub = db.session.scalar(select(ReportSubscription))
+    local = sub.next_run_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.isoweekday(), local.hour, local.minute) == (3, 7, 30)
+    page = cfo.get("/reports").text
+    assert "预算执行情况" in page and "星期三" in page  # the title and the weekday, not codes
+
+    ran_at = sub.next_run_at + timedelta(minutes=1)
+    assert deliver_due(now=ran_at) == 1
+    job = db.session.scalar(select(ExportJob).where(ExportJob.subscription_id == sub.id))
+    assert job.expires_at >= sub.next_run_at  # downloadable until the next delivery
+    assert send_pending() >= 1
+    sent = sorted((Path(app.config["INSTANCE_PATH"]) / "mail").glob("*.eml"))[-1]
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    [attachment] = [p for p in message.walk() if p.get_filename()]
+    assert attachment.get_filename().endswith(".xlsx")
+    assert attachment.get_payload(decode=True)[:2] == b"PK"  # a real workbook
+    body = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    assert f"http://quire.example.test:8080/exports/jobs/{job.token}" in body.get_content()
+
+
+def test_a_report_too_large_to_attach_comes_as_a_link_only(finance, app, user):
+    import email
+    import email.policy
+    from pathlib import Path
+
+    from quire.runtime.approvals.mail import send_pending
+    from quire.runtime.reports.subscriptions import deliver_due, subscribe
+
+    app.config["REPORT_MAIL_ATTACH_MAX_BYTES"] = 100
+    user("cfo").email = "cfo@example.test"
+    sub = subscribe(user("cfo"), "expense-ledger", {"year": str(YEAR)}, frequency="daily")
+    db.session.commit()
+    assert deliver_due(now=sub.next_run_at + timedelta(minutes=1)) == 1
+    send_pending()
+    sent = sorted((Path(app.config["INSTANCE_PATH"]) / "mail").glob("*.eml"))[-1]
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    assert not [p for p in message.walk() if p.get_filename()]
+    assert "/exports/jobs/" in message.get_content()
