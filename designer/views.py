@@ -16,6 +16,7 @@ from quire.runtime.errors import BadRequest, Detail
 from quire.runtime.extensions import db
 from quire.runtime.forms import templates as template_service
 from quire.runtime.models import FormTemplate, TemplateVersion
+from quire.runtime.numbers import parse_int
 
 from .diff import diff_templates
 
@@ -45,10 +46,11 @@ def template_versions(key: str):  # type: ignore[no-untyped-def]
     diff = None
     old, new = request.args.get("from"), request.args.get("to")
     if old and new:
-        if not (old.isdigit() and new.isdigit()):
+        old_number, new_number = parse_int(old), parse_int(new)
+        if old_number is None or new_number is None:
             raise BadRequest("Choose two versions.", [Detail("from", "must be a version number")])
-        a = template_service.parsed(template_service.version_record(record, int(old)))
-        b = template_service.parsed(template_service.version_record(record, int(new)))
+        a = template_service.parsed(template_service.version_record(record, old_number))
+        b = template_service.parsed(template_service.version_record(record, new_number))
         diff = diff_templates(a, b)
     return render_template(
         "designer/versions.html", record=record, versions=versions, diff=diff, old=old, new=new

@@ -13,7 +13,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import jobs
+from .errors import BadRequest, Detail
 from .extensions import babel, csrf, db, migrate
+from .input_text import lone_surrogate_path
+from .numbers import StrictIntConverter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,13 +28,22 @@ CONTENT_SECURITY_POLICY = (
 
 
 class _JSONProvider(DefaultJSONProvider):
-    """Refuse absurdly nested JSON as malformed instead of overflowing the stack."""
+    """The JSON boundary: absurd nesting is malformed, and text that cannot be stored
+    (a lone UTF-16 surrogate such as ``"\\ud800"``) is refused with its path before any
+    view sees it."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
-            return super().loads(s, **kwargs)
+            data = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+        path = lone_surrogate_path(data)
+        if path is not None:
+            raise BadRequest(
+                "The request contains text that is not valid Unicode.",
+                [Detail(path, "contains an unpaired surrogate (\\ud800–\\udfff)")],
+            )
+        return data
 
 
 class _Quire(Flask):
@@ -50,6 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         (test_config or {}).get("INSTANCE_PATH") or config_module.instance_path_from_env()
     )
     app = _Quire("quire.runtime", instance_path=str(instance_path))
+    # Before any blueprint adds a rule: every ``<int:…>`` in a URL follows one rule.
+    app.url_map.converters["int"] = StrictIntConverter
     app.config.update(config_module.load(instance_path, test_config))
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]

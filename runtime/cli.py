@@ -50,12 +50,42 @@ def db_upgrade() -> None:
 
 
 # --- demo and serving -----------------------------------------------------------------
+def schema_state(app) -> str:  # type: ignore[no-untyped-def]
+    """``empty`` (no tables at all), ``current`` (at the newest migration) or ``behind``."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from .extensions import db as database
+
+    with app.app_context(), database.engine.connect() as connection:
+        if not inspect(connection).get_table_names():
+            return "empty"
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(ScriptDirectory(str(Path(__file__).parent / "migrations")).get_heads())
+    return "current" if current == heads else "behind"
+
+
 @main.command("seed-demo")
 def seed_demo_cmd() -> None:
-    """Load the demo organisation, templates and sample data (demo only)."""
+    """Load the demo organisation, templates and sample data (demo only); creates the schema
+    first when the database is empty."""
+    from sqlalchemy.exc import OperationalError
+
     from .demo import logins_table, seed_demo
 
     app = _app()
+    try:
+        state = schema_state(app)
+    except OperationalError as exc:
+        raise click.ClickException(f"Cannot reach the database: {exc.orig}") from exc
+    if state == "empty":
+        upgrade_database(app)
+        click.echo("Database schema created.")
+    elif state == "behind":
+        raise click.ClickException(
+            "The database schema is not up to date: run `quire db upgrade` first."
+        )
     with app.app_context():
         created = seed_demo()
         click.echo("Demo data loaded." if created else "Demo data already present.")

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 
 from .errors import BadRequest, Detail
 from .extensions import db
+from .numbers import parse_int
 
 MAX_PER_PAGE = 200
 
@@ -37,9 +38,10 @@ def parse_page_args(args: Any, default_per_page: int = 50) -> tuple[int, int]:
         raw = args.get(name)
         if raw in (None, ""):
             return default
-        if not str(raw).isdigit() or int(raw) < 1:
+        value = parse_int(raw, minimum=1)
+        if value is None:
             raise BadRequest("Invalid paging.", [Detail(name, "must be a whole number from 1")])
-        return min(int(raw), upper)
+        return min(value, upper)
 
     return number("page", 1, 10**6), number("per_page", default_per_page, MAX_PER_PAGE)
 

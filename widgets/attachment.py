@@ -14,6 +14,7 @@ from pydantic import Field
 from .base import FieldBase, FieldValueError, Lookup, PaletteEntry, ParseContext, Widget
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_SIZE = re.compile(r"[0-9]{1,15}")
 
 
 class AttachmentField(FieldBase):
@@ -89,7 +90,12 @@ class AttachmentWidget(Widget):
     def _one(self, field: Any, item: Any) -> str:
         if isinstance(item, dict):
             if {"name", "size", "content_type"} <= item.keys():
-                self.check_upload(field, str(item["name"]), int(item["size"]), item["content_type"])
+                size = item["size"]
+                if isinstance(size, str) and _SIZE.fullmatch(size):
+                    size = int(size)
+                if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                    raise FieldValueError(f"{self.name_of(field)}: the file size must be bytes")
+                self.check_upload(field, str(item["name"]), size, str(item["content_type"]))
             item = item.get("id")
         if not isinstance(item, str) or not _ID.match(item):
             raise FieldValueError(f"{self.name_of(field)} must name an uploaded file")

@@ -54,6 +54,9 @@ class UserForm(FlaskForm):
     )
 
 
+_PERIOD = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+
+
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[], validate_choice=True)
     department = SelectField(_l("Department scope"), choices=[], validate_choice=True)
@@ -61,11 +64,9 @@ class GrantForm(FlaskForm):
     projects = StringField(
         _l("Projects (comma-separated; empty = all)"), validators=[Optional(), Length(max=500)]
     )
-    period_from = StringField(
-        _l("From period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")]
-    )
+    period_from = StringField(_l("From period (YYYY-MM)"), validators=[Optional(), Regexp(_PERIOD)])
     period_until = StringField(
-        _l("Until period (YYYY-MM)"), validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")]
+        _l("Until period (YYYY-MM)"), validators=[Optional(), Regexp(_PERIOD)]
     )
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
     note = TextAreaField(_l("Reason / ticket"), validators=[Optional(), Length(max=1000)])

@@ -18,6 +18,7 @@ from ..errors import BadRequest, Detail, NotFound
 from ..extensions import db
 from ..forms import templates as template_service
 from ..models import FormTemplate, TemplateVersion
+from ..numbers import query_int
 from ..pagination import paginate, parse_page_args
 from . import bp
 from .auth import json_body
@@ -75,15 +76,13 @@ def _visible_record(key: str) -> FormTemplate:
 @login_required
 def get_template(key: str):  # type: ignore[no-untyped-def]
     record = _visible_record(key)
-    raw = request.args.get("version")
-    if raw is not None and not raw.isdigit():
-        raise BadRequest("Invalid version.", [Detail("version", "must be a whole number")])
+    version_number = query_int(request.args, "version")
     if request.args.get("draft") in ("1", "true"):
         access.authorize(current_user, P.TEMPLATE_DESIGN)
         if record.draft is None:
             raise NotFound("This template has no unpublished draft.")
         return jsonify(record.draft)
-    version = template_service.version_record(record, int(raw) if raw else None)
+    version = template_service.version_record(record, version_number)
     response = jsonify(version.document)
     response.headers["X-Template-Version"] = str(version.version)
     return response
@@ -121,12 +120,9 @@ def _username(user_id: int | None) -> str | None:
 @login_required
 def template_diff(key: str):  # type: ignore[no-untyped-def]
     record = _visible_record(key)
-    try:
-        old, new = int(request.args["from"]), int(request.args["to"])
-    except (KeyError, ValueError):
-        raise BadRequest(
-            "Give two versions.", [Detail("from", "and to= must be version numbers")]
-        ) from None
+    old, new = query_int(request.args, "from"), query_int(request.args, "to")
+    if old is None or new is None:
+        raise BadRequest("Give two versions.", [Detail("from", "and to= must be version numbers")])
     a = template_service.parsed(template_service.version_record(record, old))
     b = template_service.parsed(template_service.version_record(record, new))
     return jsonify(diff_templates(a, b))

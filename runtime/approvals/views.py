@@ -22,6 +22,7 @@ from ..extensions import db
 from ..forms import service as forms_service
 from ..forms import templates as template_service
 from ..models import Department, Submission
+from ..numbers import parse_id, parse_int
 from ..pagination import paginate, parse_page_args
 from . import budget, engine, notify, timeline
 
@@ -116,7 +117,7 @@ def inbox():  # type: ignore[no-untyped-def]
 @login_required
 def notifications_read():  # type: ignore[no-untyped-def]
     """Mark my notifications read (all of them, or the ``id`` values sent)."""
-    ids = [int(v) for v in request.form.getlist("id") if v.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("id")) if i is not None]
     notify.mark_read(current_user, ids or None)
     db.session.commit()
     return redirect(url_for("approvals.inbox"), code=303)
@@ -242,8 +243,9 @@ def bulk_approve():  # type: ignore[no-untyped-def]
     items: list[tuple[int, str]] = []
     for value in request.form.getlist("item"):
         task_id, _sep, version = value.partition(":")
-        if task_id.isdigit() and version.isdigit():
-            items.append((int(task_id), version))
+        task = parse_id(task_id)
+        if task is not None and parse_int(version) is not None:
+            items.append((task, version))
     if not items:
         flash(_("Select the items to approve."), "error")
         return redirect(url_for("approvals.inbox"), code=303)
@@ -292,13 +294,12 @@ def budget_remaining():  # type: ignore[no-untyped-def]
     department = db.session.scalar(select(Department).where(Department.code == code))
     if department is None or not access.may_see_budget(current_user, department):
         abort(404)
-    year_arg = request.args.get("year", "")
-    year = int(year_arg) if year_arg.isdigit() and 1900 < int(year_arg) < 3000 else _today().year
-    exclude = request.args.get("submission", "")
+    year = parse_int(request.args.get("year"), minimum=1901, maximum=2999) or _today().year
+    exclude = parse_id(request.args.get("submission"))
     exclude_id = None
-    if exclude.isdigit():
+    if exclude is not None:
         try:
-            exclude_id = forms_service.load(current_user, int(exclude)).submission.id
+            exclude_id = forms_service.load(current_user, exclude).submission.id
         except QuireError:
             exclude_id = None
     claim = _claim_from_args(request.args)

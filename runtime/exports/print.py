@@ -32,6 +32,7 @@ from ..forms import service
 from ..forms import values as form_values
 from ..forms.presenter import FormPage
 from ..models import Attachment, Submission, SubmissionStatus, User, utcnow
+from ..numbers import parse_id
 from ..render.document import bilingual
 from ..render.pdf_form import StaticOnlyFetcher, render_html_pdf
 from .cells import CellValue, typed
@@ -308,7 +309,7 @@ def _attachments_of(
     submission: Submission, template: Template, page: FormPage
 ) -> dict[str, Attachment]:
     """The uploaded files the form refers to; someone else's file counts as plain text."""
-    ids = {int(v) for _, v in _attachment_values(template, page) if v.isdigit()}
+    ids = {i for _, v in _attachment_values(template, page) if (i := parse_id(v)) is not None}
     if not ids:
         return {}
     rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(ids))).all()

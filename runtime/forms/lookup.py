@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Attachment, Department, User, UserStatus
+from ..numbers import parse_id
 
 
 class OrganisationLookup:
@@ -43,8 +44,9 @@ class OrganisationLookup:
         return None
 
     def attachment_name(self, value: str) -> str | None:
-        if value.isdigit():
-            attachment = db.session.get(Attachment, int(value))
+        attachment_id = parse_id(value)
+        if attachment_id is not None:
+            attachment = db.session.get(Attachment, attachment_id)
             if attachment is not None:
                 return attachment.filename
         return None

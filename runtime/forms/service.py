@@ -33,6 +33,7 @@ from ..models import (
     User,
     VoucherUse,
 )
+from ..numbers import parse_id
 from . import templates as template_service
 from . import values as form_values
 
@@ -378,8 +379,9 @@ def record_vouchers(submission: Submission, template: Template) -> None:
     db.session.query(VoucherUse).filter(VoucherUse.submission_id == submission.id).delete()
     for path, value in _invoice_values(template, submission.data):
         attachment = None
-        if value.isdigit():
-            attachment = db.session.get(Attachment, int(value))
+        attachment_id = parse_id(value)
+        if attachment_id is not None:
+            attachment = db.session.get(Attachment, attachment_id)
             if attachment is not None and attachment.owner_id != submission.submitter_id:
                 attachment = None
         if attachment is not None:

@@ -20,6 +20,7 @@ from ..access import Permission as P
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import Attachment, FormTemplate, SubmissionStatus
+from ..numbers import query_int
 from ..pagination import paginate, parse_page_args
 from . import attachments, service
 from . import templates as template_service
@@ -182,7 +183,7 @@ def listing():  # type: ignore[no-untyped-def]
 
 def _preview_page(key: str):  # type: ignore[no-untyped-def]
     """The form recomputed from what is typed now, for htmx (nothing is saved)."""
-    submission_id = request.args.get("submission", type=int)
+    submission_id = query_int(request.args, "submission")
     if submission_id:
         loaded = service.load(current_user, submission_id)
         template, field_access, previous = loaded.template, loaded.access, loaded.submission.data
@@ -223,7 +224,7 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
     if op == "add" and len(rows) < table.max_rows:
         rows.append({})
     elif op == "remove":
-        index = request.args.get("row", type=int)
+        index = query_int(request.args, "row", minimum=0)
         if index is not None and 0 <= index < len(rows):
             rows.pop(index)
     typed = {**page.typed, table_key: rows}
@@ -241,7 +242,7 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         page=page,
         f=table,
         form_key=key,
-        submission_id=request.args.get("submission", type=int),
+        submission_id=query_int(request.args, "submission"),
     )
 
 

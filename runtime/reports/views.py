@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import SubmissionStatus
+from ..numbers import parse_int
 from ..render.values import display_text
 from . import dashboard as dashboard_service
 from . import engine, export, subscriptions
@@ -200,14 +201,12 @@ def _schedule_day(form: Any) -> Any:
 
 
 def _int(value: Any, name: str) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
+    number = parse_int(value or "0")
+    if number is None:
         from ..errors import Detail
 
-        raise Invalid(
-            "Please check the schedule.", [Detail(name, "must be a whole number")]
-        ) from None
+        raise Invalid("Please check the schedule.", [Detail(name, "must be a whole number")])
+    return number
 
 
 @bp.post("/reports/subscriptions/<int:subscription_id>/cancel")
