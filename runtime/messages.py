@@ -134,4 +134,10 @@ MESSAGES = (
         "points into Quire's instance folder; a SQLite file there must be in "
         "this data source's own folder (datasources/<key>/)"
     ),
+    # Refusals at the request boundary (app._JSONProvider, numbers.query_int).
+    _l("The request contains text that is not valid Unicode."),
+    _l("Invalid number."),
+    # Sign-in and passwords (auth.service), shown as _(detail.message) or API messages.
+    _l("must differ from the current one"),
+    _l("An administrator has reset your password: sign in on the web and choose a new one first."),
 )

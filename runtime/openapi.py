@@ -31,10 +31,13 @@ class Error(BaseModel):
 class TokenRequest(BaseModel):
     username: str
     password: str
+    #: Signing in again under the same name replaces that token (default "API sign-in").
+    name: str | None = None
 
 
 class TokenResponse(BaseModel):
     token: str
+    name: str
     expires_at: str | None
 
 
@@ -105,7 +108,7 @@ ENDPOINTS: list[Endpoint] = [
         TokenResponse,
         TokenRequest,
         auth=False,
-        errors=(400, 401, 429),
+        errors=(400, 401, 403, 429),
     ),
     Endpoint("get", "/me", "The signed-in user with current grants and permissions", Me),
     Endpoint(

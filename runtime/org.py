@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from . import audit
 from .auth.passwords import hash_password
+from .auth.service import end_sign_ins, reset_password, set_password
 from .errors import Conflict, Detail, Invalid, NotFound
 from .extensions import db
 from .models import Department, Role, RoleGrant, User, UserStatus, utcnow
@@ -185,22 +186,29 @@ def save_user(
     user.locale = locale or None
     user.delegate, user.delegate_from, user.delegate_until = delegate, delegate_from, delegate_until
     if existing is not None and status != existing.status and status == UserStatus.LEFT:
-        user.auth_version = (user.auth_version or 1) + 1
+        end_sign_ins(user, actor, "left")
     user.status = status
-    if password:
+    if password and existing is None:
         user.password_hash = hash_password(password)
     if existing is None:
         db.session.add(user)
     db.session.flush()
+    if password and existing is not None:
+        if actor is not None and actor.id != existing.id:
+            reset_password(actor, user, password)
+        else:
+            set_password(user, password, actor)
     if existing is not None and before.get("status") != user.status.value:
         reroute_open_tasks(user)
-    audit.record(
-        actor,
-        "user.update" if existing else "user.create",
-        object_type="user",
-        object_id=user.username,
-        changes=audit.changes_between(before, _user_state(user)),
-    )
+    changes = audit.changes_between(before, _user_state(user))
+    if existing is None or changes:  # a bare password reset is audited as such, above
+        audit.record(
+            actor,
+            "user.update" if existing else "user.create",
+            object_type="user",
+            object_id=user.username,
+            changes=changes,
+        )
     return user
 
 
@@ -227,7 +235,7 @@ def set_status(actor: User | None, user: User, status: UserStatus) -> None:
     before = user.status.value
     user.status = status
     if status == UserStatus.LEFT:
-        user.auth_version = (user.auth_version or 1) + 1
+        end_sign_ins(user, actor, "left")
     db.session.flush()
     reroute_open_tasks(user)
     audit.record(

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, request
 from flask_login import current_user, login_required
+from pydantic import BaseModel
+from sqlalchemy import select
 
 from ..auth import service
-from ..errors import BadRequest, Detail
+from ..errors import BadRequest, Detail, Forbidden, NotFound
 from ..extensions import db
+from ..models import ApiToken
+from ..openapi import ENDPOINTS, Endpoint
+from ..pagination import paginate, parse_page_args
 from . import bp
-from .serialize import user_json
+from .serialize import iso, user_json
 
 
 def json_body() -> dict:
@@ -22,6 +29,7 @@ def json_body() -> dict:
 
 @bp.post("/auth/token")
 def issue_token():  # type: ignore[no-untyped-def]
+    """A token for a password; signing in again under the same ``name`` replaces it."""
     data = json_body()
     missing = [
         Detail(k, "is required")
@@ -30,11 +38,18 @@ def issue_token():  # type: ignore[no-untyped-def]
     ]
     if missing:
         raise BadRequest("Username and password are required.", missing)
+    name = data.get("name", service.SIGN_IN_TOKEN_NAME)
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise BadRequest("Invalid token name.", [Detail("name", "must be 1 to 100 characters")])
     user = service.sign_in(data["username"], data["password"], request.remote_addr)
-    token, clear = service.create_token(user, "API sign-in")
+    if user.must_change_password:
+        raise Forbidden(service.RESET_BY_ADMIN_MESSAGE)
+    token, clear = service.sign_in_token(user, name.strip())
     db.session.commit()
     return jsonify(
-        token=clear, expires_at=token.expires_at.isoformat() if token.expires_at else None
+        token=clear,
+        name=token.name,
+        expires_at=token.expires_at.isoformat() if token.expires_at else None,
     )
 
 
@@ -42,3 +57,75 @@ def issue_token():  # type: ignore[no-untyped-def]
 @login_required
 def me():  # type: ignore[no-untyped-def]
     return jsonify(user_json(current_user, with_rights=True))
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "from_sign_in": token.from_sign_in,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+@bp.get("/me/tokens")
+@login_required
+def my_tokens():  # type: ignore[no-untyped-def]
+    """My API tokens, newest first, revoked ones included (never the token itself)."""
+    page, per_page = parse_page_args(request.args)
+    stmt = select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    return jsonify(paginate(stmt, page, per_page).as_dict(token_json))
+
+
+@bp.delete("/me/tokens/<int:token_id>")
+@login_required
+def revoke_my_token(token_id: int):  # type: ignore[no-untyped-def]
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        raise NotFound()
+    service.revoke_token(token, current_user)
+    db.session.commit()
+    return jsonify(token_json(token))
+
+
+class TokenItem(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    from_sign_in: bool
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class TokenList(BaseModel):
+    items: list[TokenItem]
+    page: int
+    pages: int
+    total: int
+
+
+ENDPOINTS.extend(
+    [
+        Endpoint(
+            "get",
+            "/me/tokens",
+            "My API tokens with name, first characters, expiry and last use (never the token)",
+            TokenList,
+            query=("page", "per_page"),
+            errors=(400, 401),
+        ),
+        Endpoint(
+            "delete",
+            "/me/tokens/{id}",
+            "Revoke one of my tokens; it stops working at once",
+            TokenItem,
+            errors=(401, 404),
+        ),
+    ]
+)

@@ -12,10 +12,16 @@ from sqlalchemy import func, or_, select
 from .. import audit
 from ..errors import Detail, Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
-from ..models import ApiToken, SignInFailure, User, UserStatus, utcnow
+from ..models import ApiToken, SignInFailure, User, UserSession, UserStatus, utcnow
+from . import sessions
 from .passwords import check_password, hash_password, password_problem
 
 TOKEN_PREFIX = "qt_"  # noqa: S105 - a prefix, not a secret
+#: The name of a token from ``POST /auth/token`` when the client gives none.
+SIGN_IN_TOKEN_NAME = "API sign-in"  # noqa: S105 - a label, not a secret
+RESET_BY_ADMIN_MESSAGE = (
+    "An administrator has reset your password: sign in on the web and choose a new one first."
+)
 
 
 def _throttled(username: str, ip: str | None) -> bool:
@@ -51,7 +57,8 @@ def sign_in(username: str, password: str, ip: str | None) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, *, keep: UserSession | None = None) -> None:
+    """The person's own change: every other session and every password-issued token ends."""
     if not check_password(user.password_hash, current):
         raise Invalid(
             "Please check the form.", [Detail("current_password", "is not your current password")]
@@ -59,13 +66,57 @@ def change_password(user: User, current: str, new: str) -> None:
     problem = password_problem(new, user.username)
     if problem:
         raise Invalid("Please check the form.", [Detail("new_password", problem)])
-    set_password(user, new, actor=user)
+    if check_password(user.password_hash, new):
+        raise Invalid(
+            "Please check the form.", [Detail("new_password", "must differ from the current one")]
+        )
+    set_password(user, new, actor=user, keep=keep)
 
 
-def set_password(user: User, new: str, actor: User | None) -> None:
+def set_password(
+    user: User, new: str, actor: User | None, *, keep: UserSession | None = None
+) -> None:
     user.password_hash = hash_password(new)
-    user.auth_version = (user.auth_version or 1) + 1  # every other session ends
+    user.must_change_password = False
+    user.auth_version = (user.auth_version or 1) + 1
+    sessions.end_all(user, "password_change", keep=keep)
+    for token in _open_tokens(user, from_sign_in=True):
+        revoke_token(token, actor, reason="password_change")
     audit.record(actor, "user.password_change", object_type="user", object_id=user.id)
+
+
+def reset_password(actor: User, user: User, new: str) -> None:
+    """An administrator sets someone else's password: they now know it, so the person must
+    choose their own at the next sign-in, and everything signed in as them ends now."""
+    problem = password_problem(new, user.username)
+    if problem:
+        raise Invalid("Please check the form.", [Detail("password", problem)])
+    user.password_hash = hash_password(new)
+    user.must_change_password = True
+    user.auth_version = (user.auth_version or 1) + 1
+    ended = sessions.end_all(user, "password_reset")
+    tokens = _open_tokens(user)
+    for token in tokens:
+        revoke_token(token, actor, reason="password_reset")
+    audit.record(
+        actor,
+        "user.password_reset",
+        object_type="user",
+        object_id=user.username,
+        changes={
+            "must_change_password": True,
+            "sessions_ended": ended,
+            "tokens_revoked": len(tokens),
+        },
+    )
+
+
+def end_sign_ins(user: User, actor: User | None, reason: str) -> None:
+    """Disabling or leaving: every session and every token of the person ends at once."""
+    user.auth_version = (user.auth_version or 1) + 1
+    sessions.end_all(user, reason)
+    for token in _open_tokens(user):
+        revoke_token(token, actor, reason=reason)
 
 
 def _digest(token: str) -> str:
@@ -73,7 +124,12 @@ def _digest(token: str) -> str:
 
 
 def create_token(
-    user: User, name: str, *, days: int | None = None, actor: User | None = None
+    user: User,
+    name: str,
+    *,
+    days: int | None = None,
+    actor: User | None = None,
+    from_sign_in: bool = False,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its clear text, which is never stored."""
     days = days if days is not None else current_app.config["API_TOKEN_DAYS"]
@@ -84,6 +140,7 @@ def create_token(
         token_hash=_digest(clear),
         prefix=clear[:10],
         expires_at=utcnow() + timedelta(days=days) if days else None,
+        from_sign_in=from_sign_in,
     )
     db.session.add(token)
     db.session.flush()
@@ -92,15 +149,43 @@ def create_token(
         "token.create",
         object_type="api_token",
         object_id=token.id,
-        changes={"user": user.username, "name": token.name, "expires_at": token.expires_at},
+        changes={
+            "user": user.username,
+            "name": token.name,
+            "expires_at": token.expires_at,
+            "from_sign_in": from_sign_in,
+        },
     )
     return token, clear
 
 
-def revoke_token(token: ApiToken, actor: User) -> None:
+def sign_in_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A token for a password sign-in through the API. Signing in again under the same
+    name replaces the previous token instead of piling up another one."""
+    name = (name or SIGN_IN_TOKEN_NAME)[:100]
+    for token in _open_tokens(user, from_sign_in=True):
+        if token.name == name:
+            revoke_token(token, user, reason="replaced")
+    return create_token(user, name, from_sign_in=True)
+
+
+def _open_tokens(user: User, *, from_sign_in: bool | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if from_sign_in is not None:
+        stmt = stmt.where(ApiToken.from_sign_in.is_(from_sign_in))
+    return list(db.session.scalars(stmt))
+
+
+def revoke_token(token: ApiToken, actor: User | None, *, reason: str = "revoked") -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(actor, "token.revoke", object_type="api_token", object_id=token.id)
+        audit.record(
+            actor,
+            "token.revoke",
+            object_type="api_token",
+            object_id=token.id,
+            changes={"user": token.user.username, "name": token.name, "reason": reason},
+        )
 
 
 def user_for_token(clear: str, now: datetime | None = None) -> User | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -13,9 +13,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit
-from ..errors import TooManyRequests, Unauthorized
+from ..errors import Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
-from . import service
+from . import service, sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -51,7 +51,12 @@ def login():  # type: ignore[no-untyped-def]
             flash(_("Wrong username or password, or the account is disabled."), "error")
             status = 401
         else:
-            login_user(user)
+            sessions.start(
+                user, user_agent=request.headers.get("User-Agent"), ip=request.remote_addr
+            )
+            db.session.commit()
+            if user.must_change_password:
+                return redirect(url_for("auth.new_password"))
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -61,7 +66,46 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    record = sessions.current()
+    if record is not None:
+        sessions.end(record, "logout")
     audit.record(current_user, "auth.logout", object_type="user", object_id=current_user.id)
     db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
+
+
+class NewPasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+
+
+@bp.route("/password/new", methods=["GET", "POST"])
+@login_required
+def new_password():  # type: ignore[no-untyped-def]
+    """After an administrator's reset: the person sets their own password before anything else."""
+    form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                keep=sessions.current(),
+            )
+        except Invalid as exc:
+            for detail in exc.details:
+                field = getattr(form, detail.path, None)
+                if field is not None:
+                    field.errors = [*field.errors, _(detail.message)]
+            status = 422
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # the identity carries the version
+            flash(_("Password changed. Other sessions have been signed out."), "ok")
+            return redirect(url_for("web.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/new_password.html", form=form), status

@@ -3,7 +3,7 @@
 from .allocation import AllocationLine, AllocationRule, AllocationRun
 from .approvals import ApprovalEvent, ApprovalTask, Notification, TaskStatus
 from .audit import AuditEvent, AuditHead
-from .auth import ApiToken, SignInFailure
+from .auth import ApiToken, SignInFailure, UserSession
 from .base import Base, utcnow
 from .budgeting import BudgetLineComment, BudgetRound, BudgetRoundEntry, RoundKind, RoundStatus
 from .datasources import DataSource
@@ -54,6 +54,7 @@ __all__ = [
     "RoleGrant",
     "SignInFailure",
     "User",
+    "UserSession",
     "UserStatus",
     "utcnow",
 ]

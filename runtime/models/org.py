@@ -11,7 +11,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -88,6 +88,11 @@ class User(Base):
     delegate_until: Mapped[date | None] = mapped_column(Date)
     #: Bumped on password change, disabling and leaving: old sessions stop at once.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Set by an administrator's password reset: the person must choose a new password at
+    #: their next sign-in before anything else.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

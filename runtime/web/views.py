@@ -13,10 +13,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit, jobs
 from ..auth import service as auth_service
+from ..auth import sessions
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..i18n import LOCALES
-from ..models import ApiToken
+from ..models import ApiToken, UserSession
 
 bp = Blueprint("web", __name__)
 
@@ -60,6 +61,7 @@ def profile():  # type: ignore[no-untyped-def]
                     current_user,
                     password_form.current_password.data,
                     password_form.new_password.data,
+                    keep=sessions.current(),
                 )
             except Invalid as exc:
                 for detail in exc.details:
@@ -95,6 +97,8 @@ def profile():  # type: ignore[no-untyped-def]
             locale_form=locale_form,
             tokens=tokens,
             new_token=new_token,
+            open_sessions=sessions.open_sessions(current_user),
+            this_session=sessions.current(),
         ),
         status,
     )
@@ -109,6 +113,20 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     auth_service.revoke_token(token, current_user)
     db.session.commit()
     flash(_("Token revoked."), "ok")
+    return redirect(url_for("web.profile"))
+
+
+@bp.post("/profile/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):  # type: ignore[no-untyped-def]
+    """Sign out one of my sessions elsewhere (a shared computer, a lost phone)."""
+    record = db.session.get(UserSession, session_id)
+    if record is None or record.user_id != current_user.id:
+        raise NotFound()
+    sessions.end(record, "revoked")
+    audit.record(current_user, "auth.session_end", object_type="user_session", object_id=record.id)
+    db.session.commit()
+    flash(_("Session signed out."), "ok")
     return redirect(url_for("web.profile"))
 
 
