@@ -191,10 +191,31 @@ def test_form_posts_never_carry_a_lone_surrogate(signed_in):
 
 
 # --- paged web lists --------------------------------------------------------------------
+def _template_names(env) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every template any loader serves, including the widgets' macro files."""
+    from jinja2 import ChoiceLoader
+
+    from quire.widgets.rendering import BASE_TEMPLATE, WidgetLoader, template_name
+
+    names: set[str] = set()
+
+    def walk(loader) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(loader, ChoiceLoader):
+            for inner in loader.loaders:
+                walk(inner)
+        elif isinstance(loader, WidgetLoader):
+            names.update([BASE_TEMPLATE, *(template_name(w) for w in loader.registry)])
+        else:
+            names.update(n for n in loader.list_templates() if n.endswith(".html"))
+
+    walk(env.loader)
+    return sorted(names)
+
+
 def test_no_template_assigns_the_gettext_name(app):
     """``{% set _ = … %}`` inside a macro makes every ``_()`` in it undefined."""
     env = app.jinja_env
-    for name in env.list_templates(extensions=["html"]):
+    for name in _template_names(env):
         source = env.loader.get_source(env, name)[0]
         tree = env.parse(source)
         for node in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro)):
@@ -209,7 +230,7 @@ def test_no_template_assigns_the_gettext_name(app):
 def _paged_endpoints(app):  # type: ignore[no-untyped-def]
     env = app.jinja_env
     found = set()
-    for name in env.list_templates(extensions=["html"]):
+    for name in _template_names(env):
         source = env.loader.get_source(env, name)[0]
         found |= set(re.findall(r"pager\([^,]+,\s*'([\w.]+)'", source))
     return sorted(found)
