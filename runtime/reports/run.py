@@ -97,6 +97,7 @@ def resolve(
             month=resolved.get("month"),
             department=resolved.get("department"),
             status=resolved.get("status"),
+            rule=resolved.get("rule"),
         )
         plan = transforms.rollup(template, dataset.transforms, ctx) if push_down else None
         rows = sources.load(user, source, filters, locale, plan)

@@ -54,6 +54,8 @@ class Filters:
     #: The chosen department (its subtree is included); None: every department in scope.
     department: Department | None = None
     status: str | None = None
+    #: An allocation rule's key (the ``allocation`` report).
+    rule: str | None = None
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -65,9 +65,10 @@ def test_the_rollup_asks_the_source_for_its_own_column_names(app, user):
     budgets = next(d for d in report.template.datasets if d.key == "budget")
     ctx = transforms.context(params, date(YEAR, 12, 1))
     rollup = transforms.rollup(report.template, actuals.transforms, ctx)
-    # The group sums budget too: a column the claims do not have, which the source ignores.
+    # The group sums budget and allocated too: columns the claims do not have, which the
+    # source ignores.
     assert rollup == sources.Rollup(
-        frozenset({"month", "category"}), frozenset({"amount", "budget"})
+        frozenset({"month", "category"}), frozenset({"amount", "budget", "allocated"})
     )
     # Phasing budgets over months needs their rows; a ledger lists every line.
     assert transforms.rollup(report.template, budgets.transforms, ctx) is None
