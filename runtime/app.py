@@ -102,6 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     observability.init_app(app)
 
     from .admin.views import bp as admin_bp
+    from .allocation.views import bp as allocation_bp
     from .api import bp as api_bp
     from .api.errors import register_error_handlers
     from .approvals.views import bp as approvals_bp
@@ -126,6 +127,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(approvals_bp)
     app.register_blueprint(datasources_bp)
     app.register_blueprint(budgeting_bp)
+    app.register_blueprint(allocation_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 

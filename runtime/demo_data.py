@@ -268,7 +268,7 @@ def _story(rng: random.Random, age_days: int) -> str:
 def seed_sample_data(today: date) -> dict[str, int]:
     """Budgets for this year (approved) and next year (in compilation), and a year of claims."""
     rng = random.Random(SEED)
-    counts = {"budgets": 0, "claims": 0}
+    counts = {"budgets": 0, "claims": 0, "allocations": 0}
     now = datetime.now(UTC)
     people = {name: user_by_username(name) for names in CLAIMANTS.values() for name in names}
     people.update({name: user_by_username(name) for name in BUDGET_FILERS.values()})
@@ -359,7 +359,49 @@ def seed_sample_data(today: date) -> dict[str, int]:
             )
             counts["claims"] += 1
         db.session.commit()
+        counts["allocations"] = seed_it_allocation(people["finadmin"], today, rng)
+        db.session.commit()
     return counts
+
+
+#: The demo's shared cost: IT services paid by finance, split monthly by headcount.
+IT_RULE = {
+    "key": "it-by-headcount",
+    "name_zh": "IT 费用按人数分摊",
+    "name_en": "IT costs by headcount",
+    "source_kind": "submission",
+    "source_department": "FIN",
+    "driver": "headcount",
+    "receivers": ["HQ", "FIN", "SALES", "SALES-E", "RD", "HR"],
+    "account": "other",
+    "schedule": "monthly",
+}
+
+
+def seed_it_allocation(finadmin: User, today: date, rng: random.Random) -> int:
+    """Each past month of this year: an approved IT services form (cost-allocation), then
+    the IT rule run for the month, as the monthly job would have."""
+    from .allocation import service as allocation
+
+    rule = allocation.save_rule(finadmin, IT_RULE)
+    runs = 0
+    for month in range(1, today.month):
+        day = date(today.year, month, 5)
+        data = {
+            "period": f"{day:%Y-%m}",
+            "description": "IT 服务费（云服务与软件许可）/ IT services",
+            "amount": _money(Decimal(36000 + 150 * month)),
+            "shares": [{"department": "FIN", "percent": "100"}],
+        }
+        submission = forms_service.create(finadmin, "cost-allocation", data, today=day)
+        db.session.flush()
+        submitted = _at(day, 10, rng)
+        _backdate(submission, submitted - timedelta(hours=1))
+        engine.submit(finadmin, submission.id, submission.version, now=submitted)
+        _decide_all(submission, _Clock(submitted, datetime.now(UTC)), rng, stop="approved")
+        allocation.run(finadmin, rule, day.replace(day=1), now=_at(day, 16, rng))
+        runs += 1
+    return runs
 
 
 def _one_claim(

@@ -95,6 +95,14 @@ def _month(value: Any) -> date | None:
         return None
 
 
+def parse_month(value: Any) -> date:
+    """A run's month from ``YYYY-MM``; a clear error otherwise."""
+    found = _month(value)
+    if found is None:
+        raise Invalid("Please check the month.", [Detail("month", "must be a month (YYYY-MM)")])
+    return found
+
+
 def parse_percentages(value: Any) -> dict[str, str]:
     """``SALES=40, RD=60`` (or a mapping) → {code: "40"}."""
     if isinstance(value, Mapping):

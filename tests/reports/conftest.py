@@ -24,6 +24,8 @@ def clean_finance_data(app):  # type: ignore[no-untyped-def]
     """Remove every submission (and what hangs off it) the demo seed may have made."""
     from quire.runtime.extensions import db
     from quire.runtime.models import (
+        AllocationLine,
+        AllocationRun,
         ApprovalEvent,
         ApprovalTask,
         Attachment,
@@ -32,6 +34,8 @@ def clean_finance_data(app):  # type: ignore[no-untyped-def]
         VoucherUse,
     )
 
+    for model in (AllocationLine, AllocationRun):
+        db.session.execute(delete(model))
     for model in (ApprovalEvent, ApprovalTask, VoucherUse, Notification):
         db.session.execute(delete(model))
     db.session.execute(delete(Attachment).where(Attachment.submission_id.is_not(None)))
