@@ -186,9 +186,18 @@ def _posted_step_edits(submission_id: int) -> dict[str, Any] | None:
 @login_required
 def edit_at_step(submission_id: int):  # type: ignore[no-untyped-def]
     """The current step's approver saves what their step lets them correct."""
-    try:
+
+    def save() -> None:
         data = _posted_step_edits(submission_id) or {}
         engine.edit_at_step(current_user, submission_id, data, version=request.form.get("version"))
+
+    return _commit_and_return(submission_id, save, _("Changes saved."))
+
+
+def _commit_and_return(submission_id: int, change: Any, done: str) -> Any:
+    """Run an engine call from a page, commit, and go back with a message (or the error)."""
+    try:
+        change()
         db.session.commit()
     except QuireError as exc:
         db.session.rollback()
@@ -196,7 +205,7 @@ def edit_at_step(submission_id: int):  # type: ignore[no-untyped-def]
             raise
         _flash_error(exc)
         return _back(submission_id)
-    flash(_("Changes saved."), "ok")
+    flash(done, "ok")
     return _back(submission_id)
 
 
@@ -215,7 +224,8 @@ ACTION_DONE = {
 @login_required
 def act(submission_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
-    try:
+
+    def decide() -> None:
         data = _posted_step_edits(submission_id) if action == "approve" else None
         engine.act(
             current_user,
@@ -226,15 +236,8 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
             to=request.form.get("to") or None,
             data=data,
         )
-        db.session.commit()
-    except QuireError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        _flash_error(exc)
-        return _back(submission_id)
-    flash(_(ACTION_DONE.get(action, "Done.")), "ok")
-    return _back(submission_id)
+
+    return _commit_and_return(submission_id, decide, _(ACTION_DONE.get(action, "Done.")))
 
 
 @bp.post("/inbox/bulk-approve")
