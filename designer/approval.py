@@ -104,12 +104,16 @@ class Due(StrictModel):
 
 
 class StepPermission(StrictModel):
-    """What the approvers of this step may do with one field."""
+    """What the approvers of this step may do with one field. `edit` lets the step's current
+    assignee correct the field while the form waits at this step (web page, `PATCH`, or `data`
+    with `approve`); the change is validated, recorded in the history and re-routes the rest."""
 
     field: str = Field(min_length=1, max_length=64)
-    """The field's key."""
+    """The field's key, or `table.column` (`lines.category`) to let the approvers correct
+    that column of the existing lines; a column can only be given `edit`."""
     access: Access
-    """hidden, read, edit or masked."""
+    """hidden, read, edit or masked; `edit` only on a field people can change (not computed,
+    not read-only)."""
 
 
 class ApprovalStep(StrictModel):
