@@ -15,6 +15,9 @@ Usage from Python::
 and from a Flask template, once `install(app.jinja_env, registry)` ran in the app factory::
 
     {{ render_widget(view) }}
+
+The designer's canvas has a shortcut that fills the view the way a canvas needs it:
+`render_design(env, field, locale)`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from jinja2 import BaseLoader, ChoiceLoader, Environment, TemplateNotFound
 from markupsafe import Markup
 
-from .base import BASE_MACROS, FieldView, Widget
+from .base import BASE_MACROS, FieldBase, FieldView, Widget
 from .registry import WidgetRegistry, default_registry
 
 BASE_TEMPLATE = "widget/_base.html"
@@ -92,6 +95,29 @@ def render(env: Environment, view: FieldView, registry: WidgetRegistry | None = 
     macro = _macro(env, template_name(widget), candidates) or _macro(env, BASE_TEMPLATE, candidates)
     html: Markup = macro(view)  # an autoescaping environment returns Markup
     return html
+
+
+def render_design(
+    env: Environment,
+    field: FieldBase,
+    locale: str,
+    *,
+    name: str | None = None,
+    registry: WidgetRegistry | None = None,
+) -> Markup:
+    """A field as the designer's canvas shows it: the widget's own input, disabled, with the
+    choices the field itself lists (a data source's rows are not read on the canvas)."""
+    registry = registry or default_registry()
+    widget = registry.for_field(field)
+    view = FieldView(
+        field,
+        "design",
+        name or field.key,
+        locale=locale,
+        text=widget.display(field, None, locale) if not widget.has_value else "",
+        choices=widget.choices(field, None, locale),
+    )
+    return render(env, view, registry)
 
 
 def standalone_environment(registry: WidgetRegistry | None = None) -> Environment:

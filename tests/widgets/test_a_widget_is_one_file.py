@@ -13,7 +13,7 @@ import pytest
 
 from quire.widgets.base import FieldView
 from quire.widgets.registry import default_registry
-from quire.widgets.rendering import render, standalone_environment
+from quire.widgets.rendering import render, render_design, standalone_environment
 
 from . import star_rating
 
@@ -103,6 +103,7 @@ def test_the_palette_and_the_designer_canvas_show_it(star_widget):
     env = standalone_environment()
     canvas = render(env, FieldView(field, "design", "score", locale="zh_CN"))
     assert canvas.count('type="radio"') == 5 and canvas.count(" disabled") == 5
+    assert render_design(env, field, "en").count(" disabled") == 5
     # A table on the canvas draws its star column with the same macro.
     table = default_registry()["table"].FieldModel.model_validate(template_doc()["fields"][2])
     drawn = render(env, FieldView(table, "design", "visits", locale="en"))
@@ -191,3 +192,34 @@ def test_the_offline_workbook_offers_it_and_reads_it_back(api, published):
     assert uploaded.status_code == 201, uploaded.json
     assert uploaded.json["data"]["score"] == 5
     assert uploaded.json["data"]["visits"] == [{"topic": None, "mood": 1}]
+
+
+def test_every_built_in_widget_draws_itself_in_every_mode():
+    """The canvas, the form, the read-only page and the print copy all have something to show
+    for every widget; a select on the canvas lists its own options."""
+    from quire.widgets.base import RENDER_MODES
+
+    registry = default_registry()
+    env = standalone_environment()
+    doc = {
+        "key": "f",
+        "type": "select",
+        "label": label("类别", "Category"),
+        "options": [{"value": "travel", "label": label("差旅", "Travel")}],
+    }
+    select = registry["select"].FieldModel.model_validate(doc)
+    assert '<option value="travel"' in render_design(env, select, "en")
+    for widget in registry:
+        palette = widget.palette_item()
+        config = {"key": "f", "type": widget.type_name, "label": label("字段", "Field")}
+        config |= {
+            "select": {"options": doc["options"]},
+            "multi_select": {"options": doc["options"]},
+            "formula": {"expression": "1 + 1"},
+            "static_text": {"content": label("说明", "Note")},
+            "table": {"columns": [{"key": "c", "type": "text", "label": label("列", "C")}]},
+        }.get(widget.type_name, {})
+        field = widget.FieldModel.model_validate({**palette["defaults"], **config})
+        for mode in RENDER_MODES:
+            html = render(env, FieldView(field, mode, "f", locale="zh_CN", text="x"))
+            assert html.strip(), (widget.type_name, mode)
