@@ -270,9 +270,19 @@ def chromium():  # type: ignore[no-untyped-def]
         browser.close()
 
 
+#: How long a browser test waits for the state it expects (an element, a text, a URL). Each
+#: wait ends as soon as the state is there; the bound only decides when a busy machine
+#: (CI on two cores running the server, Chromium and pytest at once) counts as failure.
+BROWSER_WAIT_MS = 30_000
+
+
 @pytest.fixture
 def page(chromium, live_server):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     context = chromium.new_context(base_url=live_server, locale="zh-CN")
+    context.set_default_timeout(BROWSER_WAIT_MS)
     pg = context.new_page()
     pg.csp_violations = []  # type: ignore[attr-defined]
     pg.on(
