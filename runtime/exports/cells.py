@@ -19,7 +19,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..render.document import Column
 from ..render.excel import MAX_CELL_CHARS, number_format
-from ..render.values import is_formula_like
+from ..render.values import exact_text, excel_exact, is_formula_like
 
 CellKind = Literal["text", "money", "number", "percent", "date", "boolean"]
 TYPED_KINDS: frozenset[str] = frozenset(("money", "number", "percent", "date", "boolean"))
@@ -103,7 +103,13 @@ class CellWriter:
             props = {**props, "num_format": num_format}
         fmt = self.format(**props)
         if cell.kind in ("money", "number", "percent"):
-            sheet.write_number(row, col, float(cell.value), fmt)
+            exact = cell.value if isinstance(cell.value, Decimal) else Decimal(str(cell.value))
+            if excel_exact(exact):
+                sheet.write_number(row, col, float(exact), fmt)
+            else:
+                sheet.write_string(
+                    row, col, exact_text(exact), self.format(**{**props, "align": "right"})
+                )
         elif cell.kind == "date":
             day = cell.value
             sheet.write_datetime(row, col, dt.datetime(day.year, day.month, day.day), fmt)

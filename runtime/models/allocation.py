@@ -7,10 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, ScopeColumns, utcnow
+from .base import Base, ExactDecimal, ScopeColumns, utcnow
 from .org import Department, User
 
 
@@ -76,7 +76,7 @@ class AllocationRun(Base):
     #: The month allocated (first day).
     period: Mapped[date] = mapped_column(Date, index=True)
     #: The pooled cost that was split.
-    source_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    source_amount: Mapped[Decimal] = mapped_column(ExactDecimal(18, 2))
     #: Driver values and source breakdown, as the run saw them.
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: None when the monthly job ran it.
@@ -109,13 +109,13 @@ class AllocationLine(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     account: Mapped[str] = mapped_column(String(64))
     #: The share (positive), or the pool credited (negative, kind ``out``).
-    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(18, 2))
     #: ``in`` (a share received) or ``out`` (the pooled cost moved away).
     kind: Mapped[str] = mapped_column(String(8), default="in")
     #: The driver's value for the department (people, m², percent).
-    driver_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    driver_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(18, 4))
     #: The department's share of the driver, in percent.
-    percent: Mapped[Decimal | None] = mapped_column(Numeric(9, 4))
+    percent: Mapped[Decimal | None] = mapped_column(ExactDecimal(9, 4))
 
     run: Mapped[AllocationRun] = relationship(back_populates="lines")
     rule: Mapped[AllocationRule] = relationship()

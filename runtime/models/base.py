@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, MetaData, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 # Stable constraint names, so Alembic can alter tables on SQLite (batch mode) and PostgreSQL alike.
@@ -47,6 +48,43 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Money and other fixed-point amounts, exact on every database.
+
+    PostgreSQL keeps ``NUMERIC(p, s)`` exactly. SQLite has no decimal type and would store
+    a REAL (112,999,999,999,999.99 comes back as …98), so there the value is kept as a
+    whole number of the smallest unit (cents for money) in the same NUMERIC column, which
+    SQLite stores as a 64-bit integer, exact up to 92 quadrillion yuan.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 2):
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self._unit = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        exact = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        exact = exact.quantize(self._unit, rounding=ROUND_HALF_UP)
+        return int(exact.scaleb(self.scale)) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value).quantize(self._unit)
 
 
 class Base(DeclarativeBase):

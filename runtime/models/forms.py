@@ -13,13 +13,12 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
-    Numeric,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, ScopeColumns, utcnow
+from .base import Base, ExactDecimal, ScopeColumns, utcnow
 from .org import Department, User
 
 
@@ -125,7 +124,7 @@ class Submission(Base):
     #: Field values as canonical JSON (money as "25000.00" strings, dates as YYYY-MM-DD).
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The form's ``total`` field when it has one, for lists, inboxes and routing.
-    total: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    total: Mapped[Decimal | None] = mapped_column(ExactDecimal(18, 2))
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: The approval step currently open (None when not in review).
     current_step: Mapped[str | None] = mapped_column(String(64))

@@ -36,6 +36,8 @@ from quire.runtime.render.values import (
     as_date,
     as_decimal,
     column_widths,
+    exact_text,
+    excel_exact,
     is_formula_like,
 )
 
@@ -214,7 +216,10 @@ def _write_report_sheet(
             else:
                 if value.__class__ is not Decimal and value.__class__ is not int:
                     value = as_decimal(value)
-                write_number(row_index, col, float(value), fmt)
+                if excel_exact(value):
+                    write_number(row_index, col, float(value), fmt)
+                else:
+                    write_string(row_index, col, exact_text(value), fmt)
         row_index += 1
 
     last_detail = max(row_index - 1, FIRST_DATA_ROW)
@@ -263,7 +268,11 @@ def _write_summary_row(
             day = as_date(value)
             sheet.write_datetime(at, col, dt.datetime(day.year, day.month, day.day), fmt)
             continue
-        number = float(value if isinstance(value, Decimal | int) else as_decimal(value))
+        exact = value if isinstance(value, Decimal | int) else as_decimal(value)
+        if not excel_exact(exact):
+            sheet.write_string(at, col, exact_text(exact), fmt)
+            continue
+        number = float(exact)
         data = _range(col, last_detail)
         formula = None
         if column.type in ("money", "number", "integer") and last_detail >= FIRST_DATA_ROW:

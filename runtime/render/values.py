@@ -42,6 +42,21 @@ def as_decimal(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+#: Excel keeps 15 significant digits in a number; a longer amount is written as exact text.
+EXCEL_DIGITS = 15
+
+
+def excel_exact(value: Decimal | int) -> bool:
+    """Can Excel hold ``value`` as a number without losing a digit?"""
+    digits = (value if isinstance(value, Decimal) else Decimal(value)).normalize().as_tuple()
+    return len(digits.digits) <= EXCEL_DIGITS
+
+
+def exact_text(value: Decimal | int) -> str:
+    """An amount too long for an Excel number, as text with its separators and places."""
+    return format(value if isinstance(value, Decimal) else Decimal(value), ",")
+
+
 def quantize(value: Decimal, places: int) -> Decimal:
     quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
     return value.quantize(quantum, rounding=ROUND_HALF_UP)
