@@ -1,7 +1,7 @@
 """exact amounts on SQLite: fixed-point columns hold whole smallest units
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 19:00:00
 
 On SQLite, money and other fixed-point columns were stored as REAL and lost the last
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
