@@ -88,7 +88,7 @@ class TableWidget(Widget):
         """Parse every cell by its column's widget; errors name the cell (`lines[2].amount`),
         counting rows from 0 as JSON paths do, and every bad cell is reported."""
         name, key = self.name_of(field), field.key
-        if isinstance(raw, dict) and all(k.isdigit() for k in raw):
+        if isinstance(raw, dict) and all(k.isascii() and k.isdigit() for k in raw):
             raw = [raw[k] for k in sorted(raw, key=int)]  # form posts number their rows
         if not isinstance(raw, list):
             raise FieldValueError(f"{name} must be a list of rows")

@@ -19,6 +19,7 @@ from quire.widgets.base import FieldBase, FieldValueError, ParseContext, localiz
 from quire.widgets.registry import default_registry
 
 from ..errors import Detail
+from ..numbers import parse_int
 
 AccessMap = Mapping[str, str]
 
@@ -297,7 +298,7 @@ def _merge_column_edits(
     widget = widgets().for_field(f)
     stored = widget.to_json(f, values.get(f.key))
     names = ", ".join(c.label.en for c in f.columns if c.key in columns)
-    if isinstance(sent, dict) and all(str(k).isdigit() for k in sent):
+    if isinstance(sent, dict) and all(parse_int(str(k)) is not None for k in sent):
         sent = [sent[k] for k in sorted(sent, key=int)]
     if not isinstance(sent, list) or not all(isinstance(row, dict) for row in sent):
         return None, [Detail(f.key, f"{widget.name_of(f)} must be a list of rows")], []
@@ -409,7 +410,8 @@ def present_change(
 def _row_number(path: str) -> int:
     start, end = path.find("["), path.find("]")
     digits = path[start + 1 : end] if 0 <= start < end else ""
-    return int(digits) + 1 if digits.isdigit() else 0
+    number = parse_int(digits)
+    return number + 1 if number is not None else 0
 
 
 def changes_for_viewer(template: Template, changes: Any, access: AccessMap) -> list[dict[str, Any]]:

@@ -266,3 +266,14 @@ def test_an_upload_record_with_a_nonsense_size_is_invalid_not_an_error(api, size
     )
     assert response.status_code == 422, response.json
     assert response.json["error"]["details"][0]["path"] == "lines[0].invoice"
+
+
+@pytest.mark.parametrize("key", ["²", "١", "0x1"])
+def test_table_rows_numbered_with_other_digits_are_invalid_not_an_error(api, key):
+    line = _claim()["lines"][0]
+    response = api("sales1").post(
+        "/api/v1/forms/expense-claim/submissions",
+        json={"data": {**_claim(), "lines": {key: line}}},
+    )
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["details"][0]["path"].startswith("lines")
