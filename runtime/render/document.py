@@ -152,6 +152,9 @@ class ReportDocument:
     parameters: tuple[tuple[str, str], ...] = ()
     totals: Mapping[str, Any] | None = None
     chart: ChartSpec | None = None
+    #: PDF paper size (A4, A3, Letter) and the Excel sheet's name (the title when None).
+    paper: str = "A4"
+    sheet_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.generated_at.tzinfo is None or self.generated_at.utcoffset() is None:

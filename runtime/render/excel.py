@@ -135,7 +135,8 @@ def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
                 "created": doc.generated_at.replace(tzinfo=None),
             }
         )
-        sheet = workbook.add_worksheet(_sheet_name(doc.title.get("zh") or "", "报表 Report"))
+        preferred = doc.sheet_name or doc.title.get("zh") or ""
+        sheet = workbook.add_worksheet(_sheet_name(preferred, "报表 Report"))
         chart_rows = _write_report_sheet(workbook, sheet, doc, formats)
         if doc.chart is not None:
             _add_chart(workbook, doc, doc.chart, chart_rows, formats)

@@ -155,6 +155,7 @@ def _base_payload(doc: ReportDocument, sample: Sequence[Mapping[str, Any]]) -> d
         "lang": lang,
         "region": "CN" if lang == "zh" else None,
         "landscape": doc.orientation == "landscape",
+        "paper": {"A4": "a4", "A3": "a3", "Letter": "us-letter"}.get(doc.paper, "a4"),
         "company": doc.company,
         "title": title,
         "title_alt": alt if alt != title else "",

@@ -144,6 +144,8 @@ class ReportResult:
             parameters=self.parameters.display,
             totals=self.totals,
             chart=self.charts[0] if self.charts else None,
+            paper=layout.paper,
+            sheet_name=layout.sheet_name,
         )
 
 
