@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ._patterns import InvalidPattern, compile_pattern, fullmatch
 from .base import FieldBase, FieldValueError, MaskRule, PaletteEntry, ParseContext, Widget
 
 
@@ -19,7 +19,8 @@ class TextField(FieldBase):
     max_length: int = Field(default=200, ge=1, le=10000)
     """Most characters accepted."""
     pattern: str | None = Field(default=None, max_length=500)
-    """A regular expression the whole text must match (for account numbers, invoice numbers)."""
+    """A regular expression the whole text must match (for account numbers, invoice numbers),
+    in RE2 syntax: no back-references or look-arounds, so matching takes linear time."""
     pattern_message: str | None = Field(default=None, max_length=500)
     """What to tell people when the pattern does not match."""
     mask: MaskRule | None = None
@@ -30,8 +31,8 @@ class TextField(FieldBase):
     def _pattern_compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
+                compile_pattern(value)
+            except InvalidPattern as exc:
                 raise ValueError(f"is not a valid regular expression ({exc})") from None
         return value
 
@@ -56,7 +57,7 @@ def check_text(name: str, raw: Any, min_length: int, max_length: int, field: Any
     if len(text) > max_length:
         raise FieldValueError(f"{name} must be at most {max_length} characters long")
     pattern = getattr(field, "pattern", None)
-    if pattern and not re.fullmatch(pattern, text):
+    if pattern and not fullmatch(pattern, text):
         raise FieldValueError(getattr(field, "pattern_message", None) or f"{name} is not valid")
     return text
 
