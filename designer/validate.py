@@ -16,6 +16,7 @@ from quire.widgets.registry import default_registry
 from .issues import Issue, TemplateInvalid, join_path
 from .messages import issues_from_validation_error
 from .model import Template
+from .print_text import PrintTextError, render_print_text, sample_context
 from .references import DRAFT_STEP, check_references
 from .report_checks import SourceShape, check_report
 
@@ -73,9 +74,22 @@ def _validate(
         issues.append(Issue("fields", "a form needs at least one field"))
     if template is not None:
         issues += _check_literal_defaults(template)
+        issues += _check_print_texts(template)
         issues += check_report(template, source_shape)
         issues += _check_edit_permissions(template)
     return (template if not issues else None), _unique(issues)
+
+
+def _check_print_texts(template: Template) -> list[Issue]:
+    """A print header or footer must render within the sandbox's limits (checked with values
+    shaped like a real copy's), or every print copy of the form would fail."""
+    issues = []
+    for name in ("header", "footer"):
+        try:
+            render_print_text(getattr(template.print, name), sample_context())
+        except PrintTextError as exc:
+            issues.append(Issue(join_path("print", name), f"cannot be printed: {exc}"))
+    return issues
 
 
 def _check_literal_defaults(template: Template) -> list[Issue]:

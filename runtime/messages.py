@@ -140,4 +140,9 @@ MESSAGES = (
     # Sign-in and passwords (auth.service), shown as _(detail.message) or API messages.
     _l("must differ from the current one"),
     _l("An administrator has reset your password: sign in on the web and choose a new one first."),
+    # Print copies (exports.print).
+    _l(
+        "This form's print header or footer cannot be printed; "
+        "a designer needs to correct the template."
+    ),
 )

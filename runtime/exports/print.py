@@ -17,16 +17,16 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import format_datetime, to_user_timezone
-from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
 from quire.designer.model import Template
+from quire.designer.print_text import PrintTextError, render_print_text
 from quire.designer.references import DRAFT_STEP
 from quire.widgets.base import FieldBase, localized
 
 from .. import audit
 from ..approvals import engine
+from ..errors import Detail, Invalid
 from ..extensions import db
 from ..forms import service
 from ..forms import values as form_values
@@ -63,11 +63,6 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "edit": ("修改", "Changed"),
 }
 SYSTEM_ACTOR = ("系统", "System")
-MAX_PRINT_TEXT = 2000
-
-#: Template authors write print headers and footers (``{{ submission.number }}``); they are
-#: rendered in a sandbox with plain values only, and the result is escaped like any text.
-_SANDBOX = SandboxedEnvironment(autoescape=False)
 
 
 def _both(pair: tuple[str, str]) -> str:
@@ -202,8 +197,8 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         printed_by=user.display_name,
         company=current_app.config.get("COMPANY_NAME", "Quire"),
         locale=locale,
-        header=render_print_text(settings.header, context),
-        footer=render_print_text(settings.footer, context),
+        header=print_text(settings.header, context, "print.header"),
+        footer=print_text(settings.footer, context, "print.footer"),
         paper=settings.paper,
         orientation=settings.orientation,
         show_history=settings.approval_history,
@@ -217,14 +212,18 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
     return copy
 
 
-def render_print_text(source: str, context: dict[str, Any]) -> str:
-    """A template author's header or footer, rendered in the sandbox; on error, as written."""
-    if not source or ("{{" not in source and "{%" not in source):
-        return source[:MAX_PRINT_TEXT]
+def print_text(source: str, context: dict[str, Any], path: str) -> str:
+    """A template author's header or footer, rendered in the limited sandbox. One that cannot
+    be rendered (a version published before the limits) is a clear 422 naming its path, never
+    a 500 or a hung worker."""
     try:
-        return _SANDBOX.from_string(source).render(context)[:MAX_PRINT_TEXT]
-    except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError):
-        return source[:MAX_PRINT_TEXT]
+        return render_print_text(source, context)
+    except PrintTextError as exc:
+        raise Invalid(
+            "This form's print header or footer cannot be printed; "
+            "a designer needs to correct the template.",
+            [Detail(path, str(exc))],
+        ) from None
 
 
 def _sandbox_context(submission: Submission, template: Template, locale: str) -> dict[str, Any]:

@@ -4,11 +4,15 @@ Excel; DRAFT until approved; masked for those who see it masked; nothing fetched
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import openpyxl
+import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
+from quire.runtime.errors import Invalid
 from quire.runtime.exports import print as print_copy
 from quire.runtime.extensions import db
 from quire.runtime.models import ApprovalEvent, AuditEvent, Submission, SubmissionStatus, utcnow
@@ -187,12 +191,64 @@ def test_hostile_values_are_escaped_and_fetch_nothing(app, new_claim, user):
 
 def test_print_headers_written_by_a_designer_run_in_a_sandbox():
     context = {"submission": {"number": "EC-2026-00001"}}
-    assert (
-        print_copy.render_print_text("报销单 {{ submission.number }}", context)
-        == "报销单 EC-2026-00001"
-    )
+    header = print_copy.print_text("报销单 {{ submission.number }}", context, "print.header")
+    assert header == "报销单 EC-2026-00001"
     hostile = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
-    assert print_copy.render_print_text(hostile, context) == hostile  # refused, shown as written
+    with pytest.raises(Invalid) as info:
+        print_copy.print_text(hostile, context, "print.header")
+    assert [d.path for d in info.value.details] == ["print.header"]
+    assert "unsafe" in info.value.details[0].message
+
+
+HEAVY_HEADERS = [
+    '{{ "x" * 10**9 }}',
+    "{{ 9**9**9 }}",
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    "{% for a in 'x'*2000 %}{% for b in 'y'*2000 %}{% for c in 'z'*2000 %}{% endfor %}"
+    "{% endfor %}{% endfor %}",
+    "{% for a in range(5000) %}{{ submission.number }}{% endfor %}",
+    "{{ '{:>999999999}'.format(1) }}",
+    "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+]
+
+
+@pytest.mark.parametrize("header", HEAVY_HEADERS)
+def test_a_header_that_cannot_render_within_the_limits_is_refused_at_validation(header):
+    from quire.designer.validate import validate_template
+    from quire.report_templates import builtin_templates
+
+    doc = builtin_templates()["expense-claim"]
+    doc["print"] = {**doc.get("print", {}), "header": header}
+    started = time.perf_counter()
+    issues = validate_template(doc)
+    assert [i.path for i in issues] == ["print.header"]
+    assert issues[0].message.startswith("cannot be printed")
+    assert time.perf_counter() - started < 5
+
+
+def test_a_published_header_that_cannot_render_is_a_clear_error_at_view_time(api, new_claim):
+    """A version published before the limits existed: 422 naming the header, not a 500."""
+    from quire.runtime.models import TemplateVersion
+
+    sid = new_claim()
+    submission = db.session.get(Submission, sid)
+    version = db.session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.template_id == submission.template_id,
+            TemplateVersion.version == submission.template_version,
+        )
+    )
+    document = dict(version.document)
+    document["print"] = {**document.get("print", {}), "header": HEAVY_HEADERS[2]}
+    db.session.execute(
+        sa.update(TemplateVersion).where(TemplateVersion.id == version.id).values(document=document)
+    )
+    db.session.commit()
+    started = time.perf_counter()
+    response = api("sales1").get(f"/api/v1/submissions/{sid}.pdf")
+    assert response.status_code == 422
+    assert response.json["error"]["details"][0]["path"] == "print.header"
+    assert time.perf_counter() - started < 10
 
 
 def test_downloads_are_audited(api, new_claim):
