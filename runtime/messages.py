@@ -145,4 +145,12 @@ MESSAGES = (
         "This form's print header or footer cannot be printed; "
         "a designer needs to correct the template."
     ),
+    # Workbook uploads (exports.workbook).
+    _l("The workbook unpacks to too much data."),
+    _l("too large when unpacked"),
+    _l("The workbook has too many different texts."),
+    _l("too many different texts"),
+    # Attachments and one-line names (forms.service, datasources.service).
+    _l("this file belongs to another submission; upload it again instead"),
+    _l("one line, without line breaks or control characters"),
 )

@@ -59,8 +59,14 @@ INPUT_ROWS = 200
 OVERFLOW_SCAN_ROWS = 1000
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: Limits on what the zip unpacks to, checked before any XML is parsed (a zip bomb of a few
+#: hundred KB can unpack to gigabytes). A filled Quire workbook is well under a megabyte.
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+MAX_PART_BYTES = 16 * 1024 * 1024
 MAX_PARTS = 2000
+#: Most entries in xl/sharedStrings.xml (every distinct text of the workbook).
+MAX_SHARED_STRINGS = 100_000
+SHARED_STRINGS_PART = "xl/sharedstrings.xml"
 ACCEPTED_SUFFIXES = frozenset({"", ".xlsx"})
 MACRO_SUFFIXES = frozenset({".xlsm", ".xltm", ".xlam", ".xlsb"})
 #: Parts that carry code or reach outside the file; a workbook with any of them is refused.
@@ -546,10 +552,7 @@ def check_package(content: bytes, filename: str | None, limit: int) -> None:
     names = [i.filename.lower() for i in infos]
     if "xl/workbook.xml" not in names:
         raise _refused("this file is not an Excel workbook (.xlsx)")
-    if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise TooLarge(
-            "The workbook unpacks to too much data.", [Detail("file", "too large when unpacked")]
-        )
+    _check_unpacked_sizes(package, infos)
     if any(name.startswith(MACRO_PARTS) for name in names):
         raise _refused(
             "workbooks with macros are not accepted; save it as an Excel workbook (.xlsx)"
@@ -565,6 +568,38 @@ def check_package(content: bytes, filename: str | None, limit: int) -> None:
         )
     if any(name.startswith(EXTERNAL_LINK_PARTS) for name in names):
         raise _refused("the workbook links to other files; remove the links and upload it again")
+
+
+def _check_unpacked_sizes(package: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """Parts, unpacked sizes and shared strings within bounds, by the zip's directory and one
+    streamed pass over the shared strings (zipfile stops a part that unpacks to more than its
+    directory says, so the declared sizes can be trusted)."""
+    too_large = TooLarge(
+        "The workbook unpacks to too much data.", [Detail("file", "too large when unpacked")]
+    )
+    if len(infos) > MAX_PARTS:
+        raise too_large
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise too_large
+    if any(i.file_size > MAX_PART_BYTES for i in infos):
+        raise too_large
+    shared = next((i for i in infos if i.filename.lower() == SHARED_STRINGS_PART), None)
+    if shared is None:
+        return
+    count, tail = 0, b""
+    try:
+        with package.open(shared) as stream:
+            while chunk := stream.read(1 << 20):
+                window = tail + chunk
+                count += window.count(b"<si>") + window.count(b"<si ")
+                tail = window[-3:]
+                if count > MAX_SHARED_STRINGS:
+                    raise TooLarge(
+                        "The workbook has too many different texts.",
+                        [Detail("file", "too many different texts")],
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+        raise _refused("this file is not an Excel workbook (.xlsx)") from None
 
 
 def _refused(message: str) -> Invalid:

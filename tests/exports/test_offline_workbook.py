@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import re
+import time
 import zipfile
 from datetime import date, datetime, timedelta
 
@@ -394,3 +395,64 @@ def test_a_cost_allocation_round_trips_with_percent_cells_and_a_computed_column(
     assert [s["percent"] for s in data["shares"]] == ["60.00", "40.00"]
     assert [s["allocated"] for s in data["shares"]] == ["18000.00", "12000.00"]
     assert data["description"] == "=年度审计费分摊"  # kept as data; neutralised on export
+
+
+def _with_shared_strings(content: bytes, shared: bytes) -> bytes:
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst,
+    ):
+        for info in src.infolist():
+            if info.filename.lower() != "xl/sharedstrings.xml":
+                dst.writestr(info.filename, src.read(info))
+        dst.writestr("xl/sharedStrings.xml", shared)
+    return out.getvalue()
+
+
+def test_a_small_file_that_unpacks_to_95_mb_is_refused_before_parsing(api):
+    client = api("sales1")
+    good = fill(blank(client), {"收款人": "李明"}, good_lines())
+    shared = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        b'2006/main" count="1" uniqueCount="1"><si><t>' + b"b" * 95_000_000 + b"</t></si></sst>"
+    )
+    bomb = _with_shared_strings(good, shared)
+    assert len(bomb) < 400_000
+    before = submissions()
+    started = time.perf_counter()
+    response = upload(client, bomb)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+    assert response.json["error"]["details"][0]["path"] == "file"
+    assert elapsed < 1.0
+    assert submissions() == before
+
+
+def test_a_workbook_with_too_many_shared_strings_is_refused(api):
+    client = api("sales1")
+    good = fill(blank(client), {"收款人": "李明"}, good_lines())
+    many = workbook.MAX_SHARED_STRINGS + 1
+    shared = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        b'2006/main">' + b"<si><t>x</t></si>" * many + b"</sst>"
+    )
+    response = upload(client, _with_shared_strings(good, shared))
+    assert response.status_code == 413
+    assert response.json["error"]["details"] == [
+        {"path": "file", "message": "too many different texts"}
+    ]
+
+
+def test_the_refusal_is_in_the_users_language_on_the_web_page(api, signed_in):
+    content = blank(api("sales1"))
+    bomb = _with_shared_strings(
+        content, b'<?xml version="1.0"?><sst><si><t>' + b"b" * 20_000_000 + b"</t></si></sst>"
+    )
+    response = signed_in("sales1").post_form(
+        "/forms/expense-claim/workbook",
+        {"file": (io.BytesIO(bomb), "claim.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "解压后的数据过多" in response.text
