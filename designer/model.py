@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from quire.widgets.base import Bilingual, StrictModel
+from quire.widgets.base import Bilingual, BilingualText, StrictModel
 from quire.widgets.registry import default_registry
 
 from .approval import Access, Approval
@@ -108,7 +108,9 @@ class PrintSettings(StrictModel):
     paper: Literal["A4", "A5", "Letter"] = "A4"
     """Paper size."""
     header: str = Field(default="", max_length=2000)
-    """Text at the top of every page (rendered in a sandbox: `{{ submission.number }}`)."""
+    """Text at the top of every page, rendered in a sandbox: `{{ submission.number }}`,
+    `{{ form.title }}`, `{% if %}` and `{% for %}` only, at most 2,000 characters and a
+    bounded number of loop steps; a header that cannot render is refused at validation."""
     footer: str = Field(default="", max_length=2000)
     """Text at the bottom of every page."""
     approval_history: bool = True
@@ -124,7 +126,7 @@ class Template(StrictModel):
     """form: people fill it in and it is approved; report: it shows data."""
     title: Bilingual
     """The template's name as people see it."""
-    description: Bilingual | None = None
+    description: BilingualText | None = None
     """What it is for."""
     fields: list[AnyField] = Field(default_factory=list, max_length=500)  # type: ignore[valid-type]
     """The fields, each a widget of a `type`."""

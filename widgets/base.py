@@ -29,6 +29,7 @@ What a widget module owns:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, get_args
@@ -41,6 +42,7 @@ from ._masking import MaskRule, apply_mask
 
 __all__ = [
     "Bilingual",
+    "BilingualText",
     "ExportValue",
     "FieldBase",
     "FieldView",
@@ -78,13 +80,44 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+def control_characters(text: str, *, multiline: bool = False) -> list[str]:
+    """The control characters in `text` (line breaks, tabs, NUL, the Unicode line separators);
+    a multi-line text may hold line breaks and tabs."""
+    allowed = "\n\t" if multiline else ""
+    return [c for c in text if c not in allowed and (unicodedata.category(c) in {"Cc", "Zl", "Zp"})]
+
+
 class Bilingual(StrictModel):
-    """Text shown to people, in both languages Quire ships with."""
+    """Text shown to people on one line (titles, labels, names), in both languages Quire
+    ships with. Control characters are refused: a line break in a title would end an email
+    header, a tab or NUL would corrupt an export."""
 
     zh: str = Field(min_length=1, max_length=2000)
     """Chinese (简体中文)."""
     en: str = Field(min_length=1, max_length=2000)
     """English."""
+
+    #: Whether line breaks are allowed (`BilingualText`).
+    multiline: ClassVar[bool] = False
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        found = control_characters(value, multiline=cls.multiline)
+        if found:
+            shown = ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
+            if cls.multiline:
+                raise PydanticCustomError(
+                    "control_characters",
+                    "must not contain control characters ({shown})",
+                    {"shown": shown},
+                )
+            raise PydanticCustomError(
+                "control_characters",
+                "must be one line, without line breaks or control characters ({shown})",
+                {"shown": shown},
+            )
+        return value
 
     def text(self, locale: str) -> str:
         return localized(self, locale)
@@ -92,6 +125,12 @@ class Bilingual(StrictModel):
     def both(self) -> str:
         """Both languages at once, for what is read by people of either (spreadsheets)."""
         return self.zh if self.zh == self.en else f"{self.zh} {self.en}"
+
+
+class BilingualText(Bilingual):
+    """Longer text shown to people (descriptions, help, static text): line breaks allowed."""
+
+    multiline: ClassVar[bool] = True
 
 
 def localized(text: Bilingual | None, locale: str) -> str:
@@ -130,7 +169,7 @@ class FieldBase(StrictModel):
     """The widget type, for example `money` or `table`."""
     label: Bilingual
     """The field's caption."""
-    help: Bilingual | None = None
+    help: BilingualText | None = None
     """A hint shown under the input."""
     required: bool = False
     """A value must be given before the form can be submitted."""

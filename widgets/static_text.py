@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .base import Bilingual, FieldBase, PaletteEntry, Widget, localized
+from .base import BilingualText, FieldBase, PaletteEntry, Widget, localized
 
 
 class StaticTextField(FieldBase):
     """Text shown on the form; stores nothing."""
 
     type: Literal["static_text"]
-    content: Bilingual
+    content: BilingualText
     """The text."""
 
 

@@ -3,18 +3,24 @@
 Notifications are the outbox: a row whose ``emailed_at`` is empty still has to be mailed.
 :func:`send_pending` (a job, run after each commit that created notifications and again
 by the periodic sweep) hands them to the backend and stamps them, so a mail server that
-is down delays mail but loses none, and nothing is sent before its change is committed.
+is down delays mail but loses none, and nothing is sent before its change is committed. A
+message that can never be sent (a header the mail library refuses, an address the server
+refuses) leaves the outbox with its reason in ``mail_error``, so it never blocks the messages
+behind it.
 """
 
 from __future__ import annotations
 
+import email.errors
 import importlib
 import logging
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -84,18 +90,30 @@ def absolute(link: str | None) -> str:
     return f"{base}{link}" if link and link.startswith("/") else (link or base)
 
 
+def one_line(text: str | None) -> str:
+    """Header text on one line: control characters (a line break in a template title) become
+    spaces, so no text can end a header and start another."""
+    return " ".join("".join(" " if _is_control(c) else c for c in (text or "")).split())
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in {"Cc", "Zl", "Zp"}
+
+
 def compose(notification: Notification) -> EmailMessage | None:
-    """The bilingual email copy (Chinese first, then English), or None without an address."""
+    """The bilingual email copy (Chinese first, then English), or None without an address.
+
+    Headers are built with the email library's structured API (`Address`, the default policy
+    that refuses line breaks in a header), from one-line texts."""
     user = notification.user
     if not user.email:
         return None
     company = current_app.config.get("COMPANY_NAME", "Quire")
-    message = EmailMessage()
-    message["Subject"] = f"{notification.subject_zh} / {notification.subject_en}"
-    message["From"] = formataddr(
-        (company, current_app.config.get("MAIL_FROM") or "quire@localhost")
-    )
-    message["To"] = formataddr((user.display_name, user.email))
+    message = EmailMessage()  # the default policy: it refuses CR and LF in header values
+    message["Subject"] = one_line(f"{notification.subject_zh} / {notification.subject_en}")
+    sender = parseaddr(current_app.config.get("MAIL_FROM") or "")[1] or "quire@localhost"
+    message["From"] = Address(display_name=one_line(company), addr_spec=sender)
+    message["To"] = Address(display_name=one_line(user.display_name), addr_spec=user.email)
     message["Message-ID"] = make_msgid(idstring=f"n{notification.id}", domain="quire.local")
     link = absolute(notification.link)
     message.set_content(
@@ -149,11 +167,19 @@ def send_pending(limit: int = 500) -> int:
     sender = backend()
     sent = 0
     for notification in rows:
-        message = compose(notification)
+        try:
+            message = compose(notification)
+        except Exception as exc:  # noqa: BLE001 - whatever this one message's data makes fail
+            log.exception("mail %s could not be composed", notification.id)
+            _give_up(notification, exc)
+            continue
         try:
             if message is not None:
                 sender.send(message)
                 sent += 1
+        except _MESSAGE_FAULTS as exc:
+            _give_up(notification, exc)
+            continue
         except (OSError, smtplib.SMTPException) as exc:
             notification.mail_error = str(exc)[:500]
             log.warning("mail to user %s failed: %s", notification.user_id, exc)
@@ -163,3 +189,24 @@ def send_pending(limit: int = 500) -> int:
         notification.mail_error = None
         db.session.commit()
     return sent
+
+
+def _give_up(notification: Notification, exc: BaseException) -> None:
+    """This message can never go out (a bad header, an address the server refuses): it leaves
+    the outbox marked with its reason, and the others still go."""
+    notification.emailed_at = utcnow()
+    notification.mail_error = f"not sent: {exc}"[:500]
+    log.warning("mail %s to user %s failed: %s", notification.id, notification.user_id, exc)
+    db.session.commit()
+
+
+#: Failures that belong to one message rather than to the mail server.
+_MESSAGE_FAULTS = (
+    ValueError,
+    TypeError,
+    UnicodeError,
+    email.errors.MessageError,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPNotSupportedError,
+)

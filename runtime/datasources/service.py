@@ -30,6 +30,7 @@ from quire.plugins.base import (
 from quire.plugins.cache import GuardedSource, ResultCache
 from quire.plugins.reach import Reach, parse_networks
 from quire.plugins.registry import ConnectorRegistry, UnknownConnector, discover
+from quire.widgets.base import control_characters
 
 from .. import audit
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
@@ -398,6 +399,8 @@ def save(
     name = data.name.strip()
     if not name or len(name) > 200:
         details.append(Detail("name", "a name of 1 to 200 characters"))
+    elif control_characters(name):
+        details.append(Detail("name", "one line, without line breaks or control characters"))
     if not 0 <= data.cache_ttl_s <= 86400:
         details.append(Detail("cache_ttl_s", "between 0 and 86400 seconds"))
     if not 1 <= data.timeout_s <= 600:

@@ -119,7 +119,8 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column()
-    #: The outbox: None until the email copy was handed to the mail backend (or not needed).
+    #: The outbox: None until the email copy was handed to the mail backend (or not needed, or
+    #: could never be sent: then `mail_error` starts with "not sent:").
     emailed_at: Mapped[datetime | None] = mapped_column(index=True)
     #: Why the last email attempt failed, if it did.
     mail_error: Mapped[str | None] = mapped_column(String(500))
