@@ -89,6 +89,31 @@ def origin(name: str, **details: Any) -> Iterator[None]:
         _origin.reset(token)
 
 
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``{path: [old, new]}`` down to single values, so a changed line of a table reads
+    ``lines[1].amount: 800.00 → 900.00`` rather than both whole tables."""
+    old, new = _flatten(_jsonable(before)), _flatten(_jsonable(after))
+    return {
+        path: [old.get(path), new.get(path)]
+        for path in dict.fromkeys([*old, *new])
+        if old.get(path) != new.get(path)
+    }
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(_flatten(item, f"{path}[{index}]"))
+        return out
+    return {path: value} if path else {}
+
+
 def _request_meta() -> tuple[str | None, str | None]:
     if not has_request_context():
         return None, None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from .. import access, org
 from ..access import Permission as P
 from ..audit_query import FILTERS, audit_query
+from ..audit_view import shown_changes
 from ..errors import Detail, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Department, Role, RoleGrant, User, UserStatus
@@ -410,4 +411,5 @@ def audit_log():  # type: ignore[no-untyped-def]
         raise Invalid(_("Invalid filter."), [Detail(str(exc.args[0]), str(exc.args[1]))]) from exc
     result = paginate(stmt, page, per_page)
     filters = {k: request.args.get(k, "") for k in FILTERS}
-    return render_template("audit/list.html", page=result, filters=filters)
+    shown = shown_changes(current_user, result.items)
+    return render_template("audit/list.html", page=result, filters=filters, shown=shown)

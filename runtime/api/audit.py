@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from .. import access
 from ..audit_query import audit_query
+from ..audit_view import shown_changes
 from ..errors import BadRequest, Detail
 from ..pagination import paginate, parse_page_args
 from . import bp
@@ -22,4 +23,7 @@ def audit_list():  # type: ignore[no-untyped-def]
         stmt = audit_query(request.args)
     except ValueError as exc:
         raise BadRequest("Invalid filter.", [Detail(str(exc.args[0]), str(exc.args[1]))]) from exc
-    return jsonify(paginate(stmt, page, per_page).as_dict(audit_json))
+    result = paginate(stmt, page, per_page)
+    # Masked as in every other view for this reader; stored events stay as recorded.
+    shown = shown_changes(current_user, result.items)
+    return jsonify(result.as_dict(lambda e: {**audit_json(e), "changes": shown[e.id]}))

@@ -192,9 +192,15 @@ def _apply(
     submission.total = total if isinstance(total, Decimal) else None
 
 
-def _fail_on(outcome: form_values.Outcome, template: Template, user: User) -> None:
+def _fail_on(
+    outcome: form_values.Outcome,
+    template: Template,
+    user: User,
+    submission: Submission | None = None,
+) -> None:
     if outcome.data:
         outcome.errors.extend(_department_problem(template, outcome.data, user))
+        outcome.errors.extend(_attachment_problems(template, outcome.data, user, submission))
     if outcome.errors:
         raise Invalid("Please correct the highlighted fields.", outcome.errors)
 
@@ -269,10 +275,10 @@ def update(
         extra=submitter_facts(user),
         ctx=ParseContext(today=today),
     )
-    _fail_on(outcome, template, user)
+    _fail_on(outcome, template, user, submission)
     _apply(submission, template, outcome, user, today)
     record_vouchers(submission, template)
-    changes = audit.changes_between(before, submission.data)
+    changes = audit.field_changes(before, submission.data)
     if outcome.ignored:
         changes["_ignored_fields"] = outcome.ignored
     audit.record(
@@ -374,6 +380,34 @@ def _normalise_invoice(value: str) -> str:
     return re.sub(r"[\s\-_/]", "", value).upper()
 
 
+def _own_attachment(value: str, submitter_id: int) -> Attachment | None:
+    """The attachment a field value names, if it is one the submitter uploaded; any other
+    value is an invoice number."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    attachment = db.session.get(Attachment, int(value))
+    if attachment is None or attachment.owner_id != submitter_id:
+        return None
+    return attachment
+
+
+def _attachment_problems(
+    template: Template, data: dict[str, Any], user: User, submission: Submission | None
+) -> list[Detail]:
+    """An attachment belongs to the one submission that first used it, for good: quoting it
+    in another draft would take the invoice away from an approved claim."""
+    problems = []
+    for path, value in _invoice_values(template, data):
+        attachment = _own_attachment(value, user.id)
+        if attachment is None or attachment.submission_id is None:
+            continue
+        if submission is None or attachment.submission_id != submission.id:
+            problems.append(
+                Detail(path, "this file belongs to another submission; upload it again instead")
+            )
+    return problems
+
+
 def record_vouchers(submission: Submission, template: Template) -> None:
     """Remember the invoice numbers and invoice files this submission uses."""
     db.session.query(VoucherUse).filter(VoucherUse.submission_id == submission.id).delete()
@@ -384,6 +418,9 @@ def record_vouchers(submission: Submission, template: Template) -> None:
             attachment = db.session.get(Attachment, attachment_id)
             if attachment is not None and attachment.owner_id != submission.submitter_id:
                 attachment = None
+        attachment = _own_attachment(value, submission.submitter_id)
+        if attachment is not None and attachment.submission_id not in (None, submission.id):
+            attachment = None  # never moved (refused earlier; kept as a number if it gets here)
         if attachment is not None:
             attachment.submission_id = submission.id
             db.session.add(
