@@ -383,9 +383,10 @@ def _normalise_invoice(value: str) -> str:
 def _own_attachment(value: str, submitter_id: int) -> Attachment | None:
     """The attachment a field value names, if it is one the submitter uploaded; any other
     value is an invoice number."""
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    attachment_id = parse_id(value)
+    if attachment_id is None:
         return None
-    attachment = db.session.get(Attachment, int(value))
+    attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.owner_id != submitter_id:
         return None
     return attachment
@@ -412,12 +413,6 @@ def record_vouchers(submission: Submission, template: Template) -> None:
     """Remember the invoice numbers and invoice files this submission uses."""
     db.session.query(VoucherUse).filter(VoucherUse.submission_id == submission.id).delete()
     for path, value in _invoice_values(template, submission.data):
-        attachment = None
-        attachment_id = parse_id(value)
-        if attachment_id is not None:
-            attachment = db.session.get(Attachment, attachment_id)
-            if attachment is not None and attachment.owner_id != submission.submitter_id:
-                attachment = None
         attachment = _own_attachment(value, submission.submitter_id)
         if attachment is not None and attachment.submission_id not in (None, submission.id):
             attachment = None  # never moved (refused earlier; kept as a number if it gets here)
