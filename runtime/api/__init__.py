@@ -8,6 +8,7 @@ from . import (  # noqa: E402,F401  (routes attach to bp)
     approvals,
     audit,
     auth,
+    datasources,
     exports,
     meta,
     reports,
