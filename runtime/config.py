@@ -35,6 +35,7 @@ ENV_KEYS: dict[str, type] = {
     "REPORT_EXPORT_KEEP_HOURS": int,
     "REPORT_MAIL_ATTACH_MAX_BYTES": int,
     "WORKBOOK_MAX_BYTES": int,
+    "DATASOURCE_FILE_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
     "CONNECTOR_ALLOWED_NETWORKS": str,
 }
@@ -89,6 +90,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REPORT_EXPORT_ASYNC_ROWS": 5000,
         "REPORT_EXPORT_KEEP_HOURS": 24,
         "WORKBOOK_MAX_BYTES": 5 * 1024 * 1024,
+        # Largest CSV/XLSX file an Uploaded-file data source takes.
+        "DATASOURCE_FILE_MAX_BYTES": 10 * 1024 * 1024,
         # Uploads are scanned by this command when set ({path} is the file); exit 0 = clean.
         "VIRUS_SCAN_COMMAND": None,
         # Private, loopback or link-local ranges (CIDR, comma-separated) that data sources may

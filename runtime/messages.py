@@ -153,4 +153,22 @@ MESSAGES = (
     # Attachments and one-line names (forms.service, datasources.service).
     _l("this file belongs to another submission; upload it again instead"),
     _l("one line, without line breaks or control characters"),
+    # Files of Uploaded-file data sources (datasources.uploads, forms.attachments.scan).
+    _l("Only CSV and Excel (.xlsx) files can be uploaded."),
+    _l("upload a .csv or .xlsx file"),
+    _l("The file needs a name."),
+    _l("give the file a name"),
+    _l("The file's content does not match its name."),
+    _l("is not really an Excel workbook (.xlsx)"),
+    _l("The CSV file is not UTF-8 text; save it as “CSV UTF-8” and upload it again."),
+    _l("is not UTF-8 text"),
+    _l("The file is empty."),
+    _l("is empty"),
+    _l("has no header row"),
+    _l("The file cannot be read."),
+    _l("The file could not be checked for viruses; please try again later."),
+    _l("virus scan unavailable"),
+    _l("The file did not pass the virus scan."),
+    _l("refused by the virus scanner"),
+    _l("Only data sources of type Uploaded file take files."),
 )

@@ -19,8 +19,8 @@ from flask_login import current_user, login_required
 from pydantic import BaseModel
 
 from .. import access, hr_sync
-from ..datasources import service
-from ..errors import Detail, Forbidden, Invalid
+from ..datasources import service, uploads
+from ..errors import BadRequest, Detail, Forbidden, Invalid
 from ..extensions import db
 from ..models import DataSource
 from ..openapi import ENDPOINTS, Endpoint
@@ -68,6 +68,11 @@ def source_json(source: DataSource) -> dict[str, Any]:
             {"template": u.template_key, "published": u.published, "paths": u.paths}
             for u in service.usages(source.key)
         ],
+        **(
+            {"files": [f.as_dict() for f in uploads.files(source)]}
+            if source.connector == uploads.CONNECTOR
+            else {}
+        ),
         "created_at": iso(source.created_at),
         "updated_at": iso(source.updated_at),
     }
@@ -236,8 +241,43 @@ def preview_datasource(key: str):  # type: ignore[no-untyped-def]
         db.session.commit()  # the audit event of the preview, whatever its outcome
         raise
     db.session.commit()
-    rows = [{k: _cell(v) for k, v in row.items()} for row in result.rows]
-    return jsonify(columns=result.columns, rows=rows)
+    return jsonify(_rows_json(result))
+
+
+def _rows_json(result: service.Preview) -> dict[str, Any]:
+    return {
+        "columns": result.columns,
+        "rows": [{k: _cell(v) for k, v in row.items()} for row in result.rows],
+    }
+
+
+@bp.post("/datasources/<key>/files")
+@login_required
+def upload_datasource_file(key: str):  # type: ignore[no-untyped-def]
+    """A CSV/XLSX file (multipart ``file``) for an Uploaded-file source: kept (a file of the
+    same name is replaced) and answered with the first parsed rows."""
+    source = _managed(key)
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        raise BadRequest(
+            "Send the file as multipart/form-data field `file`.", [Detail("file", "is required")]
+        )
+    stored = uploads.upload(current_user, source, sent)
+    result = service.preview(current_user, source, stored.name, {})
+    db.session.commit()
+    return jsonify(file=stored.as_dict(), preview=_rows_json(result)), 201
+
+
+@bp.delete("/datasources/<key>/files/<name>")
+@login_required
+def delete_datasource_file(key: str, name: str):  # type: ignore[no-untyped-def]
+    source = _managed(key)
+    try:
+        uploads.delete_file(current_user, source, name, confirmed=_confirmed())
+    except service.ConfirmationNeeded as exc:
+        raise _needs_confirmation(exc) from exc
+    db.session.commit()
+    return "", 204
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
@@ -303,6 +343,18 @@ class PreviewRows(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class StoredFileBody(BaseModel):
+    name: str
+    size: int | None
+    modified: str | None
+    present: bool
+
+
+class UploadedFile(BaseModel):
+    file: StoredFileBody
+    preview: PreviewRows
+
+
 _CHANGE_ERRORS = (400, 401, 403, 404, 409, 422)
 
 ENDPOINTS.extend(
@@ -355,6 +407,25 @@ ENDPOINTS.extend(
             PreviewRows,
             query=("query",),
             errors=(400, 401, 403, 404, 422, 503),
+        ),
+        Endpoint(
+            "post",
+            "/datasources/{key}/files",
+            "Upload a CSV or XLSX file to an Uploaded-file source (multipart/form-data, field "
+            "`file`; a file of the same name is replaced): 201 with the first parsed rows; 413 "
+            "too large, 422 wrong type or unreadable content",
+            UploadedFile,
+            status=201,
+            errors=(400, 401, 403, 404, 413, 422),
+        ),
+        Endpoint(
+            "delete",
+            "/datasources/{key}/files/{name}",
+            "Delete an uploaded file; 409 when published templates use the source, unless "
+            "`?confirm=1`",
+            query=("confirm",),
+            status=204,
+            errors=(401, 403, 404, 409),
         ),
     ]
 )

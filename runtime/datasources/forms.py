@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     Field,
@@ -58,6 +59,14 @@ class PreviewForm(FlaskForm):
     query = StringField(_l("Query"), validators=[Optional(), Length(max=20000)])
     params = TextAreaField(
         _l("Parameters (one name=value per line)"), validators=[Optional(), Length(max=4000)]
+    )
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        _l("CSV or Excel file"),
+        validators=[FileRequired(_l("Choose a file to upload."))],
+        description=_l("A file with the same name replaces the one uploaded before."),
     )
 
 

@@ -390,7 +390,7 @@ def save(
     `ConfirmationNeeded` when published templates use it and the change is not confirmed."""
     details: list[Detail] = []
     key = existing.key if existing is not None else data.key.strip()
-    _check_may_manage(actor, key)
+    check_may_manage(actor, key)
     if existing is None:
         if not KEY_RE.match(key):
             details.append(Detail("key", "lower-case letters, digits, - and _, from a letter"))
@@ -514,7 +514,7 @@ def _secret_changes(
     return out
 
 
-def _check_may_manage(actor: User | None, key: str) -> None:
+def check_may_manage(actor: User | None, key: str) -> None:
     """The HR feed is a system administrator's (`access.may_manage_source`); `None` is the
     command line or the demo set-up, run by the operator."""
     from .. import access, hr_sync
@@ -528,7 +528,7 @@ def _check_may_manage(actor: User | None, key: str) -> None:
 
 
 def delete(actor: User | None, source: DataSource, *, confirmed: bool = False) -> None:
-    _check_may_manage(actor, source.key)
+    check_may_manage(actor, source.key)
     used = [u for u in usages(source.key) if u.published]
     if used and not confirmed:
         raise ConfirmationNeeded(used)

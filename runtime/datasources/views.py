@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access, hr_sync
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid, NotFound, TooLarge
 from ..extensions import db
 from ..models import DataSource
-from . import forms, service
+from . import forms, service, uploads
 
 bp = Blueprint("datasources", __name__, url_prefix="/admin/data-sources")
 
@@ -223,3 +223,80 @@ def delete(key: str):  # type: ignore[no-untyped-def]
     return render_template(
         "datasources/delete.html", source=source, form=form, usages=usages
     ), status
+
+
+# --- files of Uploaded-file sources -------------------------------------------------------------
+
+
+def _file_source(key: str) -> DataSource:
+    source = service.source_by_key(key)
+    _authorize(source.key)
+    if source.connector != uploads.CONNECTOR:
+        raise NotFound(_("Only data sources of type Uploaded file take files."))
+    return source
+
+
+def _files_page(source: DataSource, form: Any, status: int = 200, needs_confirm: str = ""):  # type: ignore[no-untyped-def]
+    return render_template(
+        "datasources/files.html",
+        source=source,
+        form=form,
+        files=uploads.files(source),
+        max_mb=uploads.max_bytes() // (1024 * 1024),
+        delete_form=forms.ConfirmForm(formdata=None),
+        needs_confirm=needs_confirm,
+    ), status
+
+
+@bp.route("/<key>/files", methods=["GET", "POST"])
+@login_required
+def files(key: str):  # type: ignore[no-untyped-def]
+    source = _file_source(key)
+    form = forms.UploadForm()
+    if form.validate_on_submit():
+        try:
+            stored = uploads.upload(current_user, source, form.file.data)
+        except (Invalid, TooLarge) as exc:
+            db.session.rollback()
+            form.file.errors = [_(exc.message), *(_(d.message) for d in exc.details)]
+            return _files_page(source, form, exc.status)
+        db.session.commit()
+        flash(_("File %(name)s uploaded.", name=stored.name), "ok")
+        return redirect(url_for("datasources.file_rows", key=key, name=stored.name))
+    return _files_page(source, form, 422 if request.method == "POST" else 200)
+
+
+@bp.get("/<key>/files/<name>")
+@login_required
+def file_rows(key: str, name: str):  # type: ignore[no-untyped-def]
+    """The first parsed rows of one uploaded file."""
+    source = _file_source(key)
+    result, error, status = None, None, 200
+    try:
+        result = service.preview(current_user, source, name, {})
+    except service.SourceUnavailableError as exc:
+        error, status = _("Source unavailable: %(reason)s", reason=_reason(exc)), 503
+    except Invalid as exc:
+        error, status = _("The source refused the query: %(reason)s", reason=_reason(exc)), 422
+    db.session.commit()  # the audit event of the preview
+    return render_template(
+        "datasources/file_rows.html", source=source, name=name, result=result, error=error
+    ), status
+
+
+@bp.post("/<key>/files/<name>/delete")
+@login_required
+def delete_file(key: str, name: str):  # type: ignore[no-untyped-def]
+    source = _file_source(key)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        return _files_page(source, forms.UploadForm(formdata=None), 422)
+    try:
+        uploads.delete_file(current_user, source, name, confirmed=bool(form.confirm.data))
+    except service.ConfirmationNeeded:
+        db.session.rollback()
+        flash(_("Published templates use this data source: confirm to delete it."), "warn")
+        return _files_page(source, forms.UploadForm(formdata=None), 409, needs_confirm=name)
+    db.session.commit()
+    flash(_("File %(name)s deleted.", name=name), "ok")
+    return redirect(url_for("datasources.files", key=key))
