@@ -171,4 +171,7 @@ MESSAGES = (
     _l("The file did not pass the virus scan."),
     _l("refused by the virus scanner"),
     _l("Only data sources of type Uploaded file take files."),
+    # The sql connector's settings (plugins.builtin.sql), shown at their field.
+    _l("a SQLite database is a file and has no password: leave the password empty"),
+    _l("must not contain the password; put it in the password field"),
 )

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql.elements import TextClause
@@ -76,6 +76,21 @@ class SqlDatabaseConfig(ConnectorConfig):
     @classmethod
     def _url_is_supported_and_has_no_password(cls, value: str) -> str:
         return _check_url(value)
+
+    @field_validator("password")
+    @classmethod
+    def _no_password_for_a_sqlite_file(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        """A SQLite database is a file and has no password; SQLAlchemy would drop it silently
+        or fail to connect, so say so where the admin typed it."""
+        url = info.data.get("url")
+        if value is not None and value.get_secret_value() and isinstance(url, str):
+            if make_url(url).get_backend_name() == "sqlite":
+                raise ValueError(
+                    "a SQLite database is a file and has no password: leave the password empty"
+                )
+        return value
 
 
 class SqlConfig(SqlDatabaseConfig):

@@ -33,12 +33,12 @@ def _apply_errors(form: Any, exc: Invalid) -> None:
             name = forms.PREFIX + top
         field = getattr(form, name, None)
         if field is not None and (name in _FIXED or name.startswith(forms.PREFIX)):
-            message = detail.message
+            message = _(detail.message)
             if path.startswith("config.") and path != f"config.{name[len(forms.PREFIX) :]}":
                 message = f"{path[len('config.') :]}: {message}"
             field.errors = [*field.errors, message]
         else:
-            flash(f"{path}: {detail.message}", "error")
+            flash(f"{path}: {_(detail.message)}", "error")
 
 
 def _may_manage(key: str) -> bool:

@@ -230,3 +230,20 @@ def test_pages_keep_the_strict_csp(signed_in):
     page = signed_in("finadmin").get("/admin/data-sources/new/rest")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "<script>" not in page.text and ' style="' not in page.text
+
+
+def test_a_password_with_a_sqlite_url_is_explained_at_the_password_in_chinese(signed_in, tmp_path):
+    b = signed_in("finadmin")
+    response = b.post_form(
+        "/admin/data-sources/new/sql",
+        {
+            "key": "local",
+            "name": "Local",
+            "cfg_url": f"sqlite:///{tmp_path / 'x.db'}",
+            "cfg_password": "pw",
+        },
+    )
+    assert response.status_code == 422
+    assert (
+        "SQLite 数据库是一个文件，没有密码" in response.text or "has no password" in response.text
+    )

@@ -181,3 +181,39 @@ def test_the_endpoints_are_in_the_openapi_document(api):
     assert {"get", "patch", "delete"} <= set(document["paths"]["/datasources/{key}"])
     assert "post" in document["paths"]["/datasources/{key}/test"]
     assert "get" in document["paths"]["/datasources/{key}/preview"]
+
+
+def test_a_password_with_a_sqlite_url_is_named_not_source_unavailable(api, tmp_path, app):
+    from quire.runtime.datasources import vault
+
+    finadmin = api("finadmin")
+    refused = finadmin.post(
+        BASE,
+        json={
+            "key": "local",
+            "name": "Local",
+            "connector": "sql",
+            "config": {"url": f"sqlite:///{tmp_path / 'x.db'}"},
+            "secrets": {"password": "pw"},
+        },
+    )
+    assert refused.status_code == 422
+    [detail] = refused.json["error"]["details"]
+    assert detail["path"] == "config.password" and "SQLite" in detail["message"]
+
+    # One stored before this check (or by hand) says the same when tested.
+    db.session.add(
+        DataSource(
+            key="old-local",
+            name="Old",
+            connector="sql",
+            config={"url": f"sqlite:///{tmp_path / 'x.db'}"},
+            secrets={"password": vault.encrypt("pw")},
+        )
+    )
+    db.session.commit()
+    tested = finadmin.post(f"{BASE}/old-local/test").json
+    assert (
+        tested["ok"] is False
+        and "SQLite database is a file and has no password" in (tested["message"])
+    )
