@@ -152,8 +152,12 @@ def test_a_syntax_error_is_query_rejected(db_url):
 
 
 def test_password_lives_in_its_own_secret_field(tmp_path):
-    source = _sql(f"sqlite:///{tmp_path / 'a.db'}", password="s3cret")
+    source = _sql("postgresql+psycopg://reader@db/erp", password="s3cret")
     assert "s3cret" not in repr(source.config)
+    with pytest.raises(ConfigInvalid) as sqlite:  # a SQLite file has no password: said so
+        _sql(f"sqlite:///{tmp_path / 'a.db'}", password="s3cret")
+    assert [i.dotted for i in sqlite.value.issues] == ["password"]
+    assert "has no password" in sqlite.value.issues[0].message
     with pytest.raises(ConfigInvalid) as info:
         _sql("postgresql+psycopg://reader:s3cret@db/erp")
     assert "s3cret" not in str(info.value)
