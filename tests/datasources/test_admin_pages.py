@@ -155,7 +155,7 @@ def test_an_empty_secret_keeps_the_stored_one_and_a_new_one_replaces_it(
 ):
     from quire.runtime.datasources import service, vault
 
-    url, _ = erp_ledger
+    url = "postgresql+psycopg://reader@warehouse:5432/dw"  # a SQLite file has no password
     make_source("ledger", "sql", {"url": url}, secrets={"password": "first"})
     b = signed_in("finadmin")
     page = "/admin/data-sources/ledger/edit"
