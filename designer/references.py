@@ -8,7 +8,7 @@ structural mistakes and the dangling names together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,15 +71,19 @@ class _FormulaSite:
     node: str | None = None  # the computed value it defines, for cycle detection
 
 
-def check_references(doc: dict[str, Any]) -> list[Issue]:
-    """Every dangling name and every formula problem in a template document."""
+def check_references(doc: dict[str, Any], roles: Collection[str] | None = None) -> list[Issue]:
+    """Every dangling name and every formula problem in a template document.
+
+    `roles` are the role keys that exist (the runtime passes the roles in its database, so
+    an admin-made role can be used); unset means Quire's built-in roles."""
+    known = frozenset(roles) if roles is not None else ROLES
     issues: list[Issue] = []
     names = _collect(doc, issues)
     issues += _check_layout(doc, names)
     sites = list(_formula_sites(doc))
     issues += _check_formulas(sites, names)
-    issues += _check_permissions(doc, names)
-    issues += _check_approval(doc, names)
+    issues += _check_permissions(doc, names, known)
+    issues += _check_approval(doc, names, known)
     issues += _check_rules(doc, names)
     issues += _check_sources_and_tables(doc, names)
     return issues
@@ -296,8 +300,8 @@ def _cycles(graph: dict[str, set[str]], node_paths: dict[str, str]) -> list[Issu
     return issues
 
 
-def _check_roles(roles: Any, path: tuple[Any, ...]) -> Iterator[Issue]:
-    allowed = ROLES | PSEUDO_ROLES | {EVERYONE}
+def _check_roles(roles: Any, path: tuple[Any, ...], known: frozenset[str]) -> Iterator[Issue]:
+    allowed = known | PSEUDO_ROLES | {EVERYONE}
     for index, role in enumerate(roles if isinstance(roles, list) else []):
         if isinstance(role, str) and role not in allowed:
             yield Issue(
@@ -305,14 +309,14 @@ def _check_roles(roles: Any, path: tuple[Any, ...]) -> Iterator[Issue]:
             )
 
 
-def _check_permissions(doc: dict[str, Any], names: _Names) -> list[Issue]:
+def _check_permissions(doc: dict[str, Any], names: _Names, known: frozenset[str]) -> list[Issue]:
     issues: list[Issue] = []
     for index, perm in _items(doc.get("permissions")):
         key = _text(perm.get("field"))
         problem = _unknown_field(key, names) if key is not None else None
         if problem:
             issues.append(Issue(join_path("permissions", index, "field"), problem))
-        issues += _check_roles(perm.get("roles"), ("permissions", index, "roles"))
+        issues += _check_roles(perm.get("roles"), ("permissions", index, "roles"), known)
         steps = perm.get("steps")
         for s, step in enumerate(steps if isinstance(steps, list) else []):
             if isinstance(step, str) and step not in names.steps | {DRAFT_STEP}:
@@ -339,7 +343,7 @@ _ASSIGNEE_FIELD_RECORDS = {
 }
 
 
-def _check_approval(doc: dict[str, Any], names: _Names) -> list[Issue]:
+def _check_approval(doc: dict[str, Any], names: _Names, known: frozenset[str]) -> list[Issue]:
     issues: list[Issue] = []
     if "approval" in doc and doc.get("approval") is not None and doc.get("kind") == "report":
         issues.append(Issue("approval", "only forms have an approval route"))
@@ -354,10 +358,10 @@ def _check_approval(doc: dict[str, Any], names: _Names) -> list[Issue]:
         base = ("approval", "steps", index, "assignee")
         kind = assignee.get("kind")
         role = _text(assignee.get("role"))
-        if kind == "role" and role is not None and role not in ROLES:
+        if kind == "role" and role is not None and role not in known:
             issues.append(
                 Issue(
-                    join_path(*base, "role"), f'unknown role "{role}"' + did_you_mean(role, ROLES)
+                    join_path(*base, "role"), f'unknown role "{role}"' + did_you_mean(role, known)
                 )
             )
         key = _text(assignee.get("field"))

@@ -7,6 +7,7 @@ Used by the designer on save, by `POST /api/v1/templates/validate`, by
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from pydantic import ValidationError
 
@@ -28,26 +29,34 @@ logger = logging.getLogger(__name__)
 INCOMPLETE = "the template could not be checked completely; please correct the other problems"
 
 
-def validate_template(doc: object, *, source_shape: SourceShape | None = None) -> list[Issue]:
+def validate_template(
+    doc: object,
+    roles: Collection[str] | None = None,
+    *,
+    source_shape: SourceShape | None = None,
+) -> list[Issue]:
     """All problems of a template document (parsed JSON); an empty list means it is valid.
 
-    ``source_shape`` describes the columns of a report's data sources (the runtime knows its
-    forms); without it a report's sources are taken to give any column.
+    `roles`: the role keys that exist (default: Quire's built-in roles). ``source_shape``
+    describes the columns of a report's data sources (the runtime knows its forms); without it
+    a report's sources are taken to give any column.
     Never raises for bad input: whatever a client sends comes back as issues.
     """
-    return _validate(doc, source_shape)[1]
+    return _validate(doc, roles, source_shape)[1]
 
 
-def load_template(doc: object) -> Template:
+def load_template(doc: object, roles: Collection[str] | None = None) -> Template:
     """The Template model of a valid document; raises TemplateInvalid listing every issue."""
-    template, issues = _validate(doc)
+    template, issues = _validate(doc, roles)
     if issues or template is None:
         raise TemplateInvalid(issues)
     return template
 
 
 def _validate(
-    doc: object, source_shape: SourceShape | None = None
+    doc: object,
+    roles: Collection[str] | None = None,
+    source_shape: SourceShape | None = None,
 ) -> tuple[Template | None, list[Issue]]:
     if isinstance(doc, Template):
         doc = doc.model_dump(mode="json", by_alias=True)
@@ -62,7 +71,7 @@ def _validate(
     except (RecursionError, ValueError) as exc:  # pathological input pydantic refuses to walk
         issues = [Issue("", f"the template cannot be read: {exc.__class__.__name__}")]
     try:
-        issues += check_references(doc)
+        issues += check_references(doc, roles)
     except RecursionError:
         issues.append(Issue("", "the template is nested too deeply to check"))
     except (TypeError, ValueError, KeyError, AttributeError):

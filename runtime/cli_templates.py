@@ -35,13 +35,20 @@ def register(main: click.Group) -> None:
     @templates.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option(
-        "--publish/--draft-only",
-        default=True,
-        show_default=True,
-        help="Publish the imported draft as the next version.",
+        "--publish",
+        is_flag=True,
+        default=False,
+        help="Publish the imported draft as the next version at once.",
     )
-    def import_cmd(file: Path, publish: bool) -> None:
-        """Save a template file as the draft of its key (and publish it)."""
+    @click.option("--note", default=None, help="Why it is published (kept with the version).")
+    @click.option(
+        "--by",
+        "username",
+        default=None,
+        help="The user recorded as having saved and published it (default: nobody, the CLI).",
+    )
+    def import_cmd(file: Path, publish: bool, note: str | None, username: str | None) -> None:
+        """Save a template file as the draft of its key; with --publish, publish it too."""
         from .cli import _app, _sentence
         from .errors import QuireError
         from .extensions import db
@@ -54,8 +61,13 @@ def register(main: click.Group) -> None:
         app = _app()
         with app.app_context():
             try:
-                record = service.save_draft(None, doc)
-                version = service.publish(None, record.key) if publish else None
+                actor = None
+                if username:
+                    from .org import user_by_username
+
+                    actor = user_by_username(username)
+                record = service.save_draft(actor, doc)
+                version = service.publish(actor, record.key, note) if publish else None
                 db.session.commit()
             except QuireError as exc:
                 for detail in exc.details:
@@ -65,7 +77,11 @@ def register(main: click.Group) -> None:
                 ) from exc
             click.echo(
                 f"{record.key}: "
-                + (f"published as version {version.version}" if version else "draft saved")
+                + (
+                    f"published as version {version.version}"
+                    if version
+                    else "draft saved (publish it in the designer, or import with --publish)"
+                )
             )
 
     @templates.command("export")

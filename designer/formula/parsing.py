@@ -51,6 +51,11 @@ class Formula:
     def to_source(self) -> str:
         return self.source
 
+    @property
+    def tree(self) -> Node:
+        """The syntax tree, for tools that read a formula (the designer's sentences)."""
+        return self._tree
+
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
 

@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401  (routes attach to bp)
     audit,
     auth,
     datasources,
+    drafts,
     exports,
     meta,
     reports,

@@ -151,6 +151,10 @@ def save_template():  # type: ignore[no-untyped-def]
 @login_required
 def publish_template(key: str):  # type: ignore[no-untyped-def]
     access.authorize(current_user, P.TEMPLATE_DESIGN)
-    version = template_service.publish(current_user, key)
+    body = request.get_json(silent=True)
+    note = body.get("note") if isinstance(body, dict) else None
+    if note is not None and not isinstance(note, str):
+        raise BadRequest("The note must be text.", [Detail("note", "must be text")])
+    version = template_service.publish(current_user, key, note)
     db.session.commit()
     return jsonify(key=key, version=version.version)

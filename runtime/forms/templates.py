@@ -7,6 +7,7 @@ keep the version they were created on, so a published version is parsed once and
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from quire.designer.validate import Issue, validate_template
 from .. import audit
 from ..errors import Conflict, Detail, Invalid, NotFound
 from ..extensions import db
-from ..models import FormTemplate, TemplateVersion, User, utcnow
+from ..models import DraftRevision, FormTemplate, Role, TemplateVersion, User, utcnow
 
 
 def template_by_key(key: str) -> FormTemplate:
@@ -27,16 +28,21 @@ def template_by_key(key: str) -> FormTemplate:
     return found
 
 
+def known_roles() -> frozenset[str]:
+    """The role keys in the database (built-in and admin-made), which templates may name."""
+    return frozenset(db.session.scalars(select(Role.key)))
+
+
 def problems(doc: object) -> list[Issue]:
-    """Every problem of a document, a report's steps checked against the columns its data
-    sources give (a form's table as published here)."""
+    """Every problem of a document: roles checked against the roles that exist here, a
+    report's steps against the columns its data sources give (a form's table as published)."""
     from flask import has_app_context
 
     from ..reports.shapes import source_shape
 
     if not has_app_context():  # `quire templates validate FILE` needs no database
         return validate_template(doc)
-    return validate_template(doc, source_shape=source_shape)
+    return validate_template(doc, known_roles(), source_shape=source_shape)
 
 
 def check(doc: object) -> Template:
@@ -56,22 +62,57 @@ def save_draft(actor: User | None, doc: object) -> FormTemplate:
     record = db.session.scalar(select(FormTemplate).where(FormTemplate.key == template.key))
     document = template_data(template)
     if record is None:
-        record = FormTemplate(key=template.key, kind=template.kind, latest_version=0)
+        record = FormTemplate(
+            key=template.key,
+            kind=template.kind,
+            latest_version=0,
+            draft_version=0,
+            title_zh=template.title.zh,
+            title_en=template.title.en,
+        )
         db.session.add(record)
+        db.session.flush()
     elif record.kind != template.kind:
         raise Invalid(
             "A template cannot change kind.", [Detail("kind", f"must stay {record.kind}")]
         )
-    record.title_zh, record.title_en = template.title.zh, template.title.en
-    record.draft = document
-    record.draft_updated_at = utcnow()
-    record.draft_updated_by_id = actor.id if actor else None
-    db.session.flush()
+    store_draft(actor, record, document, kind="replace")
     audit.record(actor, "template.draft", object_type="template", object_id=template.key)
     return record
 
 
-def publish(actor: User | None, key: str) -> TemplateVersion:
+def store_draft(
+    actor: User | None,
+    record: FormTemplate,
+    document: dict[str, Any],
+    *,
+    kind: str,
+    ops: list[Any] | None = None,
+) -> DraftRevision:
+    """Make `document` the draft: one more draft version, and a revision row that undo, redo
+    and the designer's history read."""
+    title = document.get("title") or {}
+    record.title_zh = title.get("zh") or record.title_zh or record.key
+    record.title_en = title.get("en") or record.title_en or record.key
+    record.draft = document
+    record.draft_updated_at = utcnow()
+    record.draft_updated_by_id = actor.id if actor else None
+    record.draft_version = (record.draft_version or 0) + 1
+    revision = DraftRevision(
+        template_id=record.id,
+        version=record.draft_version,
+        kind=kind,
+        ops=ops,
+        document=document,
+        actor_id=actor.id if actor else None,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def publish(actor: User | None, key: str, note: str | None = None) -> TemplateVersion:
+    """Freeze the draft as the next version, with who published it and why."""
     record = template_by_key(key)
     if record.draft is None:
         raise Conflict("There is no draft to publish; the latest version is already published.")
@@ -86,9 +127,12 @@ def publish(actor: User | None, key: str) -> TemplateVersion:
         version=record.latest_version + 1,
         document=record.draft,
         published_by_id=actor.id if actor else None,
+        note=(note or "").strip()[:2000] or None,
     )
     record.latest_version = version.version
     record.draft = None
+    # Someone still editing the old draft must hear that it was published.
+    record.draft_version = (record.draft_version or 0) + 1
     db.session.add(version)
     db.session.flush()
     audit.record(

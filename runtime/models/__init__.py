@@ -10,6 +10,7 @@ from .datasources import DataSource
 from .forms import (
     EDITABLE_STATUSES,
     Attachment,
+    DraftRevision,
     FormTemplate,
     Submission,
     SubmissionStatus,
@@ -35,6 +36,7 @@ __all__ = [
     "TaskStatus",
     "EDITABLE_STATUSES",
     "Attachment",
+    "DraftRevision",
     "FormTemplate",
     "Submission",
     "SubmissionStatus",

@@ -40,6 +40,9 @@ class FormTemplate(Base):
     draft_updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Highest published version number; 0 while never published.
     latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: Optimistic lock of the draft: every change to it (an operation, undo, replace) adds one,
+    #: and a change sent with an older number is refused (two admins, one draft).
+    draft_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     versions: Mapped[list[TemplateVersion]] = relationship(
@@ -70,11 +73,43 @@ class TemplateVersion(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Why it was published, as the publisher wrote it.
+    note: Mapped[str | None] = mapped_column(String(2000))
 
     template: Mapped[FormTemplate] = relationship(back_populates="versions")
 
     def __repr__(self) -> str:
         return f"<TemplateVersion {self.template_id} v{self.version}>"
+
+
+class DraftRevision(Base):
+    """One change to a template's draft, with the document it left behind.
+
+    The designer's operation stream: autosave is one row per operation, undo and redo walk
+    back and forth over the rows (see :mod:`quire.designer.drafts`), and ``version`` is the
+    draft's lock value after the change.
+    """
+
+    __tablename__ = "draft_revisions"
+    __table_args__ = (
+        UniqueConstraint("template_id", "version", name="uq_draft_revisions_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("form_templates.id"), index=True)
+    #: The draft's ``draft_version`` after this change.
+    version: Mapped[int] = mapped_column(Integer)
+    #: ``start`` (draft begun from a version), ``ops``, ``undo``, ``redo`` or ``replace``.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The operations applied (for ``ops``), as sent.
+    ops: Mapped[list[Any] | None] = mapped_column(JSON)
+    #: The whole draft document after the change.
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DraftRevision {self.template_id} v{self.version} {self.kind}>"
 
 
 class SubmissionStatus(enum.StrEnum):
