@@ -70,3 +70,265 @@ def _column_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dic
     if [c["key"] for c in old] != [c["key"] for c in new] and set(before) == set(after):
         changes["columns"] = [list(before), list(after)]  # same columns, new order
     return changes
+
+
+# --- the same comparison in words, for people reviewing a change before it is published ---
+_PHRASES = {
+    "en": {
+        "title": "title: {a} → {b}",
+        "field_added": "field added: {label} ({key}, {type})",
+        "field_removed": "field removed: {label} ({key})",
+        "field_attr": "field {key}: {attr} {a} → {b}",
+        "column_added": "field {key}: column {column} added",
+        "column_removed": "field {key}: column {column} removed",
+        "columns_order": "field {key}: columns reordered",
+        "role_cell": "field {key}: {role} {a} → {b}",
+        "step_cell": "field {key}: step {step} {a} → {b}",
+        "limit": "{what} limit {a} → {b}",
+        "rule": "{what}: {a} → {b}",
+        "auto": "auto-approve",
+        "rule_added": "{what} added: {b}",
+        "rule_removed": "{what} removed (was: {a})",
+        "step_added": "step added: {name}",
+        "step_removed": "step removed: {name}",
+        "steps_order": "steps reordered: {a} → {b}",
+        "step_attr": "step {name}: {attr} {a} → {b}",
+        "step_when": "step {name} condition",
+        "layout": "layout changed (fields moved or resized)",
+        "check_added": "check added: {key}",
+        "check_removed": "check removed: {key}",
+        "check_changed": "check changed: {key}",
+        "other": "{attr} changed",
+        "yes": "yes",
+        "no": "no",
+        "none": "—",
+    },
+    "zh": {
+        "title": "标题：{a} → {b}",
+        "field_added": "新增字段：{label}（{key}，{type}）",
+        "field_removed": "删除字段：{label}（{key}）",
+        "field_attr": "字段 {key}：{attr} {a} → {b}",
+        "column_added": "字段 {key}：新增列 {column}",
+        "column_removed": "字段 {key}：删除列 {column}",
+        "columns_order": "字段 {key}：列顺序调整",
+        "role_cell": "字段 {key}：{role} {a} → {b}",
+        "step_cell": "字段 {key}：步骤 {step} {a} → {b}",
+        "limit": "{what}限额 {a} → {b}",
+        "rule": "{what}：{a} → {b}",
+        "auto": "自动通过",
+        "rule_added": "新增{what}：{b}",
+        "rule_removed": "取消{what}（原为：{a}）",
+        "step_added": "新增步骤：{name}",
+        "step_removed": "删除步骤：{name}",
+        "steps_order": "步骤顺序：{a} → {b}",
+        "step_attr": "步骤 {name}：{attr} {a} → {b}",
+        "step_when": "步骤 {name} 的条件",
+        "layout": "布局调整（字段移动或改变宽度）",
+        "check_added": "新增校验：{key}",
+        "check_removed": "删除校验：{key}",
+        "check_changed": "修改校验：{key}",
+        "other": "{attr} 已修改",
+        "yes": "是",
+        "no": "否",
+        "none": "—",
+    },
+}
+_ACCESS_WORDS = {
+    "zh": {"hidden": "隐藏", "read": "只读", "edit": "可编辑", "masked": "脱敏"},
+    "en": {"hidden": "hidden", "read": "read", "edit": "edit", "masked": "masked"},
+}
+
+
+def describe_changes(
+    old: Template | dict[str, Any], new: Template | dict[str, Any], locale: str = "en"
+) -> list[str]:
+    """What changed, one sentence per change, field by field and rule by rule:
+    "auto-approve limit 10,000 → 5,000", "field bank_account: finance_reviewer read → masked"."""
+    from .permissions import resolve_access
+    from .sentences import describe
+
+    lang = "zh" if locale.lower().startswith("zh") else "en"
+    say = _PHRASES[lang]
+    before, after = _as_data(old), _as_data(new)
+    a, b = Template.model_validate(before), Template.model_validate(after)
+    lines: list[str] = []
+
+    def text(value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return say["none"]
+        if isinstance(value, bool):
+            return say["yes" if value else "no"]
+        if isinstance(value, dict) and {"zh", "en"} <= set(value):
+            return str(value[lang])
+        if isinstance(value, int | float):
+            return f"{value:,}"
+        if isinstance(value, list):
+            return ", ".join(text(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {text(v)}" for k, v in value.items())
+        return str(value)
+
+    if before.get("title") != after.get("title"):
+        lines.append(say["title"].format(a=text(before.get("title")), b=text(after.get("title"))))
+
+    changes = diff_templates(before, after)
+    old_fields = {f["key"]: f for f in before.get("fields", [])}
+    new_fields = {f["key"]: f for f in after.get("fields", [])}
+    for key in changes["added"]:
+        f = new_fields[key]
+        lines.append(say["field_added"].format(label=text(f["label"]), key=key, type=f["type"]))
+    for key in changes["removed"]:
+        lines.append(say["field_removed"].format(label=text(old_fields[key]["label"]), key=key))
+    for change in changes["changed"]:
+        key = change["key"]
+        for attr, (x, y) in change["changes"].items():
+            if attr.startswith("columns."):
+                column = attr.split(".")[1]
+                if attr.count(".") == 1 and x is None:
+                    lines.append(say["column_added"].format(key=key, column=column))
+                    continue
+                if attr.count(".") == 1 and y is None:
+                    lines.append(say["column_removed"].format(key=key, column=column))
+                    continue
+            if attr == "columns":
+                lines.append(say["columns_order"].format(key=key))
+                continue
+            lines.append(say["field_attr"].format(key=key, attr=attr, a=text(x), b=text(y)))
+
+    words = _ACCESS_WORDS[lang]
+    roles = {"*", "submitter"}
+    for template in (a, b):
+        for p in template.permissions:
+            roles.update(p.roles)
+    for key in [k for k in new_fields if k in old_fields]:
+        for role in sorted(roles):
+            x = resolve_access(a, key, {role}, None)
+            y = resolve_access(b, key, {role}, None)
+            if x != y:
+                lines.append(say["role_cell"].format(key=key, role=role, a=words[x], b=words[y]))
+        old_steps = {s.key for s in (a.approval.steps if a.approval else [])}
+        for step in b.approval.steps if b.approval else []:
+            if step.key not in old_steps:
+                continue
+            x = resolve_access(a, key, {"approver"}, step.key)
+            y = resolve_access(b, key, {"approver"}, step.key)
+            if x != y:
+                lines.append(
+                    say["step_cell"].format(key=key, step=step.key, a=words[x], b=words[y])
+                )
+
+    def condition(what: str, x: str | None, y: str | None, document: dict[str, Any]) -> None:
+        if x == y:
+            return
+        if x and y:
+            limits = _changed_numbers(x, y)
+            if limits:
+                for m, n in limits:
+                    lines.append(say["limit"].format(what=what, a=m, b=n))
+                return
+            lines.append(
+                say["rule"].format(
+                    what=what, a=describe(x, before, locale), b=describe(y, document, locale)
+                )
+            )
+        elif y:
+            lines.append(say["rule_added"].format(what=what, b=describe(y, document, locale)))
+        elif x:
+            lines.append(say["rule_removed"].format(what=what, a=describe(x, before, locale)))
+
+    old_approval = a.approval
+    new_approval = b.approval
+    condition(
+        say["auto"],
+        old_approval.auto_approve_when if old_approval else None,
+        new_approval.auto_approve_when if new_approval else None,
+        after,
+    )
+    old_steps = {s.key: s for s in (old_approval.steps if old_approval else [])}
+    new_steps = {s.key: s for s in (new_approval.steps if new_approval else [])}
+    for key, step in new_steps.items():
+        name = step.name.text(lang)
+        if key not in old_steps:
+            lines.append(say["step_added"].format(name=name))
+            continue
+        previous = old_steps[key]
+        condition(say["step_when"].format(name=name), previous.when, step.when, after)
+        x = previous.model_dump(mode="json", exclude={"when", "permissions"})
+        y = step.model_dump(mode="json", exclude={"when", "permissions"})
+        for attr in dict.fromkeys([*x, *y]):
+            if x.get(attr) != y.get(attr):
+                lines.append(
+                    say["step_attr"].format(
+                        name=name, attr=attr, a=text(x.get(attr)), b=text(y.get(attr))
+                    )
+                )
+    for key, step in old_steps.items():
+        if key not in new_steps:
+            lines.append(say["step_removed"].format(name=step.name.text(lang)))
+    kept_old = [k for k in old_steps if k in new_steps]
+    kept_new = [k for k in new_steps if k in old_steps]
+    if kept_old != kept_new:
+        lines.append(say["steps_order"].format(a=" → ".join(kept_old), b=" → ".join(kept_new)))
+
+    if before.get("layout") != after.get("layout") and not (changes["added"] or changes["removed"]):
+        lines.append(say["layout"])
+    old_rules = {r["key"]: r for r in before.get("rules", [])}
+    new_rules = {r["key"]: r for r in after.get("rules", [])}
+    for key in new_rules:
+        if key not in old_rules:
+            lines.append(say["check_added"].format(key=key))
+        elif old_rules[key] != new_rules[key]:
+            lines.append(say["check_changed"].format(key=key))
+    for key in old_rules:
+        if key not in new_rules:
+            lines.append(say["check_removed"].format(key=key))
+    handled = {"title", "fields", "layout", "permissions", "approval", "rules"}
+    for attr in changes["template"]:
+        if attr not in handled:
+            lines.append(say["other"].format(attr=attr))
+    return lines
+
+
+def _changed_numbers(old: str, new: str) -> list[tuple[str, str]]:
+    """When two formulas differ only in their numbers ("total < 10000" → "total < 5000"),
+    the pairs of numbers that changed, written for people; else an empty list."""
+    from .formula import FormulaError, parse
+    from .formula.nodes import Number
+    from .sentences import number_text
+
+    try:
+        x, y = parse(old).tree, parse(new).tree
+    except FormulaError:
+        return []
+    pairs: list[tuple[str, str]] = []
+
+    def walk(m: Any, n: Any) -> bool:
+        if type(m) is not type(n):
+            return False
+        if isinstance(m, Number):
+            if m.value != n.value:
+                pairs.append((number_text(m.value), number_text(n.value)))
+            return True
+        fields = [f for f in m.__dataclass_fields__ if f != "column"]
+        for name in fields:
+            p, q = getattr(m, name), getattr(n, name)
+            if isinstance(p, tuple):
+                if len(p) != len(q):
+                    return False
+                for i, j in zip(p, q, strict=True):
+                    if isinstance(i, tuple):  # (operator, operand) pairs
+                        if i[0] != j[0] or not walk(i[1], j[1]):
+                            return False
+                    elif hasattr(i, "__dataclass_fields__"):
+                        if not walk(i, j):
+                            return False
+                    elif i != j:
+                        return False
+            elif hasattr(p, "__dataclass_fields__"):
+                if not walk(p, q):
+                    return False
+            elif p != q:
+                return False
+        return True
+
+    return pairs if walk(x, y) and pairs else []

@@ -55,3 +55,6 @@ def template_versions(key: str):  # type: ignore[no-untyped-def]
     return render_template(
         "designer/versions.html", record=record, versions=versions, diff=diff, old=old, new=new
     )
+
+
+from . import editor  # noqa: E402,F401  (the design page's routes attach to bp)

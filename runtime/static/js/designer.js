@@ -1,0 +1,130 @@
+// The designer page: tabs, drag and drop (SortableJS), formula field chips and shortcuts.
+// Every change is an operation posted to the server, which answers with the re-rendered
+// workspace; drags and the keyboard buttons send the same operations. No inline script (CSP).
+(function () {
+  "use strict";
+  const root = () => document.getElementById("designer");
+
+  function state() {
+    const value = (id) => (document.getElementById(id) || {}).value || "";
+    return { version: value("dv"), tab: value("dtab"), sel: value("dsel") };
+  }
+
+  function send(op, extra) {
+    const designer = root();
+    if (!designer) return;
+    const values = Object.assign(state(), { op: JSON.stringify(op) }, extra || {});
+    htmx.ajax("POST", designer.dataset.opsUrl, { target: "#workspace", values: values });
+  }
+
+  function showTab(name) {
+    document.querySelectorAll("[data-tab]").forEach((button) => {
+      const on = button.dataset.tab === name;
+      button.setAttribute("aria-selected", on ? "true" : "false");
+      button.classList.toggle("active", on);
+    });
+    document.querySelectorAll(".dz-panel").forEach((panel) => {
+      panel.hidden = panel.id !== "panel-" + name;
+    });
+    const tab = document.getElementById("dtab");
+    if (tab) tab.value = name;
+  }
+
+  function place(target, index) {
+    if (target.dataset.table) return { table: target.dataset.table, index: index };
+    return {
+      section: Number(target.dataset.section),
+      row: Number(target.dataset.row),
+      index: index,
+      new_row: target.dataset.newRow === "1",
+    };
+  }
+
+  function dropped(event) {
+    const item = event.item;
+    const index = event.newDraggableIndex === undefined ? event.newIndex : event.newDraggableIndex;
+    const at = place(event.to, index);
+    if (item.dataset.type) {
+      send({ op: "add_field", type: item.dataset.type, at: at });
+    } else if (item.dataset.key) {
+      if (event.from === event.to && event.oldIndex === event.newIndex) return;
+      send({ op: "move_field", key: item.dataset.key, at: at });
+    }
+  }
+
+  function wire() {
+    if (!window.Sortable || !root()) return;
+    document.querySelectorAll(".palette-list").forEach((list) => {
+      Sortable.create(list, {
+        group: { name: "fields", pull: "clone", put: false },
+        sort: false,
+        draggable: ".palette-item",
+      });
+    });
+    document.querySelectorAll(".dz-row").forEach((row) => {
+      Sortable.create(row, {
+        group: "fields",
+        draggable: ".dz-cell",
+        handle: ".dz-cell-bar",
+        onAdd: dropped,
+        onUpdate: dropped,
+      });
+    });
+    document.querySelectorAll(".dz-columns").forEach((list) => {
+      Sortable.create(list, {
+        group: "fields",
+        draggable: ".dz-column",
+        onAdd: dropped,
+        onUpdate: dropped,
+      });
+    });
+    document.querySelectorAll(".dz-steps").forEach((list) => {
+      Sortable.create(list, {
+        group: "steps",
+        draggable: ".dz-step",
+        handle: ".dz-grip",
+        onUpdate: (event) => {
+          send({ op: "move_step", key: event.item.dataset.key, index: event.newDraggableIndex });
+        },
+      });
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const tab = event.target.closest("[data-tab], [data-tab-to]");
+    if (tab) {
+      showTab(tab.dataset.tab || tab.dataset.tabTo);
+      return;
+    }
+    const chip = event.target.closest("[data-insert]");
+    if (chip) {
+      const input = document.getElementById(chip.dataset.into);
+      if (!input) return;
+      const start = input.selectionStart ?? input.value.length;
+      const end = input.selectionEnd ?? input.value.length;
+      input.value = input.value.slice(0, start) + chip.dataset.insert + input.value.slice(end);
+      input.focus();
+      const caret = start + chip.dataset.insert.length;
+      input.setSelectionRange(caret, caret);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (!root() || !(event.ctrlKey || event.metaKey)) return;
+    const typing = event.target.closest("input, textarea, select");
+    if (typing) return;
+    const key = event.key.toLowerCase();
+    const id = key === "z" && !event.shiftKey ? "undo" : key === "y" || key === "z" ? "redo" : null;
+    const button = id && document.getElementById(id);
+    if (button && !button.disabled) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target && event.detail.target.id === "workspace") wire();
+  });
+  document.addEventListener("DOMContentLoaded", wire);
+})();
