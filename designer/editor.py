@@ -264,6 +264,7 @@ def _run(key: str, change: Any):  # type: ignore[no-untyped-def]
     """Apply a change from the page; answer the workspace, with what went wrong if anything."""
     record = _record(key)
     tab, sel = request.form.get("tab", "form"), request.form.get("sel", "")
+    keys_before = _field_keys(drafts.working_document(record))
     try:
         state = change(record)
     except drafts.DraftConflict:
@@ -292,15 +293,19 @@ def _run(key: str, change: Any):  # type: ignore[no-untyped-def]
     new_sel = request.form.get("select_after") or sel
     if new_sel == "last" and state.document.get("fields"):
         new_sel = "field:" + state.document["fields"][-1]["key"]
-    if new_sel.startswith("field:") and new_sel[6:] not in _all_keys(state.document):
-        new_sel = ""
+    keys_after = _field_keys(state.document)
+    if new_sel.startswith("field:") and new_sel[6:] not in keys_after:
+        # The selected field was renamed (its key follows its label): keep it selected.
+        index = keys_before.index(new_sel[6:]) if new_sel[6:] in keys_before else -1
+        renamed = len(keys_before) == len(keys_after) and 0 <= index
+        new_sel = f"field:{keys_after[index]}" if renamed else ""
     return _workspace(record, tab=tab, sel=new_sel)
 
 
-def _all_keys(document: dict[str, Any]) -> set[str]:
+def _field_keys(document: dict[str, Any]) -> list[str]:
     from .ops import field_keys
 
-    return set(field_keys(document))
+    return field_keys(document)
 
 
 @bp.post("/templates/<key>/design/ops")
@@ -367,8 +372,9 @@ def design_formula(key: str):  # type: ignore[no-untyped-def]
     if text.strip():
         try:
             formula = parse(text)
+            facts = {"submitter", "department"}  # the engine's facts take any attribute
             unknown = sorted(
-                n for n in formula.references if n not in names and n.partition(".")[0] not in names
+                n for n in formula.references if n not in names and n.split(".")[0] not in facts
             )
             if unknown:
                 error = _("Unknown name: %(names)s", names=", ".join(unknown))

@@ -110,6 +110,12 @@
     }
   });
 
+  // A chip inserts into the formula being typed: keep the focus there, so the formula is not
+  // saved half-written as the input loses focus.
+  document.addEventListener("mousedown", (event) => {
+    if (event.target.closest("[data-insert]")) event.preventDefault();
+  });
+
   document.addEventListener("keydown", (event) => {
     if (!root() || !(event.ctrlKey || event.metaKey)) return;
     const typing = event.target.closest("input, textarea, select");
