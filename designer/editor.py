@@ -177,6 +177,29 @@ def _coerce(kind: str, form: Any) -> Any:
     """The value of a property editor's input, as the operation wants it."""
     values = form.getlist("value")
     raw = values[-1] if values else None
+    if kind == "assignee":
+        kind_ = form.get("assignee_kind", "manager_of_submitter")
+        rule: dict[str, Any] = {"kind": kind_}
+        if kind_ == "role":
+            rule["role"] = form.get("assignee_role") or "dept_manager"
+            rule["scope"] = form.get("assignee_scope") or "organisation"
+            if rule["scope"] == "department_field":
+                rule["field"] = form.get("assignee_field") or "department"
+        elif kind_ == "user":
+            rule["username"] = form.get("assignee_username") or current_user.username
+        elif kind_ in ("user_field", "manager_of_department_field"):
+            rule["field"] = form.get("assignee_field") or ""
+        elif kind_ == "department_head":
+            levels = form.get("assignee_levels") or "0"
+            rule["levels_up"] = int(levels) if levels.isdigit() else 0
+        return rule
+    if kind == "due":
+        amount, unit = form.get("due_amount", "").strip(), form.get("due_unit", "working_days")
+        if not amount:
+            return None
+        if not amount.isdigit():
+            raise Invalid(_("Please enter a whole number."), [Detail("due", "whole number")])
+        return {unit if unit in ("working_days", "hours") else "working_days": int(amount)}
     if kind == "bool":
         return raw in ("true", "on", "y", "1")
     if raw is None:
@@ -203,29 +226,6 @@ def _coerce(kind: str, form: Any) -> Any:
             raise Invalid(_("This is not valid JSON."), [Detail("value", "JSON")]) from None
     if kind == "mask":
         return {"preset": raw} if raw else None
-    if kind == "assignee":
-        kind_ = form.get("assignee_kind", "manager_of_submitter")
-        rule: dict[str, Any] = {"kind": kind_}
-        if kind_ == "role":
-            rule["role"] = form.get("assignee_role") or "dept_manager"
-            rule["scope"] = form.get("assignee_scope") or "organisation"
-            if rule["scope"] == "department_field":
-                rule["field"] = form.get("assignee_field") or "department"
-        elif kind_ == "user":
-            rule["username"] = form.get("assignee_username") or current_user.username
-        elif kind_ in ("user_field", "manager_of_department_field"):
-            rule["field"] = form.get("assignee_field") or ""
-        elif kind_ == "department_head":
-            levels = form.get("assignee_levels") or "0"
-            rule["levels_up"] = int(levels) if levels.isdigit() else 0
-        return rule
-    if kind == "due":
-        amount, unit = form.get("due_amount", "").strip(), form.get("due_unit", "working_days")
-        if not amount:
-            return None
-        if not amount.isdigit():
-            raise Invalid(_("Please enter a whole number."), [Detail("due", "whole number")])
-        return {unit if unit in ("working_days", "hours") else "working_days": int(amount)}
     return raw
 
 

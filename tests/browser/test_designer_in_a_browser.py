@@ -105,7 +105,9 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     page.click("#p-expression + .formula-check + .formula-names [data-insert='lines.amount']")
     page.type("#p-expression", ")")
     expect(page.locator(".formula-meaning")).to_be_visible()
+    before = version_of(page)
     page.press("#p-expression", "Tab")
+    saved_after(page, before)
     expect(page.get_by_test_id("cell-total")).to_be_visible()
 
     # A masked field: the bank account, with the finance preset.
