@@ -172,6 +172,7 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     expect(page.locator("#panel-history")).to_contain_text("First travel request")
 
     # sales1 files one.
+    page.context.clear_cookies()
     sign_in(page, "sales1")
     page.goto("/forms/travel-request/new")
     page.fill("input[name=destination]", "上海")
