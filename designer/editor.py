@@ -100,7 +100,7 @@ def _context(
         "selected_step": step,
         "locked": locked,
         "palette": workspace.palette(registry, locale),
-        "canvas": workspace.canvas(template, locale),
+        "canvas": workspace.canvas(template, registry, locale),
         "page": page,
         "editors": workspace.property_editors(registry, selected) if selected else [],
         "options_text": workspace.options_text,
@@ -463,42 +463,49 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
 
 
 def sample_data(template: Template, submitter: User) -> dict[str, Any]:
-    """Plausible values for every field, so a preview shows masking and totals at work."""
+    """Plausible values for every field, so a preview shows masking and totals at work.
+
+    Each widget is offered a few candidate values and keeps the first it accepts, so no
+    widget type is named here (a new widget gets a sample too)."""
     from datetime import date
 
     from quire.runtime.forms import values as form_values
     from quire.runtime.forms.service import submitter_facts
-    from quire.widgets.base import ParseContext
+    from quire.widgets.base import FieldValueError, ParseContext
 
     registry = default_registry()
-    samples = {
-        "text": "6222 0212 3456 1234",
-        "textarea": "…",
-        "money": "2500.00",
-        "number": "3",
-        "percent": "50",
-        "date": date.today().isoformat(),
-        "checkbox": True,
-    }
+    today = date.today().isoformat()
+    candidates: list[Any] = [
+        "6222 0212 3456 1234",
+        "2500.00",
+        today,
+        {"start": today, "end": today},
+        today[:7],
+        True,
+    ]
 
     def sample(f: Any) -> Any:
-        if getattr(f, "options", None):
-            return f.options[0].value
-        if f.type == "date_range":
-            return {"start": date.today().isoformat(), "end": date.today().isoformat()}
-        return samples.get(f.type)
+        widget = registry[f.type]
+        if not widget.has_value or widget.computed:
+            return None
+        options = getattr(f, "options", None)
+        for raw in ([options[0].value] if options else []) + candidates:
+            try:
+                if widget.parse(f, raw) is not None:
+                    return raw
+            except (FieldValueError, TypeError, ValueError):
+                continue
+        return None
 
     data: dict[str, Any] = {}
     for f in template.fields:
-        if getattr(f, "columns", None):
-            data[f.key] = [
-                {c.key: sample(c) for c in f.columns if registry[c.type].has_value}
-                for _ in range(2)
-            ]
-        elif registry[f.type].has_value and not registry[f.type].computed:
-            value = sample(f)
-            if value is not None:
-                data[f.key] = value
+        columns = getattr(f, "columns", None)
+        if columns:
+            data[f.key] = [{c.key: sample(c) for c in columns} for _ in range(2)]
+            continue
+        value = sample(f)
+        if value is not None:
+            data[f.key] = value
     extra = submitter_facts(submitter)
     values = form_values.to_python(template, data)
     form_values.apply_defaults(template, values, extra, ParseContext())

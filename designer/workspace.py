@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quire.widgets.base import localized
+from quire.widgets.base import FieldView, localized
 from quire.widgets.registry import WidgetRegistry
 
 from .approval import ApprovalStep
@@ -98,6 +98,8 @@ class CanvasCell:
     index: int
     is_table: bool
     columns: list[Any] = field(default_factory=list)
+    #: What the widget draws on the canvas: its own input in design mode.
+    view: Any = None
 
 
 @dataclass
@@ -107,7 +109,14 @@ class CanvasSection:
     rows: list[list[CanvasCell]]
 
 
-def canvas(template: Template, locale: str) -> list[CanvasSection]:
+def design_view(registry: WidgetRegistry, f: Any, locale: str) -> FieldView:
+    """The widget's own drawing of a field on the canvas (design mode: an input that posts
+    nothing), with its static choices."""
+    choices = registry[f.type].choices(f, None, locale)
+    return FieldView(f, "design", f.key, locale=locale, choices=choices)
+
+
+def canvas(template: Template, registry: WidgetRegistry, locale: str) -> list[CanvasSection]:
     sections = []
     for s, section in enumerate(template.layout.sections):
         rows = []
@@ -119,7 +128,17 @@ def canvas(template: Template, locale: str) -> list[CanvasSection]:
                     continue
                 columns = list(getattr(f, "columns", None) or [])
                 cells.append(
-                    CanvasCell(f.key, f, cell.span, s, r, c, hasattr(f, "columns"), columns)
+                    CanvasCell(
+                        f.key,
+                        f,
+                        cell.span,
+                        s,
+                        r,
+                        c,
+                        hasattr(f, "columns"),
+                        columns,
+                        design_view(registry, f, locale),
+                    )
                 )
             rows.append(cells)
         sections.append(CanvasSection(s, localized(section.title, locale), rows))
