@@ -75,6 +75,16 @@ class Panel:
     changes: dict[int, list[dict[str, str]]] = field(default_factory=dict)
 
 
+def _why_skipped(step: ApprovalStep, template: Template, facts: engine.Facts, locale: str) -> str:
+    """Why a step's condition is false, in words ("total is under 100,000 and within budget"),
+    from the facts the engine routed with; never the formula text."""
+    from quire.designer.sentences import explain
+
+    document = template.model_dump(mode="json", by_alias=True)
+    today = engine.local_day(utcnow())
+    return explain(step.when or "", document, facts.context, locale, today=today)[1]
+
+
 def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) -> list[str]:
     try:
         assignments = routing.assign(step, submission, facts.values, engine.local_day(utcnow()))
@@ -137,7 +147,7 @@ def build(
         if not submitted:
             view.state = "upcoming"
         elif skipped is not None:
-            view.state, view.reason = "skipped", skipped.comment
+            view.state, view.reason = "skipped", _why_skipped(step, template, facts, locale)
         elif submission.status == S.IN_REVIEW and submission.current_step == step.key:
             view.state = "current"
         elif any(t.status == TaskStatus.RETURNED for t in mine):
@@ -155,7 +165,7 @@ def build(
             if step.when:
                 applies, _ = engine.evaluate(step.when, facts, engine.local_day(utcnow()))
             if not applies:
-                view.state, view.reason = "will_skip", f"condition {step.when} is false"
+                view.state, view.reason = "will_skip", _why_skipped(step, template, facts, locale)
             else:
                 view.predicted = _predict(step, submission, facts)
         steps.append(view)

@@ -143,3 +143,28 @@ def test_the_diff_reads_field_by_field_and_rule_by_rule():
     assert "step CFO approval condition limit 100,000 → 200,000" in lines
     zh = describe_changes(old, new, "zh_CN")
     assert "自动通过限额 10,000 → 5,000" in zh
+
+
+def test_the_submission_page_says_why_a_step_will_be_skipped_in_words(api, signed_in):
+    sales1 = api("sales1")
+    claim = sales1.post(
+        "/api/v1/forms/expense-claim/submissions",
+        json={
+            "data": {
+                "payee_name": "甲",
+                "bank_account": "6222021234561234",
+                "lines": [
+                    {
+                        "date": "2026-01-05",
+                        "category": "travel",
+                        "description": "x",
+                        "amount": "25000",
+                    }
+                ],
+            }
+        },
+    ).json
+    sales1.post(f"/api/v1/submissions/{claim['id']}/submit", json={"version": claim["version"]})
+    page = signed_in("sales1").get(f"/submissions/{claim['id']}").text
+    assert 'class="route-tree"' in page and 'data-step="cfo" data-status="will_skip"' in page
+    assert "低于 100,000" in page and "OR NOT within_budget" not in page
