@@ -1,7 +1,7 @@
 """template drafts: version counter, revisions (the designer's operation stream), publish notes
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29 17:45:00.000000
 
 """
@@ -12,8 +12,8 @@ import quire.runtime.models.base  # noqa: F401  (column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
