@@ -583,9 +583,7 @@ class _Draft:
             if new in siblings:
                 raise OpError(f"the table already has a column {new!r}", "value")
             field["key"] = new
-            _rename_in_formulas(
-                self.doc, rf"\b{re.escape(table)}\.{re.escape(old)}\b", f"{table}.{new}"
-            )
+            _rename_in_formulas(self.doc, f"{table}.{old}", f"{table}.{new}")
             return
         if new in {f["key"] for f in self.doc["fields"]}:
             raise OpError(f"there is already a field {new!r}", "value")
@@ -607,7 +605,7 @@ class _Draft:
         for rule in self.doc.get("rules", []):
             if rule.get("field") == old:
                 rule["field"] = new
-        _rename_in_formulas(self.doc, rf"(?<![\w.]){re.escape(old)}\b", new)
+        _rename_in_formulas(self.doc, old, new)
 
     def set_span(self, op: SetSpan) -> None:
         found = self._cell(op.key)
@@ -838,13 +836,21 @@ def _set_path(target: dict[str, Any], name: str, value: Any) -> None:
 _FORMULA_KEYS = ("default", "expression", "when", "assert", "auto_approve_when")
 
 
-def _rename_in_formulas(doc: Any, pattern: str, new: str) -> None:
-    """Rename a field inside every formula of the document (text outside string literals)."""
-    regex = re.compile(pattern)
+#: A formula's pieces: text literals, names (`total`, `lines.amount`), anything else.
+_TOKEN = re.compile(r'"[^"]*"|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|.', re.S)
+
+
+def _rename_in_formulas(doc: Any, old: str, new: str) -> None:
+    """Rename a field (`total`) or column (`lines.amount`) in every formula of the document,
+    leaving text literals alone."""
 
     def rename(text: str) -> str:
-        parts = re.split(r'("[^"]*")', text)
-        return "".join(p if p.startswith('"') else regex.sub(new, p) for p in parts)
+        out = []
+        for token in _TOKEN.findall(text):
+            if token == old or (token.startswith(old + ".") and "." not in old):
+                token = new + token[len(old) :]
+            out.append(token)
+        return "".join(out)
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
