@@ -5,6 +5,13 @@ Forms, reports, exports, the API and the designer ask :func:`can` for one object
 active :class:`~quire.runtime.models.RoleGrant` whose role carries the permission and
 whose scope (department subtree, projects, fiscal periods) covers the row. ``can`` on an
 object runs the same SQL predicate as ``scope_filter``, so the two can never disagree.
+
+Each permission is either *global* (it is about the whole installation: designing
+templates, data sources, roles, settings) and counts only from an unscoped grant, or
+*scoped* (its objects belong to departments) and counts within the grant's scope; asked
+without an object, a scoped permission means "somewhere" (menus, entry pages).
+``tests/runtime/test_access_authority.py`` walks the code and fails on a decision made
+anywhere else.
 """
 
 from __future__ import annotations
@@ -14,12 +21,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from .errors import Forbidden, NotFound
 from .extensions import db
-from .models import Department, RoleGrant, User, UserStatus, utcnow
+from .models import AuditEvent, Department, RoleGrant, User, UserStatus, utcnow
 from .models.base import ScopeColumns
 
 
@@ -41,6 +48,33 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
     SETTINGS_MANAGE = "settings.manage"
     BUDGET_MANAGE = "budget.manage"
+
+
+#: Permissions about the installation as a whole: only an unscoped grant gives them.
+GLOBAL_PERMISSIONS: frozenset[Permission] = frozenset(
+    {
+        Permission.TEMPLATE_DESIGN,
+        Permission.DATASOURCE_MANAGE,
+        Permission.ROLE_MANAGE,
+        Permission.SETTINGS_MANAGE,
+    }
+)
+
+
+def is_global(permission: Permission | str) -> bool:
+    """Does ``permission`` concern the whole installation (never a department's rows)?"""
+    return Permission(permission) in GLOBAL_PERMISSIONS
+
+
+class _Organisation:
+    """The whole organisation as an object: ``can(user, p, ORGANISATION)`` holds only with
+    an unscoped grant of ``p`` (the audit events of no department, granting anywhere)."""
+
+    def __repr__(self) -> str:
+        return "ORGANISATION"
+
+
+ORGANISATION = _Organisation()
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -67,6 +101,8 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
 _BUILTIN_SCOPES: dict[type, ScopeColumns] = {
     User: ScopeColumns(department="department_id"),
     Department: ScopeColumns(department="id"),
+    #: An event belongs to the department of what it is about; None = the organisation.
+    AuditEvent: ScopeColumns(department="department_id"),
 }
 
 
@@ -77,22 +113,37 @@ def scope_of(model: type) -> ScopeColumns:
     return spec
 
 
+def grant_is_current(now: datetime | None = None) -> ColumnElement[bool]:
+    """The SQL test of a grant that counts at ``now``: not revoked, inside its validity."""
+    now = now or utcnow()
+    return and_(
+        RoleGrant.revoked_at.is_(None),
+        RoleGrant.valid_from <= now,
+        or_(RoleGrant.valid_until.is_(None), RoleGrant.valid_until > now),
+    )
+
+
 def current_grants(user: User, now: datetime | None = None) -> list[RoleGrant]:
     """The grants that count right now; expired and revoked ones are left out in SQL."""
-    now = now or utcnow()
     if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
         return []
     stmt = (
         select(RoleGrant)
-        .where(
-            RoleGrant.user_id == user.id,
-            RoleGrant.revoked_at.is_(None),
-            RoleGrant.valid_from <= now,
-            or_(RoleGrant.valid_until.is_(None), RoleGrant.valid_until > now),
-        )
+        .where(RoleGrant.user_id == user.id, grant_is_current(now))
+        .order_by(RoleGrant.id)
         .options(selectinload(RoleGrant.role), selectinload(RoleGrant.department))
     )
     return list(db.session.scalars(stmt))
+
+
+def is_unscoped(grant: RoleGrant) -> bool:
+    """Organisation-wide: no department, project or period limits."""
+    return (
+        grant.department_id is None
+        and grant.projects is None
+        and grant.period_from is None
+        and grant.period_until is None
+    )
 
 
 def grants_for(user: User, permission: Permission) -> list[RoleGrant]:
@@ -100,14 +151,17 @@ def grants_for(user: User, permission: Permission) -> list[RoleGrant]:
 
 
 def permissions_of(user: User) -> set[Permission]:
-    """Every permission the user holds anywhere (for menus; objects still need :func:`can`)."""
+    """Every permission the user may use somewhere (for menus; objects still need
+    :func:`can`). A global permission counts only from an unscoped grant."""
     held: set[Permission] = set()
     for grant in current_grants(user):
         for value in grant.role.permissions or []:
             try:
-                held.add(Permission(value))
+                permission = Permission(value)
             except ValueError:
                 continue
+            if not is_global(permission) or is_unscoped(grant):
+                held.add(permission)
     return held
 
 
@@ -155,7 +209,11 @@ def scope_filter(
     With no grant and no ownership the clause is FALSE, never "everything".
     """
     spec = scope_of(model)
-    clauses = [_grant_predicate(g, model, spec) for g in grants_for(user, permission)]
+    clauses = [
+        _grant_predicate(g, model, spec)
+        for g in grants_for(user, permission)
+        if not is_global(permission) or is_unscoped(g)
+    ]
     if include_own and spec.owner is not None and user is not None and user.id:
         clauses.append(getattr(model, spec.owner) == user.id)
     if not clauses:
@@ -163,10 +221,25 @@ def scope_filter(
     return or_(*clauses)
 
 
+def _signed_in(user: User | None) -> bool:
+    return (
+        user is not None
+        and bool(getattr(user, "is_authenticated", False))
+        and bool(getattr(user, "id", None))
+        and user.is_active
+    )
+
+
 def can(user: User | None, permission: Permission, obj: Any = None) -> bool:
-    """May ``user`` exercise ``permission`` (on ``obj``, if given) right now?"""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    """May ``user`` exercise ``permission`` (on ``obj``, if given) right now?
+
+    A global permission, or any permission asked for :data:`ORGANISATION`, needs an
+    unscoped grant. A scoped permission without an object means "somewhere".
+    """
+    if not _signed_in(user):
         return False
+    if obj is ORGANISATION or is_global(permission):
+        return any(is_unscoped(g) for g in grants_for(user, permission))
     if obj is None:
         return bool(grants_for(user, permission))
     model = type(obj)
@@ -252,6 +325,165 @@ def may_edit_at(roles: set[str], step: str | None) -> bool:
     return step is not None and "approver" in roles
 
 
+# --- filling in and changing forms -----------------------------------------------------------
+
+
+def may_fill_forms(user: User | None) -> bool:
+    """May ``user`` fill in forms at all (somewhere)? Menus, blank workbooks, new forms."""
+    return can(user, Permission.SUBMISSION_CREATE)
+
+
+def may_file_for(user: User | None, department: Department) -> bool:
+    """May ``user`` file a form for ``department``: their own, or one their grants cover."""
+    if not may_fill_forms(user):
+        return False
+    assert user is not None
+    return user.department_id == department.id or can(
+        user, Permission.SUBMISSION_CREATE, department
+    )
+
+
+def is_submitter(user: User | None, submission: Any) -> bool:
+    """Is ``user`` the person who filed ``submission``?"""
+    return user is not None and getattr(user, "id", None) == submission.submitter_id
+
+
+def may_edit_submission(user: User | None, submission: Any) -> bool:
+    """Only the submitter changes (and submits) a form, and only while it is with them:
+    a draft, or returned to them."""
+    return _signed_in(user) and is_submitter(user, submission) and submission.editable
+
+
+def may_upload_attachment(user: User | None, submission: Any = None) -> bool:
+    """Uploading changes a form: someone who may edit ``submission``, or, for a form not
+    saved yet, someone who may fill forms in. Readers (auditors, admins) upload nothing."""
+    if submission is not None:
+        return may_edit_submission(user, submission)
+    return may_fill_forms(user)
+
+
+def may_use_attachment(attachment: Any, submission: Any) -> bool:
+    """A file counts on a submission only if its submitter uploaded it, or it already
+    belongs to that submission; anyone else's file id is plain text."""
+    return attachment.owner_id == submission.submitter_id or (
+        attachment.submission_id is not None and attachment.submission_id == submission.id
+    )
+
+
+def may_download_attachment(user: User | None, attachment: Any) -> bool:
+    """The uploader, and anyone who may read the submission the file belongs to."""
+    if not _signed_in(user):
+        return False
+    assert user is not None
+    if attachment.owner_id == user.id:
+        return True
+    if attachment.submission_id is None:
+        return False
+    from .models import Submission
+
+    submission = db.session.get(Submission, attachment.submission_id)
+    return submission is not None and may_read_submission(user, submission)
+
+
+def owns_export(user: User | None, job: Any) -> bool:
+    """An export's file is its requester's alone (its existence does not leak)."""
+    return _signed_in(user) and user is not None and job.owner_id == user.id
+
+
+# --- reading submissions ------------------------------------------------------------------------
+
+
+def _not_others_drafts(user: User) -> ColumnElement[bool]:
+    """A draft is its author's alone until it is submitted."""
+    from .models import Submission, SubmissionStatus
+
+    return or_(Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id)
+
+
+def _task_desk(user: User, on: Any) -> ColumnElement[bool]:
+    """Tasks on ``user``'s desk, now or before: theirs, held for them, or of someone who
+    delegates to them today."""
+    from .models import ApprovalTask
+
+    return or_(
+        ApprovalTask.assignee_id.in_(acts_for(user, on) or [user.id]),
+        ApprovalTask.on_behalf_of_id == user.id,
+    )
+
+
+def submission_filter(user: User | None, on: Any = None) -> ColumnElement[bool]:
+    """The WHERE clause of submissions ``user`` may read: their own; and, once submitted,
+    those in their ``submission.read`` scope or on their approval desk (including through
+    a delegation). :func:`may_read_submission` runs this same clause for one row."""
+    from .models import ApprovalTask, Submission
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    on = on or _today()
+    desk = Submission.id.in_(select(ApprovalTask.submission_id).where(_task_desk(user, on)))
+    return or_(
+        Submission.submitter_id == user.id,
+        and_(
+            _not_others_drafts(user),
+            or_(scope_filter(user, Permission.SUBMISSION_READ, Submission), desk),
+        ),
+    )
+
+
+def own_submissions(user: User) -> ColumnElement[bool]:
+    """The WHERE clause of the submissions ``user`` filed ("my forms")."""
+    from .models import Submission
+
+    return Submission.submitter_id == user.id
+
+
+def may_read_submission(user: User | None, submission: Any, on: Any = None) -> bool:
+    """May ``user`` see this submission? The same predicate as the list filter."""
+    from .models import Submission
+
+    stmt = select(exists().where(Submission.id == submission.id, submission_filter(user, on)))
+    return bool(db.session.scalar(stmt))
+
+
+def holds_task(user: User | None, submission: Any, *, on: Any = None) -> bool:
+    """Is an open task of ``submission`` waiting for ``user`` right now (the approver's view
+    of its fields)? The same predicate as the inbox."""
+    from .models import ApprovalTask, TaskStatus
+
+    if not _signed_in(user):
+        return False
+    stmt = select(
+        exists().where(
+            ApprovalTask.submission_id == submission.id,
+            ApprovalTask.status == TaskStatus.OPEN,
+            actionable_tasks(user, on or _today()),
+        )
+    )
+    return bool(db.session.scalar(stmt))
+
+
+def report_rows(user: User) -> ColumnElement[bool]:
+    """Submissions a report reader may count: in their ``report.read`` scope (or their
+    own), never someone else's draft."""
+    from .models import Submission
+
+    return and_(scope_filter(user, Permission.REPORT_READ, Submission), _not_others_drafts(user))
+
+
+def audit_events(user: User) -> ColumnElement[bool]:
+    """Audit events ``user`` may read: those of the departments their ``audit.read``
+    grants cover; the organisation's own events (roles, templates, settings) only with an
+    unscoped grant."""
+    return scope_filter(user, Permission.AUDIT_READ, AuditEvent)
+
+
+def _today() -> Any:
+    from datetime import date
+
+    return date.today()
+
+
 # --- approvals -------------------------------------------------------------------------------
 # Who may act on an approval task, withdraw or comment, and who must not decide at all
 # (separation of duties). The approval engine asks these at the moment of every action.
@@ -274,7 +506,7 @@ def delegation_active(user: User, on: Any) -> bool:
 def acts_for(user: User, on: Any) -> list[int]:
     """Ids of the people whose approval tasks ``user`` may decide today: themself, plus
     everyone who has delegated to them."""
-    if user is None or not getattr(user, "id", None) or not user.is_active:
+    if not _signed_in(user):
         return []
     ids = [user.id]
     for other in db.session.scalars(select(User).where(User.delegate_id == user.id)):
@@ -283,20 +515,68 @@ def acts_for(user: User, on: Any) -> list[int]:
     return ids
 
 
+def actionable_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
+    """The WHERE clause of approval tasks ``user`` may decide on day ``on``.
+
+    A task handed to a delegate because of a standing delegation stays its holder's: it
+    may be decided by the holder, or by whoever the holder delegates to *today*, so a
+    withdrawn delegation stops working at once, also for tasks already handed over. Any
+    other task is decided by its assignee or the assignee's delegate of the day. The inbox
+    lists with this clause and :func:`may_act_on_task` checks one task with it.
+    """
+    from .models import ApprovalTask
+
+    ids = acts_for(user, on) if user is not None else []
+    if not ids:
+        return false()
+    return or_(
+        and_(ApprovalTask.through_delegation.is_(True), ApprovalTask.on_behalf_of_id.in_(ids)),
+        and_(ApprovalTask.through_delegation.is_not(True), ApprovalTask.assignee_id.in_(ids)),
+    )
+
+
 def may_act_on_task(user: User | None, task: Any, on: Any) -> bool:
     """May ``user`` decide, return or hand on this (open) task right now?"""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    from .models import ApprovalTask
+
+    if not _signed_in(user) or task.id is None:
         return False
-    return task.assignee_id in acts_for(user, on)
+    stmt = select(exists().where(ApprovalTask.id == task.id, actionable_tasks(user, on)))
+    return bool(db.session.scalar(stmt))
 
 
-def separation_of_duties(user: User, submission: Any) -> str | None:
-    """Why ``user`` must not approve ``submission``, or None: nobody decides on a form
-    they submitted or changed themselves."""
-    from .models import AuditEvent
+def acting_for(user: User, task: Any) -> User | None:
+    """Whom ``user`` acts for when deciding ``task`` (None: it is their own task)."""
+    if task.through_delegation and task.on_behalf_of is not None:
+        return None if task.on_behalf_of_id == user.id else task.on_behalf_of
+    return None if task.assignee_id == user.id else task.assignee
+
+
+def own_tasks_first(user: User, tasks: list[Any]) -> list[Any]:
+    """Of the tasks ``user`` may decide, those that are their own come first."""
+    return sorted(tasks, key=lambda t: acting_for(user, t) is not None)
+
+
+#: The four-eyes reason of :func:`separation_of_duties` (the engine names it in history).
+DECIDED_ANOTHER_STEP = "decided another step of it"
+
+
+def separation_of_duties(
+    user: User, submission: Any, step: str | None = None, *, across_steps: bool = True
+) -> str | None:
+    """Why ``user`` must not decide ``step`` of ``submission`` (default: its current step),
+    or None.
+
+    Nobody decides on a form they submitted or changed themselves, on a change to their
+    own rights, or on a second step of the same form in the same round (four eyes across
+    steps: the earlier step's decision is someone else's to check).
+    """
+    from .models import ApprovalEvent, AuditEvent, Submission
 
     if submission.submitter_id == user.id:
         return "submitted it"
+    if _rights_subject(submission) == user.username.lower():
+        return "would get these rights"
     edited = db.session.scalar(
         select(
             exists().where(
@@ -307,20 +587,59 @@ def separation_of_duties(user: User, submission: Any) -> str | None:
             )
         )
     )
-    return "edited it" if edited else None
+    if edited:
+        return "edited it"
+    if not across_steps:
+        return None
+    round_ = db.session.scalar(
+        select(func.count())
+        .select_from(ApprovalEvent)
+        .where(ApprovalEvent.submission_id == submission.id, ApprovalEvent.action == "submit")
+    )
+    step = step or (submission.current_step if isinstance(submission, Submission) else None)
+    decided = db.session.scalar(
+        select(
+            exists().where(
+                ApprovalEvent.submission_id == submission.id,
+                ApprovalEvent.round == int(round_ or 0),
+                ApprovalEvent.action.in_(("approve", "reject")),
+                or_(ApprovalEvent.actor_id == user.id, ApprovalEvent.on_behalf_of_id == user.id),
+                *([ApprovalEvent.step_key != step] if step else []),
+            )
+        )
+    )
+    return DECIDED_ANOTHER_STEP if decided else None
+
+
+#: Forms whose approval changes someone's rights, and the field naming that person.
+RIGHTS_FORMS = {"access-request": "for"}
+
+
+def _rights_subject(submission: Any) -> str | None:
+    """The username whose rights ``submission`` would change (lower case), if any."""
+    template = getattr(submission, "template", None)
+    field = RIGHTS_FORMS.get(getattr(template, "key", None) or "")
+    if field is None:
+        return None
+    named = (submission.data or {}).get(field)
+    if isinstance(named, str) and named.strip():
+        return named.strip().lower()
+    submitter = getattr(submission, "submitter", None)
+    return submitter.username.lower() if submitter is not None else None
 
 
 def may_withdraw(user: User | None, submission: Any) -> bool:
     """Only the submitter takes their own form back."""
-    return user is not None and getattr(user, "id", None) == submission.submitter_id
+    return _signed_in(user) and is_submitter(user, submission)
 
 
 def may_comment(user: User | None, submission: Any) -> bool:
     """The submitter, anyone who holds or held a task on it, and readers with approval
     rights over its department may add a comment."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _signed_in(user):
         return False
-    if submission.submitter_id == user.id:
+    assert user is not None
+    if is_submitter(user, submission):
         return True
     from .models import ApprovalTask
 
@@ -338,8 +657,9 @@ def may_comment(user: User | None, submission: Any) -> bool:
 def may_see_budget(user: User | None, department: Department) -> bool:
     """Budget figures of a department: its own staff (while filling a claim), and anyone
     who may file or read forms for it."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _signed_in(user):
         return False
+    assert user is not None
     return (
         user.department_id == department.id
         or can(user, Permission.SUBMISSION_CREATE, department)
@@ -408,9 +728,15 @@ def round_entries_filter(user: User | None) -> ColumnElement[bool]:
     return or_(
         scope_filter(user, Permission.BUDGET_MANAGE, BudgetRoundEntry),
         scope_filter(user, Permission.REPORT_READ, BudgetRoundEntry),
-        BudgetRoundEntry.assignee_id == user.id,
-        BudgetRoundEntry.escalated_to_id == user.id,
+        round_entries_asked_of(user),
     )
+
+
+def round_entries_asked_of(user: User) -> ColumnElement[bool]:
+    """The departments' budgets ``user`` was asked to fill in (or that were escalated to them)."""
+    from .models import BudgetRoundEntry
+
+    return or_(BudgetRoundEntry.assignee_id == user.id, BudgetRoundEntry.escalated_to_id == user.id)
 
 
 def may_see_round_entry(user: User | None, entry: Any) -> bool:
@@ -431,3 +757,154 @@ def may_fill_round_entry(user: User | None, entry: Any) -> bool:
     return user.department_id == entry.department_id or can(
         user, Permission.SUBMISSION_CREATE, entry.department
     )
+
+
+# --- the organisation: grants, roles, delegates ---------------------------------------------------
+# The organisation service (``runtime/org.py``) asks these before every change, so the
+# admin pages, the role editor, the CLI, the HR sync and access requests obey one set of
+# rules. ``actor`` None is the system itself (the command line on the server, the HR
+# sync's schedule, an approved access request), which only the departed-user rule binds.
+
+
+def grant_refusal(
+    actor: User | None,
+    grantee: User,
+    role: Any,
+    *,
+    department: Department | None = None,
+    include_subtree: bool = True,
+    projects: list[str] | None = None,
+    period_from: Any = None,
+    period_until: Any = None,
+) -> str | None:
+    """Why ``actor`` may not give ``role`` to ``grantee`` in this scope, or None.
+
+    - nobody gets rights after leaving;
+    - nobody grants rights to themselves;
+    - the grantor must manage the grantee (``user.manage`` over their department);
+    - with ``user.manage`` for the whole organisation the grantor may grant any role in
+      any scope (the administrator's power, itself separated by the rules above);
+      otherwise they must hold every permission of the role themselves, with grants that
+      cover the whole scope given (department subtree, projects, periods), and a global
+      permission only from an unscoped grant.
+    """
+    if grantee.status == UserStatus.LEFT:
+        return "left"
+    if actor is None:
+        return None
+    if actor.id == grantee.id:
+        return "self"
+    if not can(actor, Permission.USER_MANAGE, grantee):
+        return "not_manager"
+    if can(actor, Permission.USER_MANAGE, ORGANISATION):
+        return None
+    wanted = _Scope(department, include_subtree, projects, period_from, period_until)
+    for value in role.permissions or []:
+        permission = Permission(value)
+        held = grants_for(actor, permission)
+        if is_global(permission):
+            held = [g for g in held if is_unscoped(g)]
+        if not any(_covers(g, wanted) for g in held):
+            return "not_held"
+    return None
+
+
+def needs_organisation_scope(role: Any) -> bool:
+    """A role with a global permission is useless in a department scope."""
+    return any(is_global(p) for p in role.permissions or [] if p in Permission._value2member_map_)
+
+
+def revoke_refusal(actor: User | None, grant: RoleGrant) -> str | None:
+    """Why ``actor`` may not revoke ``grant``, or None: not their own, and only over
+    people they manage."""
+    if actor is None:
+        return None
+    if actor.id == grant.user_id:
+        return "self"
+    if not can(actor, Permission.USER_MANAGE, grant.user):
+        return "not_manager"
+    return None
+
+
+def role_edit_refusal(actor: User | None, role: Any) -> str | None:
+    """Why ``actor`` may not change what ``role`` can do, or None: role management is a
+    global power, and nobody edits a role they hold (they would be giving themselves
+    whatever they add)."""
+    if actor is None:
+        return None
+    if not can(actor, Permission.ROLE_MANAGE):
+        return "not_allowed"
+    if role is not None and getattr(role, "id", None) is not None:
+        if any(g.role_id == role.id for g in current_grants(actor)):
+            return "holds_it"
+    return None
+
+
+def delegate_refusal(actor: User | None, user: User, delegate: User | None) -> str | None:
+    """Why ``actor`` may not name ``delegate`` as ``user``'s delegate, or None: nobody
+    names themselves anyone's delegate (it would hand them that person's desk)."""
+    if delegate is None or actor is None:
+        return None
+    if delegate.id == user.id:
+        return "self_delegate"
+    if delegate.id == actor.id and user.delegate_id != actor.id:
+        return "names_self"
+    return None
+
+
+def may_view_roles(user: User | None) -> bool:
+    """The role list describes the whole organisation: role managers, and auditors whose
+    grant is unscoped."""
+    return can(user, Permission.ROLE_MANAGE) or can(user, Permission.AUDIT_READ, ORGANISATION)
+
+
+def may_manage_grants_of(actor: User | None, user: User) -> bool:
+    """Whether the grant controls show for ``user`` (never for one's own grants)."""
+    return (
+        _signed_in(actor)
+        and actor is not None
+        and actor.id != user.id
+        and can(actor, Permission.USER_MANAGE, user)
+    )
+
+
+class _Scope:
+    """The scope of a grant being made, to compare with the grantor's own grants."""
+
+    def __init__(
+        self,
+        department: Department | None,
+        include_subtree: bool,
+        projects: list[str] | None,
+        period_from: Any,
+        period_until: Any,
+    ) -> None:
+        self.department = department
+        self.include_subtree = include_subtree
+        self.projects = projects or None
+        self.period_from = period_from
+        self.period_until = period_until
+
+
+def _covers(grant: RoleGrant, wanted: _Scope) -> bool:
+    """Does the grantor's ``grant`` reach everywhere the ``wanted`` scope does?"""
+    if grant.department is not None:
+        target = wanted.department
+        if target is None or not target.path.startswith(grant.department.path):
+            return False
+        if not grant.include_subtree and (
+            target.id != grant.department_id or wanted.include_subtree
+        ):
+            return False
+    if grant.projects is not None:
+        if wanted.projects is None or not set(wanted.projects) <= set(grant.projects):
+            return False
+    if grant.period_from is not None and (
+        wanted.period_from is None or wanted.period_from < grant.period_from
+    ):
+        return False
+    if grant.period_until is not None and (
+        wanted.period_until is None or wanted.period_until > grant.period_until
+    ):
+        return False
+    return True

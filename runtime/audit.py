@@ -47,7 +47,10 @@ def _digest(fields: Mapping[str, Any]) -> str:
 
 
 def _content(event: AuditEvent) -> dict[str, Any]:
+    # The department joined the chain later; events without one hash as they always did.
+    scoped = {"department_id": event.department_id} if event.department_id is not None else {}
     return {
+        **scoped,
         "seq": event.seq,
         "at": event.at.isoformat(),
         "actor_id": event.actor_id,
@@ -128,6 +131,7 @@ def record(
     object_id: Any = None,
     changes: Mapping[str, Any] | None = None,
     actor_name: str | None = None,
+    department_id: int | None = None,
 ) -> AuditEvent:
     """Append an event to the current transaction; the caller commits with its change."""
     session = db.session
@@ -151,7 +155,10 @@ def record(
         changes = {**(changes or {}), "origin": marked[1]}
         if actor is None:
             actor_name = actor_name or marked[0]
+    if department_id is None:
+        department_id = department_of(object_type, object_id)
     event = AuditEvent(
+        department_id=department_id,
         seq=seq,
         at=utcnow(),
         actor_id=actor.id if actor is not None else None,
@@ -168,6 +175,38 @@ def record(
     session.add(event)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
     return event
+
+
+def department_of(object_type: str | None, object_id: Any) -> int | None:
+    """The department an event is about, so that department-scoped auditors read it:
+    a submission's, a person's (also for their grants, tokens and uploads). Anything
+    else (templates, roles, data sources, settings) belongs to the whole organisation."""
+    from .models import ApiToken, Attachment, RoleGrant, Submission
+
+    if object_id is None or object_type is None:
+        return None
+    key = str(object_id)
+    if object_type == "user":
+        user = db.session.scalar(select(User).where(User.username == key))
+        if user is None and key.isdigit():
+            user = db.session.get(User, int(key))
+        return user.department_id if user is not None else None
+    owners = {
+        "submission": (Submission, lambda o: o.department_id),
+        "role_grant": (RoleGrant, lambda o: o.user.department_id),
+        "attachment": (Attachment, lambda o: _department_of_user(o.owner_id)),
+        "api_token": (ApiToken, lambda o: o.user.department_id),
+    }
+    if object_type not in owners or not key.isdigit():
+        return None
+    model, department = owners[object_type]
+    found = db.session.get(model, int(key))
+    return department(found) if found is not None else None
+
+
+def _department_of_user(user_id: int | None) -> int | None:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user.department_id if user is not None else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from .models import AuditEvent
+from . import access
+from .models import AuditEvent, User
 
 FILTERS = ("actor", "action", "object_type", "object_id", "since", "until")
 
@@ -20,9 +21,10 @@ def _day(name: str, raw: str) -> date:
         raise ValueError(name, "must be a date like 2026-11-25") from None
 
 
-def audit_query(args: Mapping[str, Any]) -> Select[Any]:
-    """Events matching the filters, newest first. Raises ValueError(path, message)."""
-    stmt = select(AuditEvent)
+def audit_query(args: Mapping[str, Any], reader: User) -> Select[Any]:
+    """Events ``reader`` may read (their ``audit.read`` scope) matching the filters, newest
+    first. Raises ValueError(path, message)."""
+    stmt = select(AuditEvent).where(access.audit_events(reader))
     if args.get("actor"):
         stmt = stmt.where(AuditEvent.actor_name == args["actor"])
     if args.get("action"):

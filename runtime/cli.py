@@ -223,9 +223,16 @@ def users() -> None:
     "--role",
     "roles",
     multiple=True,
-    help="Role key to grant (organisation-wide scope "
-    "for admin roles, the user's department for others). Repeatable.",
+    help="Role key to grant. Repeatable. Scope: see --scope.",
 )
+@click.option(
+    "--scope",
+    default=None,
+    help="Department code the roles apply to, or 'organisation'. Default: the whole "
+    "organisation for roles with a global permission (templates, data sources, roles, "
+    "settings), else the user's own department.",
+)
+@click.option("--subtree/--no-subtree", default=False, help="Include sub-departments.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def users_create(
     username: str,
@@ -233,9 +240,12 @@ def users_create(
     department: str,
     email: str | None,
     roles: tuple[str, ...],
+    scope: str | None,
+    subtree: bool,
     password: str,
 ) -> None:
-    """Create a user."""
+    """Create a user; grants obey the same rules as the admin pages."""
+    from . import access
     from .auth.passwords import password_problem
     from .errors import QuireError
     from .extensions import db as database
@@ -257,20 +267,13 @@ def users_create(
                 password=password,
             )
             for key in roles:
-                org_wide = key in {
-                    "sysadmin",
-                    "auditor",
-                    "cfo",
-                    "finance_admin",
-                    "finance_reviewer",
-                }
-                grant_role(
-                    None,
-                    user,
-                    role_by_key(key),
-                    department=None if org_wide else dept,
-                    include_subtree=key != "staff",
-                )
+                role = role_by_key(key)
+                if scope is None:
+                    org_wide = access.needs_organisation_scope(role)
+                    where = None if org_wide else dept
+                else:
+                    where = None if scope == "organisation" else department_by_code(scope)
+                grant_role(None, user, role, department=where, include_subtree=subtree)
             database.session.commit()
         except QuireError as exc:
             raise click.ClickException(_sentence(exc)) from exc

@@ -297,7 +297,9 @@ def seed_sample_data(today: date) -> dict[str, int]:
                     code,
                     today.year + 1,
                     submitted=min(recent, now),
-                    stop="first",
+                    # The CFO's own (HQ) budget has only finrev left to decide it once (four
+                    # eyes across steps): it waits there, as the others wait at their first step.
+                    stop="wait" if code == "HQ" else "first",
                     scale=Decimal("1.05"),
                     rng=rng,
                 )

@@ -36,7 +36,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from . import audit, org
+from . import access, audit, org
 from .errors import QuireError
 from .extensions import db
 from .models import Department, EmployeeRecord, RoleGrant, User, UserStatus
@@ -259,7 +259,7 @@ def _record(user: User) -> EmployeeRecord | None:
 
 
 def _current_grants(user: User) -> list[RoleGrant]:
-    return [g for g in user.grants if g.is_current()]
+    return access.current_grants(user)
 
 
 def position_grants(
@@ -520,9 +520,7 @@ def _plan_grants(
 
 def _leave(user: User, actor: User | None) -> Change:
     def run() -> None:
-        org.set_status(actor, user, UserStatus.LEFT)
-        for grant in _current_grants(user):
-            org.revoke_grant(actor, grant, reason="HR sync: left the company")
+        org.deprovision(actor, user, reason="HR sync: left the company")
 
     detail = f"{user.username} has left: sign-in stops, grants revoked, open tasks reassigned"
     return Change("user.leave", user.username, detail, run)

@@ -89,6 +89,15 @@ MESSAGES = (
     _l("Invalid paging."),
     _l("Invalid filter."),
     _l("This grant is already revoked."),
+    # Refusals of the organisation service (org.REFUSALS) and the upload check.
+    _l("You cannot manage this person's rights."),
+    _l("You can only grant a role whose rights you hold yourself, within your own scope."),
+    _l("This person has left; no rights can be granted to them."),
+    _l("Nobody can change a role they hold; ask another administrator."),
+    _l("You are not allowed to manage roles."),
+    _l("Nobody can name themselves someone's delegate."),
+    _l("A user cannot be their own delegate."),
+    _l("Only someone filling in this form can attach files to it."),
     _l("The request body must be a JSON object."),
     _l("Username and password are required."),
     # Errors of the form pages (_(failed) in forms/edit.html) and error pages (_(message)).

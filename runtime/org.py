@@ -1,6 +1,10 @@
 """Organisation changes: departments, people and grants. Every change is audited.
 
 Services take the acting user and raise domain errors; views and the CLI call them.
+Who may grant, revoke, edit a role or name a delegate is decided by
+:mod:`quire.runtime.access` and enforced here, so every path (admin pages, role editor,
+``quire users create --role``, the HR sync, approved access requests) obeys the same
+rules. Leaving goes through :func:`deprovision`, whichever path marks it.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import audit
+from . import access, audit
 from .auth.passwords import hash_password
 from .auth.service import end_sign_ins, reset_password, set_password
-from .errors import Conflict, Detail, Invalid, NotFound
+from .errors import Conflict, Detail, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Department, Role, RoleGrant, User, UserStatus, utcnow
 
@@ -175,6 +179,10 @@ def save_user(
         raise Invalid(
             "Please check the form.", [Detail("delegate", "a user cannot be their own delegate")]
         )
+    if existing is not None:
+        _refuse(access.delegate_refusal(actor, existing, delegate))
+    elif delegate is not None and actor is not None and delegate.id == actor.id:
+        _refuse("names_self")
     if delegate_from and delegate_until and delegate_until < delegate_from:
         raise Invalid("Please check the form.", [Detail("delegate_until", "ends before it starts")])
     before = _user_state(existing) if existing else {}
@@ -185,9 +193,11 @@ def save_user(
     user.manager = manager
     user.locale = locale or None
     user.delegate, user.delegate_from, user.delegate_until = delegate, delegate_from, delegate_until
-    if existing is not None and status != existing.status and status == UserStatus.LEFT:
-        end_sign_ins(user, actor, "left")
-    user.status = status
+    leaving = (
+        existing is not None and status == UserStatus.LEFT and existing.status != UserStatus.LEFT
+    )
+    if not leaving:
+        user.status = status
     if password and existing is None:
         user.password_hash = hash_password(password)
     if existing is None:
@@ -200,6 +210,9 @@ def save_user(
             set_password(user, password, actor)
     if existing is not None and before.get("status") != user.status.value:
         reroute_open_tasks(user)
+    if leaving:
+        deprovision(actor, user)
+        before["status"] = UserStatus.LEFT.value
     changes = audit.changes_between(before, _user_state(user))
     if existing is None or changes:  # a bare password reset is audited as such, above
         audit.record(
@@ -212,7 +225,7 @@ def save_user(
     return user
 
 
-def reroute_open_tasks(user: User) -> None:
+def reroute_open_tasks(person: User) -> None:
     """Move a person's open approval tasks now (to their manager if they left, to their
     delegate if away), instead of waiting for the next sweep."""
     from .approvals.engine import reroute
@@ -220,7 +233,7 @@ def reroute_open_tasks(user: User) -> None:
 
     open_ids = db.session.scalars(
         select(ApprovalTask.id).where(
-            ApprovalTask.assignee_id == user.id, ApprovalTask.status == TaskStatus.OPEN
+            ApprovalTask.assignee_id == person.id, ApprovalTask.status == TaskStatus.OPEN
         )
     ).all()
     for task_id in open_ids:
@@ -228,14 +241,14 @@ def reroute_open_tasks(user: User) -> None:
 
 
 def set_status(actor: User | None, user: User, status: UserStatus) -> None:
-    """Change a person's status; leaving ends their sessions and tokens at once and moves
-    their open tasks."""
+    """Change a person's status; leaving is :func:`deprovision`. Their open tasks move."""
     if user.status == status:
+        return
+    if status == UserStatus.LEFT:
+        deprovision(actor, user)
         return
     before = user.status.value
     user.status = status
-    if status == UserStatus.LEFT:
-        end_sign_ins(user, actor, "left")
     db.session.flush()
     reroute_open_tasks(user)
     audit.record(
@@ -245,6 +258,61 @@ def set_status(actor: User | None, user: User, status: UserStatus) -> None:
         object_id=user.username,
         changes={"status": [before, status.value]},
     )
+
+
+def deprovision(actor: User | None, person: User, reason: str = "left the company") -> None:
+    """Someone has left: at once, sign-in stops (every session), every grant and API token
+    is revoked (each revocation audited), delegations to them end, and their open
+    approval tasks go to their manager. The HR sync, the admin pages and
+    ``quire users disable`` all come here."""
+    if person.status != UserStatus.LEFT:
+        before = person.status.value
+        person.status = UserStatus.LEFT
+        audit.record(
+            actor,
+            "user.status",
+            object_type="user",
+            object_id=person.username,
+            changes={"status": [before, UserStatus.LEFT.value]},
+        )
+    for grant in db.session.scalars(
+        select(RoleGrant).where(RoleGrant.user_id == person.id, RoleGrant.revoked_at.is_(None))
+    ):
+        _revoke(actor, grant, reason)
+    end_sign_ins(person, actor, "left")
+    for principal in db.session.scalars(select(User).where(User.delegate_id == person.id)):
+        principal.delegate = None
+        audit.record(
+            actor,
+            "user.update",
+            object_type="user",
+            object_id=principal.username,
+            changes={"delegate": [person.username, None], "reason": reason},
+        )
+    db.session.flush()
+    reroute_open_tasks(person)
+
+
+#: What a refusal from :mod:`quire.runtime.access` means to the person who tried.
+REFUSALS: dict[str, str] = {
+    "self": "Nobody can grant rights to themselves; ask another administrator.",
+    "revoke_self": "Ask another administrator to change your own rights.",
+    "not_manager": "You cannot manage this person's rights.",
+    "not_held": "You can only grant a role whose rights you hold yourself, within your own scope.",
+    "left": "This person has left; no rights can be granted to them.",
+    "holds_it": "Nobody can change a role they hold; ask another administrator.",
+    "not_allowed": "You are not allowed to manage roles.",
+    "names_self": "Nobody can name themselves someone's delegate.",
+    "self_delegate": "A user cannot be their own delegate.",
+}
+
+
+def _refuse(code: str | None) -> None:
+    if code is None:
+        return
+    if code == "left":
+        raise Conflict(REFUSALS[code])
+    raise Forbidden(REFUSALS[code])
 
 
 def grant_role(
@@ -261,10 +329,24 @@ def grant_role(
     valid_until: datetime | None = None,
     note: str | None = None,
 ) -> RoleGrant:
+    """Give ``role`` to ``user`` in a scope and validity window, if ``actor`` may
+    (:func:`quire.runtime.access.grant_refusal`)."""
     if period_from and period_until and period_until < period_from:
         raise Invalid("Please check the form.", [Detail("period_until", "ends before it starts")])
     if valid_from and valid_until and valid_until <= valid_from:
         raise Invalid("Please check the form.", [Detail("valid_until", "ends before it starts")])
+    _refuse(
+        access.grant_refusal(
+            actor,
+            user,
+            role,
+            department=department,
+            include_subtree=include_subtree,
+            projects=projects or None,
+            period_from=period_from,
+            period_until=period_until,
+        )
+    )
     grant = RoleGrant(
         user=user,
         role=role,
@@ -297,8 +379,15 @@ def grant_role(
 
 
 def revoke_grant(actor: User | None, grant: RoleGrant, reason: str | None = None) -> None:
+    """Take a grant back, if ``actor`` may (:func:`quire.runtime.access.revoke_refusal`)."""
     if grant.revoked_at is not None:
         raise Conflict("This grant is already revoked.")
+    refusal = access.revoke_refusal(actor, grant)
+    _refuse("revoke_self" if refusal == "self" else refusal)
+    _revoke(actor, grant, reason)
+
+
+def _revoke(actor: User | None, grant: RoleGrant, reason: str | None) -> None:
     grant.revoked_at = utcnow()
     grant.revoked_by_id = actor.id if actor else None
     audit.record(
@@ -322,6 +411,7 @@ def save_role(
 ) -> Role:
     from .access import Permission
 
+    _refuse(access.role_edit_refusal(actor, existing))
     unknown = [p for p in permissions if p not in {x.value for x in Permission}]
     if unknown:
         raise Invalid(

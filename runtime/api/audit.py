@@ -20,7 +20,7 @@ def audit_list():  # type: ignore[no-untyped-def]
     access.authorize(current_user, access.Permission.AUDIT_READ)
     page, per_page = parse_page_args(request.args)
     try:
-        stmt = audit_query(request.args)
+        stmt = audit_query(request.args, current_user)
     except ValueError as exc:
         raise BadRequest("Invalid filter.", [Detail(str(exc.args[0]), str(exc.args[1]))]) from exc
     result = paginate(stmt, page, per_page)

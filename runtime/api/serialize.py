@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from ..access import permissions_of
+from ..access import current_grants, permissions_of
 from ..models import AuditEvent, RoleGrant, User
 
 
@@ -34,7 +34,7 @@ def user_json(user: User, *, with_rights: bool = False) -> dict[str, Any]:
         "locale": user.locale,
     }
     if with_rights:
-        body["grants"] = [grant_json(g) for g in user.grants if g.is_current()]
+        body["grants"] = [grant_json(g) for g in current_grants(user)]
         body["permissions"] = sorted(p.value for p in permissions_of(user))
     return body
 

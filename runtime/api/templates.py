@@ -45,7 +45,7 @@ def _visible_templates():  # type: ignore[no-untyped-def]
     if access.can(current_user, P.TEMPLATE_DESIGN):
         return stmt
     kinds = []
-    if access.can(current_user, P.SUBMISSION_CREATE) or access.can(current_user, P.SUBMISSION_READ):
+    if access.may_fill_forms(current_user) or access.can(current_user, P.SUBMISSION_READ):
         kinds.append("form")
     if access.can(current_user, P.REPORT_READ):
         kinds.append("report")

@@ -110,21 +110,7 @@ def _load_locked(actor: User, submission_id: int, now: datetime) -> forms_servic
     submission = _locked(submission_id)
     if submission is None:
         raise NotFound("No such submission, or it is outside your scope.")
-    _take_over_delegated(actor, submission, local_day(now))
     return forms_service.load(actor, submission_id)
-
-
-def _take_over_delegated(actor: User, submission: Submission, today: date) -> None:
-    """Tasks of people who delegate to ``actor`` become the actor's "for" them as soon as
-    the actor acts (the sweep does the same for everyone, periodically)."""
-    others = [i for i in access.acts_for(actor, today) if i != actor.id]
-    if not others or submission.status != S.IN_REVIEW:
-        return
-    for task in _open_tasks(submission, submission.current_step):
-        if task.assignee_id in others:
-            task.on_behalf_of_id = task.on_behalf_of_id or task.assignee_id
-            task.assignee_id = actor.id
-    db.session.flush()
 
 
 def _touch(submission: Submission, now: datetime) -> None:
@@ -366,6 +352,7 @@ def _open_step(
             round=run.round,
             assignee=assignment.user,
             on_behalf_of=assignment.on_behalf_of,
+            through_delegation=assignment.on_behalf_of is not None,
             status=TaskStatus.OPEN,
             created_at=run.now,
             due_at=routing.due_at(step, run.now),
@@ -407,6 +394,9 @@ def _advance(run: _Run, start: int) -> None:
                 )
         try:
             assignments = routing.assign(step, run.submission, run.facts.values, run.today)
+        except routing.DecidedAlready as covered:
+            _four_eyes_skip(run, step, covered)
+            continue
         except routing.NoApprover:
             raise Conflict(
                 f"Nobody is available to approve the step “{step.name.en}”; "
@@ -415,6 +405,31 @@ def _advance(run: _Run, start: int) -> None:
         _open_step(run, index, step, assignments)
         return
     _finish(run, S.APPROVED)
+
+
+def _four_eyes_skip(run: _Run, step: ApprovalStep, covered: routing.DecidedAlready) -> None:
+    """Nobody but someone who already decided another step could take ``step``: nobody
+    decides twice, so the step is passed with the reason in the history and the audit."""
+    _event(
+        run.submission,
+        "skip",
+        now=run.now,
+        round=run.round,
+        step=step.key,
+        comment=covered.sentence_en(step.name.en),
+        details={
+            "four_eyes": covered.person.username,
+            "zh": covered.sentence_zh(step.name.zh),
+            "en": covered.sentence_en(step.name.en),
+        },
+    )
+    audit.record(
+        None,
+        "submission.four_eyes",
+        object_type="submission",
+        object_id=run.submission.id,
+        changes={"step": step.key, "decided_elsewhere": covered.person.username},
+    )
 
 
 def _finish(run: _Run, outcome: SubmissionStatus, comment: str | None = None) -> None:
@@ -505,9 +520,9 @@ def submit(
     submission, template = loaded.submission, loaded.template
     if version is not None:  # optional when submitting: checked when the client sends it
         forms_service.check_version(submission, version)
-    if submission.submitter_id != actor.id:
+    if not access.is_submitter(actor, submission):
         raise Forbidden("Only the submitter can submit this form.")
-    if not submission.editable:
+    if not access.may_edit_submission(actor, submission):
         raise Conflict(f"A submission that is {submission.status.value} cannot be submitted.")
     facts = compute_facts(submission, template)
     forms_service.validate_for_submit(
@@ -590,21 +605,24 @@ def _my_open_tasks(actor: User, submission: Submission, today: date) -> list[App
     ]
     if not mine:
         raise Forbidden("This step is not waiting for you.")
-    conflict = access.separation_of_duties(actor, submission)
+    conflict = access.separation_of_duties(actor, submission, submission.current_step)
     if conflict:
-        raise Forbidden(f"You cannot decide on a form you {conflict}.")
+        raise Forbidden(f"You cannot decide on this form: you {conflict}.")
     return mine
 
 
 def _task_for(actor: User, submission: Submission, today: date) -> ApprovalTask:
     """The open task of the current step that ``actor`` may decide right now."""
-    mine = _my_open_tasks(actor, submission, today)
-    mine.sort(key=lambda t: t.assignee_id != actor.id)
-    task = mine[0]
-    if task.assignee_id != actor.id:
+    task = access.own_tasks_first(actor, _my_open_tasks(actor, submission, today))[0]
+    principal = access.acting_for(actor, task)
+    if principal is not None:
         # Acting for someone away: the history says "actor for them".
-        task.on_behalf_of_id = task.on_behalf_of_id or task.assignee_id
+        task.on_behalf_of = principal
+        task.through_delegation = True
         task.assignee = actor
+    elif task.through_delegation:
+        # The holder decides their own task again (the delegation ended).
+        task.assignee, task.on_behalf_of, task.through_delegation = actor, None, False
     return task
 
 
@@ -802,7 +820,7 @@ def _comment(
         step=submission.current_step,
         comment=text,
     )
-    if actor.id == submission.submitter_id:
+    if access.is_submitter(actor, submission):
         recipients = [t.assignee for t in _open_tasks(submission)]
     else:
         recipients = [submission.submitter]
@@ -961,7 +979,7 @@ def _hand_on(
     task = _task_for(actor, submission, run.today)
     if target.id == actor.id:
         raise Invalid("Please check the request.", [Detail("to", "the task is already yours")])
-    conflict = access.separation_of_duties(target, submission)
+    conflict = access.separation_of_duties(target, submission, task.step_key)
     if conflict:
         raise Invalid(
             "Please choose someone else.",
@@ -1017,13 +1035,12 @@ def inbox_query(user: User, today: date, sort: str = "-since") -> Select[Any]:
     """Open tasks ``user`` may decide now (their own and those delegated to them)."""
     if sort not in INBOX_SORTS:
         raise Invalid("Invalid sort.", [Detail("sort", "must be one of " + ", ".join(INBOX_SORTS))])
-    ids = access.acts_for(user, today)
     return (
         select(ApprovalTask)
         .join(Submission, Submission.id == ApprovalTask.submission_id)
         .where(
             ApprovalTask.status == TaskStatus.OPEN,
-            ApprovalTask.assignee_id.in_(ids or [-1]),
+            access.actionable_tasks(user, today),
             Submission.status == S.IN_REVIEW,
         )
         .options(
@@ -1038,9 +1055,6 @@ def inbox_query(user: User, today: date, sort: str = "-since") -> Select[Any]:
 
 
 def inbox_count(user: User, today: date) -> int:
-    ids = access.acts_for(user, today)
-    if not ids:
-        return 0
     return int(
         db.session.scalar(
             select(func.count())
@@ -1048,7 +1062,7 @@ def inbox_count(user: User, today: date) -> int:
             .join(Submission, Submission.id == ApprovalTask.submission_id)
             .where(
                 ApprovalTask.status == TaskStatus.OPEN,
-                ApprovalTask.assignee_id.in_(ids),
+                access.actionable_tasks(user, today),
                 Submission.status == S.IN_REVIEW,
             )
         )
@@ -1203,7 +1217,9 @@ def _remind(run: _Run, task: ApprovalTask) -> str | None:
 
 def _escalate(run: _Run, task: ApprovalTask, step: ApprovalStep) -> str | None:
     boss = routing.manager_of(task.assignee)
-    settled = routing.settle(boss, run.submission, run.today) if boss is not None else None
+    settled = (
+        routing.settle(boss, run.submission, run.today, task.step_key) if boss is not None else None
+    )
     if settled is None or settled.user.id == task.assignee_id:
         return None
     if any(t.assignee_id == settled.user.id for t in _open_tasks(run.submission, task.step_key)):
@@ -1220,6 +1236,7 @@ def _escalate(run: _Run, task: ApprovalTask, step: ApprovalStep) -> str | None:
         round=task.round,
         assignee=settled.user,
         on_behalf_of=settled.on_behalf_of,
+        through_delegation=settled.on_behalf_of is not None,
         status=TaskStatus.OPEN,
         created_at=run.now,
         due_at=routing.due_at(step, run.now),
@@ -1304,7 +1321,7 @@ def reroute(task_id: int, now: datetime) -> str | None:
         return None
     holder = task.assignee
     today = local_day(now)
-    settled = routing.settle(holder, submission, today)
+    settled = routing.settle(holder, submission, today, task.step_key)
     if settled is None or settled.user.id == holder.id:
         return None
     if any(t.assignee_id == settled.user.id for t in _open_tasks(submission, task.step_key)):
@@ -1327,6 +1344,7 @@ def reroute(task_id: int, now: datetime) -> str | None:
         round=task.round,
         assignee=settled.user,
         on_behalf_of=settled.on_behalf_of or task.on_behalf_of,
+        through_delegation=settled.on_behalf_of is not None or task.through_delegation,
         status=TaskStatus.OPEN,
         created_at=task.created_at,
         due_at=task.due_at,

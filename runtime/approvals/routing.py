@@ -41,11 +41,33 @@ class NoApprover(Exception):
     """Nobody eligible could be found for a step (the engine turns this into a 409)."""
 
 
+class DecidedAlready(NoApprover):
+    """Only people who already decided another step of the form could take this one:
+    four eyes across steps forbids it, so the engine records why and moves on."""
+
+    def __init__(self, step: str, person: User) -> None:
+        super().__init__(step)
+        self.person = person
+
+    def sentence_en(self, step_name: str) -> str:
+        return (
+            f"Nobody else may decide “{step_name}”: {self.person.display_name} already "
+            "decided another step of this form and nobody decides two (four eyes); "
+            "that decision stands for this step."
+        )
+
+    def sentence_zh(self, step_name: str) -> str:
+        return (
+            f"“{step_name}”没有其他可审批的人：{self.person.display_name} 已审批过本单的"
+            "另一步骤，同一人不能审批两个步骤（四眼原则），以其已有的审批意见为准。"
+        )
+
+
 @dataclass(frozen=True)
 class Note:
     """Why a task went to someone other than the rule's candidate."""
 
-    kind: str  # delegate | left | on_leave | separation_of_duties | fallback
+    kind: str  # delegate | left | on_leave | separation_of_duties | four_eyes | fallback
     original: User
     replacement: User
 
@@ -56,6 +78,7 @@ class Note:
             "left": f"{x} has left; passed to {y}",
             "on_leave": f"{x} is away with no delegate; passed to {y}",
             "separation_of_duties": f"{x} submitted or edited this form; passed to {y}",
+            "four_eyes": f"{x} already decided another step of this form; passed to {y}",
             "fallback": f"no eligible approver for the rule; passed to {y}",
         }[self.kind]
 
@@ -66,6 +89,7 @@ class Note:
             "left": f"{x} 已离职，转交 {y}",
             "on_leave": f"{x} 休假且未设代理人，转交 {y}",
             "separation_of_duties": f"{x} 提交或修改过本单（职责分离），转交 {y}",
+            "four_eyes": f"{x} 已审批过本单的另一步骤（四眼原则），转交 {y}",
             "fallback": f"规则找不到可审批的人，转交 {y}",
         }[self.kind]
 
@@ -141,9 +165,7 @@ def role_holders(role_key: str, department: Department | None = None) -> list[Us
         .join(Role, Role.id == RoleGrant.role_id)
         .where(
             Role.key == role_key,
-            RoleGrant.revoked_at.is_(None),
-            RoleGrant.valid_from <= now,
-            (RoleGrant.valid_until.is_(None)) | (RoleGrant.valid_until > now),
+            access.grant_is_current(now),
             User.status != UserStatus.LEFT,
         )
         .order_by(User.username)
@@ -192,8 +214,16 @@ def candidates(step: ApprovalStep, submission: Submission, values: Mapping[str, 
 
 
 # --- settling each candidate ---------------------------------------------------------------------
-def settle(user: User, submission: Submission, today: date) -> Assignment | None:
-    """The person who actually gets ``user``'s task, or None if nobody eligible is found."""
+def settle(
+    user: User,
+    submission: Submission,
+    today: date,
+    step: str | None = None,
+    *,
+    across_steps: bool = True,
+) -> Assignment | None:
+    """The person who actually gets ``user``'s task at ``step``, or None if nobody eligible
+    is found."""
     notes: list[Note] = []
     current: User | None = user
     seen: set[int] = set()
@@ -212,7 +242,10 @@ def settle(user: User, submission: Submission, today: date) -> Assignment | None
             if (
                 delegate is not None
                 and delegate.is_active
-                and access.separation_of_duties(delegate, submission) is None
+                and access.separation_of_duties(
+                    delegate, submission, step, across_steps=across_steps
+                )
+                is None
             ):
                 notes.append(Note("delegate", current, delegate))
                 return Assignment(delegate, on_behalf_of=current, notes=notes)
@@ -222,17 +255,25 @@ def settle(user: User, submission: Submission, today: date) -> Assignment | None
                 notes.append(Note("on_leave", current, nxt))
             current = nxt
             continue
-        if access.separation_of_duties(current, submission) is not None:
+        conflict = access.separation_of_duties(current, submission, step, across_steps=across_steps)
+        if conflict is not None:
             nxt = manager_of(current)
             if nxt is not None:
-                notes.append(Note("separation_of_duties", current, nxt))
+                kind = (
+                    "four_eyes"
+                    if conflict == access.DECIDED_ANOTHER_STEP
+                    else "separation_of_duties"
+                )
+                notes.append(Note(kind, current, nxt))
             current = nxt
             continue
         return Assignment(current, notes=notes)
     return None
 
 
-def _fallback(submission: Submission, today: date) -> Assignment | None:
+def _fallback(
+    submission: Submission, today: date, step: str | None = None, *, across_steps: bool = True
+) -> Assignment | None:
     """Nobody from the rule is eligible: the department heads above, then any approver in scope."""
     tried: set[int] = set()
     department: Department | None = submission.department
@@ -252,7 +293,7 @@ def _fallback(submission: Submission, today: date) -> Assignment | None:
         if person.id in tried:
             continue
         tried.add(person.id)
-        settled = settle(person, submission, today)
+        settled = settle(person, submission, today, step, across_steps=across_steps)
         if settled is not None:
             return settled
     return None
@@ -264,17 +305,26 @@ def assign(
     """The tasks to create for ``step``: one per eligible person, never the same person twice."""
     result: dict[int, Assignment] = {}
     for candidate in candidates(step, submission, values):
-        settled = settle(candidate, submission, today)
+        settled = settle(candidate, submission, today, step.key)
         if settled is not None and settled.user.id not in result:
             result[settled.user.id] = settled
     needed = step.required if step.mode == "n_of_m" and step.required else 1
     if len(result) < needed and not result:
-        fallback = _fallback(submission, today)
+        fallback = _fallback(submission, today, step.key)
         if fallback is not None:
             original = candidates(step, submission, values)
             if original:
                 fallback.notes.append(Note("fallback", original[0], fallback.user))
             result[fallback.user.id] = fallback
     if not result:
+        # Would anyone be eligible but for four eyes across steps? Then the step is
+        # covered by that person's earlier decision rather than decided twice.
+        for candidate in candidates(step, submission, values):
+            settled = settle(candidate, submission, today, step.key, across_steps=False)
+            if settled is not None:
+                raise DecidedAlready(step.key, settled.user)
+        settled = _fallback(submission, today, step.key, across_steps=False)
+        if settled is not None:
+            raise DecidedAlready(step.key, settled.user)
         raise NoApprover(step.key)
     return list(result.values())

@@ -191,7 +191,7 @@ def _actions(
 ) -> set[str]:
     actions: set[str] = set()
     today = engine.local_day(utcnow())
-    if submission.status in (S.DRAFT, S.RETURNED) and viewer.id == submission.submitter_id:
+    if access.may_edit_submission(viewer, submission):
         actions.add("submit")
     if submission.status == S.IN_REVIEW:
         holds = any(
@@ -200,7 +200,10 @@ def _actions(
             and access.may_act_on_task(viewer, t, today)
             for t in tasks
         )
-        if holds and access.separation_of_duties(viewer, submission) is None:
+        if (
+            holds
+            and access.separation_of_duties(viewer, submission, submission.current_step) is None
+        ):
             actions |= {"approve", "reject", "return", "delegate"}
     if access.may_withdraw(viewer, submission) and (
         submission.status == S.RETURNED

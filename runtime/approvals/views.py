@@ -156,7 +156,7 @@ def _save_posted_edits(submission_id: int, version: str | None) -> str | None:
     from ..forms.presenter import form_post_to_data
 
     loaded = forms_service.load(current_user, submission_id)
-    if loaded.submission.submitter_id != current_user.id or not loaded.submission.editable:
+    if not access.may_edit_submission(current_user, loaded.submission):
         return version
     data = form_post_to_data(loaded.template, request.form, request.form.getlist)
     submission = forms_service.update(current_user, submission_id, data, version)

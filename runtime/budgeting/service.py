@@ -347,8 +347,7 @@ def open_tasks(user: User) -> list[BudgetRoundEntry]:
         .join(BudgetRound, BudgetRound.id == BudgetRoundEntry.round_id)
         .where(
             BudgetRound.status == RoundStatus.OPEN.value,
-            (BudgetRoundEntry.assignee_id == user.id)
-            | (BudgetRoundEntry.escalated_to_id == user.id),
+            access.round_entries_asked_of(user),
         )
         .order_by(BudgetRound.deadline, BudgetRoundEntry.id)
     )

@@ -161,7 +161,7 @@ def start(round_id: int, code: str):  # type: ignore[no-untyped-def]
         db.session.rollback()
         _flash_error(exc)
         return redirect(url_for("budgeting.entry_page", round_id=round_id, code=code))
-    if submission.editable and submission.submitter_id == current_user.id:
+    if access.may_edit_submission(current_user, submission):
         return redirect(url_for("forms.edit", submission_id=submission.id))
     return redirect(url_for("forms.view", submission_id=submission.id))
 

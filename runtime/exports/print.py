@@ -24,7 +24,7 @@ from quire.designer.print_text import PrintTextError, render_print_text
 from quire.designer.references import DRAFT_STEP
 from quire.widgets.base import FieldBase, localized
 
-from .. import audit
+from .. import access, audit
 from ..approvals import engine
 from ..errors import Detail, Invalid
 from ..extensions import db
@@ -312,11 +312,7 @@ def _attachments_of(
     if not ids:
         return {}
     rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
-    return {
-        str(a.id): a
-        for a in rows
-        if a.owner_id == submission.submitter_id or a.submission_id == submission.id
-    }
+    return {str(a.id): a for a in rows if access.may_use_attachment(a, submission)}
 
 
 def _attachment_entries(template: Template, page: FormPage, files: dict[str, Attachment]):  # type: ignore[no-untyped-def]

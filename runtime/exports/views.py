@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access
-from ..access import Permission as P
 from ..errors import BadRequest, Invalid, NotFound, TooLarge
 from ..forms import templates as template_service
 from . import downloads
@@ -43,7 +42,7 @@ def _fillable(key: str):  # type: ignore[no-untyped-def]
     if (
         record.kind != "form"
         or not record.latest_version
-        or not access.can(current_user, P.SUBMISSION_CREATE)
+        or not access.may_fill_forms(current_user)
     ):
         raise NotFound()
     return record

@@ -32,7 +32,6 @@ from quire.designer.model import Template
 from quire.widgets.base import Bilingual, FieldBase
 
 from .. import access, audit
-from ..access import Permission as P
 from ..errors import Detail, Forbidden, Invalid, NotFound, TooLarge
 from ..extensions import db
 from ..forms import service
@@ -208,7 +207,7 @@ def blank_workbook(user: User, key: str) -> BlankWorkbook:
     record = template_service.template_by_key(key)
     if record.kind != "form":
         raise NotFound(f"{key} is not a form.")
-    if not access.can(user, P.SUBMISSION_CREATE):
+    if not access.may_fill_forms(user):
         raise Forbidden("You are not allowed to fill in forms.")
     version, template = template_service.published(key)
     field_access = service.new_form_access(user, template)
@@ -775,7 +774,7 @@ def import_workbook(user: User, key: str, content: bytes, filename: str | None) 
     record = template_service.template_by_key(key)
     if record.kind != "form":
         raise NotFound(f"{key} is not a form.")
-    if not access.can(user, P.SUBMISSION_CREATE):
+    if not access.may_fill_forms(user):
         raise Forbidden("You are not allowed to fill in forms.")
     check_package(content, filename, max_upload_bytes())
     version, template = template_service.published(key)

@@ -10,10 +10,10 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from .. import audit
-from ..errors import Detail, Invalid, TooLarge
+from .. import access, audit
+from ..errors import Detail, Forbidden, Invalid, TooLarge
 from ..extensions import db
-from ..models import Attachment, User
+from ..models import Attachment, Submission, User
 
 MAX_BYTES = 10 * 1024 * 1024
 ALLOWED = {
@@ -40,8 +40,11 @@ def uploads_dir() -> Path:
     return path
 
 
-def store(user: User, upload: FileStorage) -> Attachment:
-    """Keep an upload; refuse what is too large or not an invoice-like file."""
+def store(user: User, upload: FileStorage, submission: Submission | None = None) -> Attachment:
+    """Keep an upload for a form being filled in (``submission``, or a new one); refuse
+    who may not change that form, and what is too large or not an invoice-like file."""
+    if not access.may_upload_attachment(user, submission):
+        raise Forbidden("Only someone filling in this form can attach files to it.")
     name = (upload.filename or "").strip()
     suffix = Path(name).suffix.lower()
     if not name or suffix not in ALLOWED:

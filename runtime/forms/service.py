@@ -13,18 +13,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, select
 
 from quire.designer.model import Template
 from quire.designer.references import DRAFT_STEP
 from quire.widgets.base import ParseContext
 
 from .. import access, audit
-from ..access import Permission as P
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import (
-    ApprovalTask,
     Attachment,
     Department,
     FormTemplate,
@@ -63,38 +61,10 @@ def step_of(submission: Submission) -> str | None:
     return None
 
 
-def has_task(user: User, submission: Submission, *, open_only: bool = False) -> bool:
-    """Does the user hold (or has held) an approval task on this submission, themself or
-    for someone whose approvals they currently decide (a delegation)?"""
-    from ..models import TaskStatus
-
-    people = access.acts_for(user, date.today()) or [user.id]
-    stmt = select(
-        exists().where(
-            ApprovalTask.submission_id == submission.id,
-            or_(ApprovalTask.assignee_id.in_(people), ApprovalTask.on_behalf_of_id == user.id),
-            *([ApprovalTask.status == TaskStatus.OPEN] if open_only else []),
-        )
-    )
-    return bool(db.session.scalar(stmt))
-
-
-def can_read(user: User, submission: Submission) -> bool:
-    """Submitters see their own; others see submitted ones in their scope or on their desk.
-
-    A draft is private to its submitter until it is submitted.
-    """
-    if submission.submitter_id == user.id:
-        return True
-    if submission.status == SubmissionStatus.DRAFT:
-        return False
-    return access.can(user, P.SUBMISSION_READ, submission) or has_task(user, submission)
-
-
 def load(user: User, submission_id: int) -> Loaded:
     """The submission if the user may see it; 404 otherwise (unknown and out of scope alike)."""
     submission = db.session.get(Submission, submission_id)
-    if submission is None or not can_read(user, submission):
+    if submission is None or not access.may_read_submission(user, submission):
         raise NotFound("No such submission, or it is outside your scope.")
     return describe(user, submission)
 
@@ -102,8 +72,8 @@ def load(user: User, submission_id: int) -> Loaded:
 def describe(user: User, submission: Submission) -> Loaded:
     version = template_service.version_record(submission.template, submission.template_version)
     template = template_service.parsed(version)
-    approver = submission.status == SubmissionStatus.IN_REVIEW and has_task(
-        user, submission, open_only=True
+    approver = submission.status == SubmissionStatus.IN_REVIEW and access.holds_task(
+        user, submission
     )
     field_access = access.field_access(
         user,
@@ -144,9 +114,7 @@ def _department_problem(template: Template, data: dict[str, Any], user: User) ->
         department = _department_of(template, data, user)
     except Invalid as exc:
         return exc.details
-    if department.id != user.department_id and not access.can(
-        user, P.SUBMISSION_CREATE, department
-    ):
+    if not access.may_file_for(user, department):
         return [Detail("department", "you cannot file forms for this department")]
     return []
 
@@ -175,9 +143,7 @@ def _apply(
     today: date,
 ) -> None:
     department = _department_of(template, outcome.data, user)
-    if not (
-        department.id == user.department_id or access.can(user, P.SUBMISSION_CREATE, department)
-    ):
+    if not access.may_file_for(user, department):
         raise Invalid(
             "Please check the form.",
             [Detail("department", "you cannot file forms for this department")],
@@ -210,7 +176,7 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     record = template_service.template_by_key(template_key)
     if record.kind != "form":
         raise NotFound(f"{template_key} is not a form.")
-    if not access.can(user, P.SUBMISSION_CREATE):
+    if not access.may_fill_forms(user):
         raise Forbidden("You are not allowed to fill in forms.")
     version, template = template_service.published(template_key)
     today = today or date.today()
@@ -261,9 +227,9 @@ def update(
     loaded = load(user, submission_id)
     submission, template = loaded.submission, loaded.template
     check_version(submission, version)
-    if submission.submitter_id != user.id:
+    if not access.is_submitter(user, submission):
         raise Forbidden("Only the submitter can change this form.")
-    if not submission.editable:
+    if not access.may_edit_submission(user, submission):
         raise Conflict(f"A submission that is {submission.status.value} can no longer be changed.")
     today = today or date.today()
     before = dict(submission.data)
@@ -491,22 +457,9 @@ def list_query(
     mine: bool = False,
 ) -> Select[Any]:
     """Submissions the user may see, newest first, filtered."""
-    visible = or_(
-        access.scope_filter(user, P.SUBMISSION_READ, Submission),
-        Submission.id.in_(
-            select(ApprovalTask.submission_id).where(
-                or_(ApprovalTask.assignee_id == user.id, ApprovalTask.on_behalf_of_id == user.id)
-            )
-        ),
-    )
-    not_others_drafts = or_(
-        Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id
-    )
-    stmt = select(Submission).where(
-        or_(visible, Submission.submitter_id == user.id), not_others_drafts
-    )
+    stmt = select(Submission).where(access.submission_filter(user))
     if mine:
-        stmt = stmt.where(Submission.submitter_id == user.id)
+        stmt = stmt.where(access.own_submissions(user))
     if form:
         stmt = stmt.join(FormTemplate, FormTemplate.id == Submission.template_id).where(
             FormTemplate.key == form

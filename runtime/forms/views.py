@@ -35,7 +35,7 @@ def _locale() -> str:
 
 
 def fillable_forms() -> list[FormTemplate]:
-    if not access.can(current_user, P.SUBMISSION_CREATE):
+    if not access.may_fill_forms(current_user):
         return []
     return list(
         db.session.scalars(
@@ -55,7 +55,7 @@ def index():  # type: ignore[no-untyped-def]
 
 def _new_page(key: str, typed: dict[str, Any] | None = None, errors=None):  # type: ignore[no-untyped-def]
     record = template_service.template_by_key(key)
-    if record.kind != "form" or not access.can(current_user, P.SUBMISSION_CREATE):
+    if record.kind != "form" or not access.may_fill_forms(current_user):
         raise NotFound()
     version, template = template_service.published(key)
     field_access = service.new_form_access(current_user, template)
@@ -104,7 +104,7 @@ def new(key: str):  # type: ignore[no-untyped-def]
 def edit(submission_id: int):  # type: ignore[no-untyped-def]
     loaded = service.load(current_user, submission_id)
     submission = loaded.submission
-    if submission.submitter_id != current_user.id or not submission.editable:
+    if not access.may_edit_submission(current_user, submission):
         return redirect(url_for("forms.view", submission_id=submission.id))
     if request.method == "POST":
         typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
@@ -254,8 +254,10 @@ def upload():  # type: ignore[no-untyped-def]
     upload_file = next(iter(request.files.values()), None)
     if upload_file is None:
         abort(400)
+    submission_id = request.args.get("submission", type=int)
+    submission = service.load(current_user, submission_id).submission if submission_id else None
     try:
-        attachment = attachments.store(current_user, upload_file)
+        attachment = attachments.store(current_user, upload_file, submission)
     except Invalid as exc:
         return render_template(
             "forms/_attachment_slot.html",
@@ -278,16 +280,7 @@ def upload():  # type: ignore[no-untyped-def]
 @login_required
 def download(attachment_id: int):  # type: ignore[no-untyped-def]
     attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        raise NotFound()
-    allowed = attachment.owner_id == current_user.id
-    if not allowed and attachment.submission_id:
-        try:
-            service.load(current_user, attachment.submission_id)
-            allowed = True
-        except NotFound:
-            allowed = False
-    if not allowed:
+    if attachment is None or not access.may_download_attachment(current_user, attachment):
         raise NotFound()
     return send_file(
         attachments.path_of(attachment),

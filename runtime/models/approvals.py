@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -41,6 +41,11 @@ class ApprovalTask(Base):
     assignee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     #: Who the task was meant for when it went to a delegate ("X for Y").
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: True when the task reached its assignee through the holder's standing delegation
+    #: (leave): it stays the holder's, and the delegate may decide it only while that
+    #: delegation lasts (see :func:`quire.runtime.access.actionable_tasks`). False for a
+    #: task handed on by an explicit "delegate" action, which is the assignee's for good.
+    through_delegation: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[TaskStatus] = mapped_column(
         Enum(
             TaskStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]

@@ -27,6 +27,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(64), index=True)
     object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The department of what the event is about (a submission's, a person's), so that a
+    #: department-scoped auditor reads only that department's events; None = organisation.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     #: ``{field: [before, after]}`` for changes, or other facts for non-changes.
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_id: Mapped[str | None] = mapped_column(String(64))

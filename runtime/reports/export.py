@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import select
 
-from .. import audit
+from .. import access, audit
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..extensions import db
@@ -245,7 +245,7 @@ def _counting(job: ExportJob, rows: list[Any]) -> Iterator[Any]:
 def job_for(user: User, token: str) -> ExportJob:
     """The job if ``user`` owns it; 404 for anyone else (its existence does not leak)."""
     job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
-    if job is None or user is None or job.owner_id != user.id:
+    if job is None or not access.owns_export(user, job):
         raise NotFound("No such export.")
     return job
 

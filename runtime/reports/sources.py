@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Numeric, Text, and_, column, func, or_, select, true
+from sqlalchemy import Numeric, Text, column, func, select, true
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import aliased
 
@@ -26,7 +26,6 @@ from quire.widgets.base import localized
 from quire.widgets.registry import default_registry
 
 from .. import access
-from ..access import Permission
 from ..errors import Invalid
 from ..extensions import db
 from ..forms import templates as template_service
@@ -94,12 +93,9 @@ def _period_bounds(filters: Filters) -> list[Any]:
 
 
 def readable_submissions(user: User) -> Any:
-    """The WHERE clause of submissions a report reader may count: in their REPORT_READ scope
-    (or their own), never someone else's draft."""
-    return and_(
-        access.scope_filter(user, Permission.REPORT_READ, Submission),
-        or_(Submission.status != SubmissionStatus.DRAFT, Submission.submitter_id == user.id),
-    )
+    """The WHERE clause of submissions a report reader may count (see
+    :func:`quire.runtime.access.report_rows`)."""
+    return access.report_rows(user)
 
 
 def _latest_per_department_and_period(found: list[Any]) -> list[Any]:
