@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from . import access
 from .extensions import db
 from .models import AuditEvent, Submission, User
 
@@ -47,7 +48,7 @@ def _view_of(reader: User, object_id: str | None, forms_service: Any) -> Any:
     if not object_id or not object_id.isascii() or not object_id.isdigit():
         return None
     submission = db.session.get(Submission, int(object_id))
-    if submission is None or not forms_service.can_read(reader, submission):
+    if submission is None or not access.may_read_submission(reader, submission):
         return None
     loaded = forms_service.describe(reader, submission)
     return loaded.template, loaded.access
