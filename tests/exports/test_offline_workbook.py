@@ -425,7 +425,7 @@ def test_a_small_file_that_unpacks_to_95_mb_is_refused_before_parsing(api):
     elapsed = time.perf_counter() - started
     assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
     assert response.json["error"]["details"][0]["path"] == "file"
-    assert elapsed < 1.0
+    assert elapsed < 10  # parsing it took 65 s: it was refused before, not after
     assert submissions() == before
 
 
