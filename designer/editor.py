@@ -158,6 +158,8 @@ def _sample_fields(template: Template) -> list[Any]:
 @login_required
 def design(key: str):  # type: ignore[no-untyped-def]
     record = _record(key)
+    if record.kind == "report":
+        return redirect(url_for("designer.report_design", key=key))
     state = drafts.state(record)
     context = _context(
         record, state, tab=request.args.get("tab", "form"), sel=request.args.get("sel", "")

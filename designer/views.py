@@ -57,4 +57,4 @@ def template_versions(key: str):  # type: ignore[no-untyped-def]
     )
 
 
-from . import editor  # noqa: E402,F401  (the design page's routes attach to bp)
+from . import editor, report_editor  # noqa: E402,F401  (the design pages' routes attach to bp)
