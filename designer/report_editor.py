@@ -76,6 +76,24 @@ def _forms(locale: str) -> list[dict[str, Any]]:
     return found
 
 
+def _kind_labels() -> dict[str, str]:
+    """Column kinds as people read them."""
+    return {
+        "text": _("Text"),
+        "number": _("Number"),
+        "money": _("Money"),
+        "percent": _("Percent"),
+        "date": _("Date"),
+        "integer": _("Whole number"),
+        "bool": _("Yes/No"),
+        "any": _("Known when it runs"),
+        "zh": _("Chinese"),
+        "en": _("English"),
+        "amber": _("Amber from"),
+        "red": _("Red from"),
+    }
+
+
 def _issues_at(issues: list[Any], prefix: str) -> list[Any]:
     return [
         i for i in issues if i.path == prefix or i.path.startswith((f"{prefix}.", f"{prefix}["))
@@ -132,6 +150,7 @@ def _context(
         "steps": steps,
         "columns": columns,
         "column_types": COLUMN_TYPES,
+        "kind_labels": _kind_labels(),
         "chart": template.charts[0] if template.charts else None,
         "layout": template.report,
         "doc_json": json.dumps(document, ensure_ascii=False, indent=2),
