@@ -230,7 +230,11 @@ def _op_from(form: Any) -> dict[str, Any]:
     if kind == "add_step":
         return {"op": kind, "type": _text(form, "type")}
     if kind == "set_step":
-        return {"op": kind, "index": _index(form), "values": step_values(_text(form, "type"), form)}
+        return {
+            "op": kind,
+            "index": _index(form),
+            "values": step_values(_text(form, "step_type"), form),
+        }
     if kind in ("remove_step", "remove_column"):
         return {"op": kind, "index": _index(form)}
     if kind in ("move_step", "move_column"):

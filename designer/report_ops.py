@@ -411,6 +411,10 @@ def step_values(step_op: str, form: dict[str, Any]) -> dict[str, Any]:
             parts = ("zh", "en") if kind == "bilingual" else ("amber", "red")
             given = {p: str(form.get(f"{name}.{p}") or "").strip() for p in parts}
             if any(given.values()):
+                # One half given: the other follows it (red from amber, English from Chinese).
+                first, second = parts
+                given[first] = given[first] or given[second]
+                given[second] = given[second] or given[first]
                 values[name] = given
             continue
         raw = form.get(name)

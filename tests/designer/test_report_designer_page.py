@@ -64,7 +64,7 @@ def test_finadmin_builds_publishes_and_readers_see_their_scope(signed_in, user):
     designer.change(
         op="set_step",
         index="0",
-        type="pivot",
+        step_type="pivot",
         rows="department",
         columns="month",
         values="amount",
@@ -100,11 +100,11 @@ def test_finadmin_builds_publishes_and_readers_see_their_scope(signed_in, user):
     # A filter on a misspelt column is shown at its path, and blocks publishing.
     designer.change(op="add_step", type="filter")
     designer.change(op="move_step", index="1", by="-1")
-    html = designer.change(op="set_step", index="0", type="filter", where="amout > 0")
+    html = designer.change(op="set_step", index="0", step_type="filter", where="amout > 0")
     assert "transforms[0].where" in html and "unknown column &#34;amout&#34;" in html
     assert 'id="publish"' not in html
     assert "transforms[0].where" in designer.preview()
-    designer.change(op="set_step", index="0", type="filter", where='status = "approved"')
+    designer.change(op="set_step", index="0", step_type="filter", where='status = "approved"')
 
     html = finadmin.get(f"/designer/templates/{key}/report?tab=changes").text
     publish = finadmin.post_form(
@@ -124,7 +124,7 @@ def test_an_operation_that_does_not_fit_is_answered_at_its_path(signed_in):
     finadmin = signed_in("finadmin")
     finadmin.post_form("/designer/templates/new-report", {"title_zh": "测试", "title_en": "Test"})
     designer = Designer(finadmin, "test")
-    html = designer.change(op="set_step", index="7", type="group")
+    html = designer.change(op="set_step", index="7", step_type="group")
     assert "ops[0].index" in html
 
 

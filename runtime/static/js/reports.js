@@ -5,11 +5,14 @@
   "use strict";
 
   function draw(el) {
-    const block = document.getElementById(el.dataset.spec);
-    if (!block || !window.vegaEmbed) return;
+    // A spec in a data block, or (in fragments htmx swaps in, which drop script elements)
+    // in the element's own data-vega attribute.
+    const block = el.dataset.spec ? document.getElementById(el.dataset.spec) : null;
+    const text = block ? block.textContent : el.dataset.vega;
+    if (!text || !window.vegaEmbed) return;
     let spec;
     try {
-      spec = JSON.parse(block.textContent);
+      spec = JSON.parse(text);
     } catch (err) {
       el.textContent = "";
       return;
@@ -31,7 +34,7 @@
   }
 
   function drawAll(root) {
-    root.querySelectorAll(".vega-chart[data-spec]").forEach(draw);
+    root.querySelectorAll(".vega-chart[data-spec], .vega-chart[data-vega]").forEach(draw);
   }
 
   if (document.readyState === "loading") {
