@@ -251,6 +251,7 @@ def _apply(doc: dict[str, Any], op: Any) -> None:
             doc["data_sources"] = [_source(op)]
             dataset = (doc.get("datasets") or [{}])[0]
             doc["datasets"] = [{**dataset, "key": "rows", "source": "rows"}]
+            _bind_parameters(doc)
         case AddStep():
             model = STEP_TYPES.get(op.type)
             if model is None:
@@ -294,8 +295,28 @@ def _apply(doc: dict[str, Any], op: Any) -> None:
             else:
                 _item(parameters, op.index, "parameter")
                 parameters[op.index] = _checked(ReportParameter, op.values)
+            _bind_parameters(doc)
         case SetTitle():
             doc["title"] = {"zh": op.zh, "en": op.en}
+
+
+#: Parameters a scoped source filters by itself (in SQL), when the report has them.
+SOURCE_FILTERS = ("year", "month", "department", "status")
+
+
+def _bind_parameters(doc: dict[str, Any]) -> None:
+    """Pass the report's year, month, department and status parameters to its datasets, so
+    the source reads only those rows; a parameter removed stops being passed."""
+    declared = {p.get("key") for p in doc.get("parameters") or []}
+    for dataset in doc.get("datasets") or []:
+        params = dataset.setdefault("params", {})
+        for name in SOURCE_FILTERS:
+            if name in declared:
+                params[name] = f"={name}"
+            elif params.get(name) == f"={name}":
+                del params[name]
+        if not params:
+            del dataset["params"]
 
 
 def _source(op: SetSource) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def test_building_the_spending_pivot_step_by_step():
     assert pivot["rollup"] == "department_tree"
     assert doc["report"] == {"orientation": "portrait", "sheet_name": "支出"}
     assert doc["charts"] == [{"category": "department_name", "stacked": True}]
+    # The year parameter filters the rows where they are read.
+    assert doc["datasets"][0]["params"] == {"year": "=year"}
     assert validate_template(doc) == []
 
 
