@@ -469,14 +469,14 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
 
     Each widget is offered a few candidate values and keeps the first it accepts, so no
     widget type is named here (a new widget gets a sample too)."""
-    from datetime import date
-
+    from quire.runtime.approvals.routing import local_today
     from quire.runtime.forms import values as form_values
     from quire.runtime.forms.service import submitter_facts
     from quire.widgets.base import FieldValueError, ParseContext
 
     registry = default_registry()
-    today = date.today().isoformat()
+    day = local_today()  # the instance's time zone, like every date a user files
+    today = day.isoformat()
     candidates: list[Any] = [
         "6222 0212 3456 1234",
         "2500.00",
@@ -511,7 +511,7 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
     extra = submitter_facts(submitter)
     values = form_values.to_python(template, data)
     form_values.apply_defaults(template, values, extra, ParseContext())
-    form_values.compute(template, values, extra, date.today())
+    form_values.compute(template, values, extra, day)
     return form_values.to_json(template, values)
 
 
