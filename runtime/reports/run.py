@@ -187,10 +187,27 @@ def _pivot_columns(pivot: PivotStep, frame: pd.DataFrame, params: Parameters) ->
     return [str(c) for c in frame.columns if c not in fixed]
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_heading(key: str) -> Bilingual:
+    """A cross-tab column's heading: months and quarters read as periods in each language
+    (``2026-03`` → 2026年3月 / Mar 2026, ``2026-Q1`` → 2026年第1季度 / Q1 2026); any other
+    value is its own heading."""
+    year, _, rest = key.partition("-")
+    if len(year) == 4 and year.isdigit() and year.isascii():
+        if len(rest) == 2 and rest.isdigit() and rest.isascii() and 1 <= int(rest) <= 12:
+            month = int(rest)
+            return Bilingual(zh=f"{year}年{month}月", en=f"{_MONTHS[month - 1]} {year}")
+        if len(rest) == 2 and rest[0] in "Qq" and rest[1] in "1234":
+            return Bilingual(zh=f"{year}年第{rest[1]}季度", en=f"Q{rest[1]} {year}")
+    return Bilingual(zh=key, en=key)
+
+
 def _pivot_column(pivot: PivotStep, key: str, label: Bilingual | None = None) -> ReportColumn:
     return ReportColumn(
         key=key,
-        label=label or Bilingual(zh=key, en=key),
+        label=label or period_heading(key),
         type=pivot.type,
         thresholds=pivot.thresholds,
     )

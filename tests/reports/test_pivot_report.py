@@ -20,6 +20,7 @@ from quire.runtime.extensions import db
 from quire.runtime.forms import templates as template_service
 from quire.runtime.org import user_by_username
 from quire.runtime.reports import engine, export
+from quire.widgets.base import Bilingual
 
 from .conftest import YEAR
 
@@ -73,6 +74,24 @@ def test_the_cfo_sees_department_by_month_with_row_column_and_subtree_totals(spe
     assert result.totals["total"] == Decimal("62000.35")
     # Amber from 50,000: RD's January.
     assert rows[("RD", None)]["_flags"] == {jan: "amber", "total": "amber"}
+
+
+def test_month_columns_are_headed_as_periods_in_each_language(spending, user):
+    chinese = engine.run(user("cfo"), "spending-by-month", {"year": str(YEAR)}, locale="zh_CN")
+    english = engine.run(user("cfo"), "spending-by-month", {"year": str(YEAR)}, locale="en")
+    jan = f"{YEAR}-01"
+    assert next(c.label("zh_CN") for c in chinese.columns if c.key == jan) == f"{YEAR}年1月"
+    assert {c["key"]: c["label"] for c in english.to_json()["columns"]}[jan] == f"Jan {YEAR}"
+    assert {c["key"]: c["label"] for c in chinese.to_json()["columns"]}["total"] == "合计"
+
+
+def test_quarters_read_as_quarters_and_other_values_as_themselves():
+    from quire.runtime.reports.run import period_heading
+
+    assert period_heading("2027-Q3") == Bilingual(zh="2027年第3季度", en="Q3 2027")
+    assert period_heading("2027-12").en == "Dec 2027"
+    assert period_heading("2027-13") == Bilingual(zh="2027-13", en="2027-13")
+    assert period_heading("travel") == Bilingual(zh="travel", en="travel")
 
 
 def test_the_sales_manager_sees_only_sales_and_east_china_in_the_same_report(spending, user):
