@@ -4,7 +4,8 @@ A department's budget for a fiscal year is its latest approved ``department-budg
 submission (lines of account × quarter). What is used of it is what Quire pays out:
 approved claims (actuals) plus claims still in review (commitments), read from every
 form whose table has an account column (``category`` or ``account``) and an ``amount``
-column. The approval engine asks it when a claim is submitted; the claim form asks it
+column, plus the shared costs allocated to the department (cost allocation runs: a share
+received counts as spent, a pool moved away as spent back). The approval engine asks it when a claim is submitted; the claim form asks it
 (through htmx) while lines are being added, so both see the same numbers.
 """
 
@@ -24,7 +25,7 @@ from quire.designer.model import Template
 from ..budgeting.in_force import in_force
 from ..extensions import db
 from ..forms import templates as template_service
-from ..models import Department, FormTemplate, Submission, SubmissionStatus, TemplateVersion
+from ..models import AllocationLine, Department, FormTemplate, Submission, SubmissionStatus, TemplateVersion
 
 #: The form whose approved submissions are the budgets.
 BUDGET_FORM = "department-budget"
@@ -243,7 +244,25 @@ def used(
         into = spent if status == SubmissionStatus.APPROVED else committed
         for account, amount in claim_amounts(template_service.parsed(version), data).items():
             into[account] += amount
+    for account, amount in allocated(department, year).items():
+        spent[account] += amount
     return dict(spent), dict(committed)
+
+
+def allocated(department: Department, year: int) -> dict[str, Decimal]:
+    """Allocated shared costs per account of the year (shares in, pools out), as the last
+    run of each month left them."""
+    rows = db.session.execute(
+        select(AllocationLine.account, AllocationLine.amount).where(
+            AllocationLine.department_id == department.id,
+            AllocationLine.period >= date(year, 1, 1),
+            AllocationLine.period <= date(year, 12, 31),
+        )
+    ).all()
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for account, amount in rows:
+        totals[str(account)] += _money(amount)
+    return dict(totals)
 
 
 def check(

@@ -170,3 +170,29 @@ def test_rules_are_checked_field_by_field(app, user):  # type: ignore[no-untyped
     assert {"key", "name_zh", "receivers", "source_datasource", "percentages"} <= paths
     with pytest.raises(Forbidden):
         service.save_rule(user("salesmgr"), {"key": "x"})
+
+
+def test_a_claims_budget_check_counts_the_costs_allocated_to_its_department(
+    it_costs, it_rule, user, month
+):  # type: ignore[no-untyped-def]
+    from quire.runtime.allocation import service
+    from quire.runtime.approvals import budget
+    from quire.runtime.extensions import db
+    from quire.runtime.models import utcnow
+    from quire.runtime.org import department_by_code
+
+    sales = department_by_code("SALES")
+    claim = {"other": Decimal("100.00")}
+    before = budget.check(sales, month.year, claim)
+    it_costs("7000.00")
+    run = service.run(user("finadmin"), it_rule, month, now=utcnow())
+    db.session.commit()
+    share = next(line.amount for line in run.lines if line.department.code == "SALES")
+    after = budget.check(sales, month.year, claim)
+    other = {a.account: a for a in after.accounts}["other"]
+    assert other.spent - {a.account: a for a in before.accounts}["other"].spent == share
+    assert after.remaining == before.remaining - share
+    # Running the month again replaces its lines: the check does not count them twice.
+    service.run(user("finadmin"), it_rule, month, now=utcnow())
+    db.session.commit()
+    assert budget.check(sales, month.year, claim).remaining == after.remaining
