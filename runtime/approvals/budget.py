@@ -167,6 +167,19 @@ def amount_columns(template: Template) -> list[tuple[str, str]]:
     return found
 
 
+def account_labels(template: Template, locale: str) -> dict[str, str]:
+    """Account code → the name people read, from the options of the template's account column."""
+    from quire.widgets.base import localized
+
+    labels: dict[str, str] = {}
+    for f in template.fields:
+        for column in getattr(f, "columns", None) or ():
+            if column.key in ACCOUNT_COLUMNS:
+                for option in getattr(column, "options", None) or ():
+                    labels[option.value] = localized(option.label, locale)
+    return labels
+
+
 def claim_amounts(template: Template, data: Mapping[str, Any]) -> dict[str, Decimal]:
     """Amount per account of one claim, from stored JSON or Python values alike."""
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)

@@ -260,20 +260,24 @@ def bulk_approve():  # type: ignore[no-untyped-def]
     return redirect(url_for("approvals.inbox"), code=303)
 
 
-def _claim_from_args(args: Any) -> dict[str, Decimal]:
-    """Amount per account from the form as htmx sends it (``lines-0-category`` and
-    ``lines-0-amount``, or any ``lines[0][amount]`` spelling), or repeated pairs."""
+def _lines_from_args(args: Any) -> list[tuple[int, str, Decimal]]:
+    """(row, account, amount) of each line the form sends (``lines-0-category`` and
+    ``lines-0-amount``, or any ``lines[0][amount]`` spelling); the row is -1 for repeated
+    ``category``/``amount`` pairs. Lines without an account or a positive amount are left out."""
     rows: dict[int, dict[str, str]] = {}
     for key in args:
         match = _LINE_KEY.match(key)
         if match:
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = args.get(key, "")
     pairs = [
-        (r.get("category") or r.get("account"), r.get("amount")) for _i, r in sorted(rows.items())
+        (i, r.get("category") or r.get("account"), r.get("amount")) for i, r in sorted(rows.items())
     ]
-    pairs += list(zip(args.getlist("category"), args.getlist("amount"), strict=False))
-    claim: dict[str, Decimal] = {}
-    for account, amount in pairs:
+    pairs += [
+        (-1, account, amount)
+        for account, amount in zip(args.getlist("category"), args.getlist("amount"), strict=False)
+    ]
+    lines = []
+    for row, account, amount in pairs:
         if not account:
             continue
         try:
@@ -281,30 +285,68 @@ def _claim_from_args(args: Any) -> dict[str, Decimal]:
         except InvalidOperation:
             continue
         if value.is_finite() and value > 0:
-            claim[account] = claim.get(account, budget.ZERO) + value.quantize(budget.CENT)
+            lines.append((row, str(account), value.quantize(budget.CENT)))
+    return lines
+
+
+def _claim_from_args(args: Any) -> dict[str, Decimal]:
+    """Amount per account of the lines the form sends."""
+    claim: dict[str, Decimal] = {}
+    for _row, account, amount in _lines_from_args(args):
+        claim[account] = claim.get(account, budget.ZERO) + amount
     return claim
 
 
-@bp.get("/budget/remaining")
+def _account_labels(form_key: str | None) -> dict[str, str]:
+    """Account names people read (培训费, not ``training``), from the claim's own template and
+    the budget form's account list."""
+    labels: dict[str, str] = {}
+    for key in (budget.BUDGET_FORM, form_key):
+        if not key:
+            continue
+        try:
+            _version, template = template_service.published(key)
+        except QuireError:
+            continue
+        labels.update(budget.account_labels(template, _locale()))
+    return labels
+
+
+@bp.route("/budget/remaining", methods=["GET", "POST"])
 @login_required
 def budget_remaining():  # type: ignore[no-untyped-def]
-    """The htmx budget hint beside a claim's lines: remaining per account, 90 % / 100 % warnings."""
-    code = (
-        request.args.get("department")
-        or request.args.get("data-department")
-        or current_user.department.code
-    )
+    """The htmx budget hint beside a claim's lines: remaining per account, 90 % / 100 % warnings,
+    and a note at each line (its account's remaining budget, and the warning) drawn out of band
+    into the line's cell. The claim form posts what is typed (POST keeps the bank account out of
+    URLs and logs); GET with query arguments answers the same."""
+    args = request.form if request.method == "POST" else request.args
+    code = args.get("department") or args.get("data-department") or current_user.department.code
     department = db.session.scalar(select(Department).where(Department.code == code))
     if department is None or not access.may_see_budget(current_user, department):
         abort(404)
-    year = parse_int(request.args.get("year"), minimum=1901, maximum=2999) or _today().year
-    exclude = parse_id(request.args.get("submission"))
+    year = parse_int(args.get("year"), minimum=1901, maximum=2999) or _today().year
+    exclude = parse_id(request.args.get("submission") or args.get("_submission"))
     exclude_id = None
     if exclude is not None:
         try:
             exclude_id = forms_service.load(current_user, exclude).submission.id
         except QuireError:
             exclude_id = None
-    claim = _claim_from_args(request.args)
+    lines = _lines_from_args(args)
+    claim = _claim_from_args(args)
     check = budget.check(department, year, claim, exclude_id=exclude_id)
-    return render_template("approvals/_budget_hint.html", check=check, department=department)
+    by_account = {a.account: a for a in check.accounts}
+    labels = _account_labels(request.args.get("form"))
+    line_notes = [(row, by_account[account]) for row, account, _amount in lines if row >= 0]
+    noted = {row for row, _a in line_notes}
+    # Rows without a claimable line lose a note they had a moment ago.
+    cleared = sorted({int(m.group(1)) for key in args if (m := _LINE_KEY.match(key))} - noted)
+    return render_template(
+        "approvals/_budget_hint.html",
+        check=check,
+        department=department,
+        account_label=lambda account: labels.get(account) or _(account),
+        line_notes=line_notes,
+        cleared_rows=cleared,
+        table_key="lines",
+    )

@@ -91,6 +91,7 @@ class FormPage(OrganisationLookup):
         self._source_options: dict[str, list[tuple[str, str]] | None] = {}
         #: Field keys whose data source could not be read just now (shown to the person).
         self.unavailable: set[str] = set()
+        self._line_note_tables: set[str] | None = None
 
     # -- structure ------------------------------------------------------------------------------
     def sections(self) -> list[Section]:
@@ -203,6 +204,15 @@ class FormPage(OrganisationLookup):
         except Exception:  # noqa: BLE001 - show what is stored, whatever it is
             return "" if row_value is None else str(row_value)
         return widget.present(column, python, self.locale, self)
+
+    def line_note_column(self, table: FieldBase) -> str | None:
+        """The column of a line where its budget note goes (the amount of a line that spends
+        budget), or None for tables that spend none."""
+        from ..approvals.budget import amount_columns
+
+        if self._line_note_tables is None:
+            self._line_note_tables = {key for key, _account in amount_columns(self.template)}
+        return "amount" if table.key in self._line_note_tables else None
 
     def rows(self, table: FieldBase) -> list[int]:
         source = self.typed.get(table.key) if self.typed is not None else self.data.get(table.key)

@@ -237,13 +237,15 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         creating=True,
     )
     page = FormPage(template, outcome.data, page.access, _locale(), typed=typed)
-    return render_template(
+    html = render_template(
         "forms/_table.html",
         page=page,
         f=table,
         form_key=key,
         submission_id=query_int(request.args, "submission"),
     )
+    # The budget hint and the autosave listen for this: lines changed without a keystroke.
+    return html, {"HX-Trigger": "quire-lines-changed"}
 
 
 @bp.post("/attachments")

@@ -60,6 +60,57 @@ def test_the_hint_warns_at_90_and_at_100_percent(org, signed_in):
         assert "budget-warn" in hint(ninety + 1)
 
 
+def test_each_line_says_what_is_left_of_its_account_by_name_and_warns_before_saving(org, signed_in):
+    remaining = _remaining("RD", "training")
+    browser = signed_in("rd1")
+    hint = browser.post_form(
+        "/budget/remaining?form=expense-claim",
+        page="/forms/expense-claim/new",
+        data={
+            "department": "RD",
+            "year": TODAY.year,
+            "lines-0-category": "travel",
+            "lines-0-amount": "100",
+            "lines-1-category": "training",
+            "lines-1-amount": str(remaining + 500),
+            "lines-2-category": "",
+            "lines-2-amount": "",
+        },
+    )
+    assert hint.status_code == 200, hint.text
+    text = hint.text
+    first = text[text.index('id="line-note-lines-0"') :].split("</small>")[0]
+    second = text[text.index('id="line-note-lines-1"') :].split("</small>")[0]
+    assert 'data-level="ok"' in first
+    assert 'data-level="over"' in second and 'data-account="training"' in second
+    assert f"{remaining:,.2f}" in second and "500.00" in second
+    # The third row has no line yet: its note is emptied.
+    assert '<small id="line-note-lines-2" class="line-note" hx-swap-oob="true"></small>' in text
+    # Accounts by the name people read, never the code.
+    assert ">training<" not in text and "training:" not in text
+
+
+def test_the_budget_panel_keeps_asking_after_its_first_answer(org, signed_in):
+    """The panel's answer fills it; it never replaces the element that carries the triggers."""
+    browser = signed_in("rd1")
+    page = browser.get("/forms/expense-claim/new").text
+    panel = page[page.index('id="budget-hint"') :].split(">")[0]
+    assert 'hx-swap="innerHTML"' in panel and "input from:#quire-form" in panel
+    assert "quire-lines-changed from:body" in panel
+    new = "/forms/expense-claim/new"
+    answer = browser.post_form(
+        "/budget/remaining?form=expense-claim", {"department": "RD"}, page=new
+    ).text
+    assert ' id="budget-hint"' not in answer and 'data-testid="budget-hint"' in answer
+    added = browser.post_form(
+        "/forms/expense-claim/table/lines?op=add",
+        {"lines-0-category": "travel", "lines-0-amount": "1"},
+        page=new,
+    )
+    assert added.headers["HX-Trigger"] == "quire-lines-changed"
+    assert 'id="line-note-lines-1"' in added.text
+
+
 def test_the_budget_of_another_department_is_not_shown_to_staff(org, signed_in):
     assert signed_in("sales1").get("/budget/remaining?department=RD").status_code == 404
 
