@@ -5,8 +5,9 @@ submission (lines of account × quarter). What is used of it is what Quire pays 
 approved claims (actuals) plus claims still in review (commitments), read from every
 form whose table has an account column (``category`` or ``account``) and an ``amount``
 column, plus the shared costs allocated to the department (cost allocation runs: a share
-received counts as spent, a pool moved away as spent back). The approval engine asks it when a claim is submitted; the claim form asks it
-(through htmx) while lines are being added, so both see the same numbers.
+received counts as spent, a pool moved away as spent back). The approval engine asks it
+when a claim is submitted; the claim form asks it (through htmx) while lines are being added,
+so both see the same numbers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from quire.designer.model import Template
 from ..budgeting.in_force import in_force
 from ..extensions import db
 from ..forms import templates as template_service
-from ..models import AllocationLine, Department, FormTemplate, Submission, SubmissionStatus, TemplateVersion
+from ..models import (
+    AllocationLine,
+    Department,
+    FormTemplate,
+    Submission,
+    SubmissionStatus,
+    TemplateVersion,
+)
 
 #: The form whose approved submissions are the budgets.
 BUDGET_FORM = "department-budget"
