@@ -243,6 +243,7 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         f=table,
         form_key=key,
         submission_id=query_int(request.args, "submission"),
+        fragment=True,
     )
     # The budget hint and the autosave listen for this: lines changed without a keystroke.
     return html, {"HX-Trigger": "quire-lines-changed"}

@@ -64,6 +64,7 @@ def test_the_2027_round_from_opening_to_closing(page, app, user):  # type: ignor
     _as(page, "salesmgr")
     page.goto("/inbox")
     page.click("[data-testid=budget-task] a")
+    page.wait_for_url("**/budget/**")
     page.click("[data-testid=fill-in]")
     page.wait_for_url("**/submissions/*/edit")
     page.fill("input[name=lines-0-q1]", "250000")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
+from flask import request
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
@@ -21,7 +23,7 @@ def fill_line(page, i: int, category: str, description: str, amount: str) -> Non
 def test_sales1_adds_three_lines_sees_the_total_attaches_an_invoice_and_saves(page, tmp_path):
     sign_in(page, "sales1")
     page.click("text=费用报销单")
-    page.wait_for_selector("input[name=lines-0-amount]")
+    page.wait_for_url("**/forms/expense-claim/new")
     page.fill("input[name=payee_name]", "李明")
     page.fill("input[name=bank_account]", "6222 0200 1234 5678")
     fill_line(page, 0, "travel", "高铁 上海-杭州", "1250.50")
@@ -59,6 +61,25 @@ def test_removing_a_row_updates_the_total(page):
     page.click("#table-lines tbody tr:nth-child(2) button")
     expect(page.locator("input[name=lines-1-amount]")).to_have_count(0)
     expect(page.locator("#total-lines-amount")).to_contain_text("100.00")
+
+
+def test_a_row_added_on_a_slow_server_appears_while_the_claimant_types_on(app, page):
+    """Typing sends a recompute 400 ms later; it used to abort an "Add row" still in flight
+    (one request lane, `replace`), so on a busy server the row never came."""
+
+    @app.before_request
+    def slow_table_answers():  # type: ignore[no-untyped-def]
+        if "/table/" in request.path:
+            time.sleep(1)  # a busy server: the recompute starts while this is in flight
+
+    sign_in(page, "sales2")
+    page.goto("/forms/expense-claim/new")
+    fill_line(page, 0, "travel", "出租车", "100")
+    page.click("button.add-row")
+    with page.expect_request("**/recompute*"):
+        page.fill("input[name=payee_name]", "王芳")
+    expect(page.locator("input[name=lines-1-amount]")).to_have_count(1)
+    expect(page.locator("input[name=payee_name]")).to_have_value("王芳")
 
 
 def test_a_phone_sized_screen_shows_the_form_without_horizontal_page_scroll(page):
