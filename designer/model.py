@@ -108,11 +108,15 @@ class PrintSettings(StrictModel):
     paper: Literal["A4", "A5", "Letter"] = "A4"
     """Paper size."""
     header: str = Field(default="", max_length=2000)
-    """Text at the top of every page, rendered in a sandbox: `{{ submission.number }}`,
-    `{{ form.title }}`, `{% if %}` and `{% for %}` only, at most 2,000 characters and a
+    """Text at the top of every page, after the company's name, rendered in a sandbox. Values:
+    `{{ submission.number }}`, `{{ submission.status }}` (in words: 审批中),
+    `{{ submission.department }}` (code), `{{ submission.department_name }}`,
+    `{{ submission.submitter }}`, `{{ submission.created_at }}` (2026-11-25),
+    `{{ submission.total }}`, `{{ form.title }}`, `{{ form.key }}`, `{{ form.version }}`,
+    `{{ company }}`; `{% if %}` and `{% for %}` only, at most 2,000 characters and a
     bounded number of loop steps; a header that cannot render is refused at validation."""
     footer: str = Field(default="", max_length=2000)
-    """Text at the bottom of every page."""
+    """Text at the bottom of every page, with the same values as the header."""
     approval_history: bool = True
     """Print the approval history after the form."""
 

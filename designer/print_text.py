@@ -1,6 +1,15 @@
 """Print headers and footers: text a template author writes with ``{{ submission.number }}``,
 rendered in Jinja's sandbox with limits.
 
+The values a header or footer may use (the runtime fills them, ``sample_context`` shows them):
+
+- ``submission.number`` (EC-2026-00123), ``submission.status`` (in the reader's words: 审批中 /
+  In review; ``submission.status_code`` is the code), ``submission.department`` (its code) and
+  ``submission.department_name``, ``submission.submitter``, ``submission.created_at``
+  (2026-11-25), ``submission.total`` (12345.67, empty when the form has no total);
+- ``form.title``, ``form.key``, ``form.version``;
+- ``company``: the company's name (``QUIRE_COMPANY_NAME``).
+
 The sandbox stops access to Python internals; the limits stop a header from taking the server
 down by other means: a huge value (``{{ "x" * 10**9 }}``, ``{{ 9**9**9 }}``), nested loops that
 outlive the worker, output larger than a page header. Every limit raises `PrintTextError` with
@@ -248,11 +257,14 @@ def sample_context() -> dict[str, Any]:
     return {
         "submission": {
             "number": "EXP-2026-000123",
-            "status": "in_review",
+            "status": "审批中 In review",
+            "status_code": "in_review",
             "department": "SALES-E",
+            "department_name": "华东销售",
             "submitter": "王小明 Wang Xiaoming",
             "created_at": "2026-11-25",
             "total": "12345.67",
         },
         "form": {"key": "expense-claim", "title": "费用报销单 Expense claim", "version": 1},
+        "company": "示例集团有限公司",
     }

@@ -148,7 +148,11 @@ def ensure_instance_secret(instance_path: Path) -> None:
                 return
         text = file.read_text(encoding="utf-8")
     else:
-        text = "# Quire instance configuration (see README.md).\n"
+        # A new demo instance also names its sample company (print copies, report PDFs).
+        text = (
+            "# Quire instance configuration (see README.md).\n"
+            'company_name = "示例集团有限公司 Example Group Ltd."\n'
+        )
     text += f'secret_key = "{secrets.token_urlsafe(48)}"\n'
     file.write_text(text, encoding="utf-8")
     file.chmod(0o600)

@@ -83,6 +83,16 @@ class ChoiceWidget(Widget):
                 return localized(option.label, locale)
         return value
 
+    def present(self, field: Any, value: Any, locale: str, lookup: Lookup | None) -> str:
+        """A code read from a data source by its label there (`P-ALPHA` → the project's name);
+        static options by their label; a code the source no longer lists as itself."""
+        if isinstance(value, str) and value and getattr(field, "options_from", None) is not None:
+            if field.options_from.label_column and lookup is not None:
+                for code, label in lookup.source_options(field) or ():
+                    if code == value:
+                        return label
+        return self.display(field, value, locale)
+
     macros = SELECT_MACROS
     excel_width = 14
 

@@ -45,6 +45,5 @@ def check_limit(text: str | None) -> str | None:
 def display_date(value: date | None, locale: str) -> str:
     if value is None:
         return ""
-    if locale.lower().startswith("zh"):
-        return f"{value.year}年{value.month}月{value.day}日"
+    # One format on every page, print copy and workbook, whatever the language: 2026-11-26.
     return value.isoformat()

@@ -59,6 +59,19 @@ class AttachmentWidget(Widget):
   {% if w.attachment %}<small>{{ w.attachment }}</small>{% endif %}
 </div>
 {%- endmacro %}
+{% macro render_print(w) -%}
+{#- On paper a file is its name after a drawn paperclip (print.css): PDF fonts have no emoji. -#}
+{% set parts = w.text.split(', ') if w.text and not w.masked else [] %}
+{% if not w.cell -%}
+<div class="readonly{% if w.masked %} masked{% endif %}" id="value-{{ w.name }}">
+{%- endif %}
+{% if w.masked or not parts %}{{ w.text or ('' if w.cell else '—') }}{% endif -%}
+{% for part in parts %}{% if not loop.first %}, {% endif %}
+  {%- if part.startswith('📎 ') %}<span class="file-name">{{ part[2:] }}</span>
+  {%- else %}{{ part }}{% endif %}
+{%- endfor %}
+{%- if not w.cell %}</div>{% endif %}
+{%- endmacro %}
 """
 
     def check_upload(self, field: Any, filename: str, size: int, content_type: str) -> None:

@@ -36,6 +36,13 @@ class MoneyWidget(DecimalWidget):
 <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" inputmode="decimal"
        class="money" autocomplete="off"{{ w.disabled }}>
 {%- endmacro %}
+{% macro render_readonly(w) -%}
+{% if w.cell %}<span class="money">{{ w.text }}</span>{% else -%}
+<div class="readonly{% if w.masked %} masked{% endif %}" id="value-{{ w.name }}">
+  {{- w.text or '—' -}}
+</div>
+{%- endif %}
+{%- endmacro %}
 """
 
     def workbook_hint(self, field: Any) -> str:

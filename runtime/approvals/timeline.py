@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import engine, routing
+from . import engine, reasons, routing
 
 S = SubmissionStatus
 
@@ -73,6 +73,8 @@ class Panel:
     auto: ApprovalEvent | None = None
     #: Per history event id: an approver's changes as the viewer may read them.
     changes: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    #: Per history event id: its remark, the engine's in words (never a formula).
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 def _why_skipped(step: ApprovalStep, template: Template, facts: engine.Facts, locale: str) -> str:
@@ -128,6 +130,7 @@ def build(
         else engine.compute_facts(submission, template)
     )
     in_round = [e for e in events if e.round == round]
+    told = reasons.Reasons(template, facts.context, locale, engine.local_day(utcnow()))
     steps: list[StepView] = []
     current_index = next(
         (i for i, s in enumerate(engine.steps_of(template)) if s.key == submission.current_step),
@@ -183,6 +186,7 @@ def build(
         version=submission.version,
         auto=next((e for e in in_round if e.action == "auto_approve"), None),
         changes=changes,
+        reasons={e.id: text for e in events if (text := told.comment(e))},
     )
 
 

@@ -9,9 +9,13 @@ Excel copy (:mod:`.print_xlsx`) writes the same resolved copy without touching t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from quire.widgets.base import FieldBase, localized
 
 from .. import access, audit
 from ..approvals import engine
+from ..approvals import reasons as approval_reasons
 from ..errors import Detail, Invalid
 from ..extensions import db
 from ..forms import service
@@ -33,40 +38,23 @@ from ..forms import values as form_values
 from ..forms.presenter import FormPage
 from ..models import Attachment, Submission, SubmissionStatus, User, utcnow
 from ..numbers import parse_id
+from ..render.capital_amount import capital_amount
 from ..render.document import bilingual
 from ..render.pdf_form import StaticOnlyFetcher, render_html_pdf
+from ..words import ACTION_WORDS, DECISION_WORDS, STATUS_WORDS, in_locale, status_word
 from .cells import CellValue, typed
 
-#: Status and action names as a printed document shows them (a page has both languages).
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "draft": ("草稿", "Draft"),
-    "in_review": ("审批中", "In review"),
-    "approved": ("已批准", "Approved"),
-    "rejected": ("已驳回", "Rejected"),
-    "returned": ("已退回", "Returned"),
-    "withdrawn": ("已撤回", "Withdrawn"),
-}
-ACTION_LABELS: dict[str, tuple[str, str]] = {
-    "submit": ("提交", "Submitted"),
-    "approve": ("同意", "Approved"),
-    "reject": ("驳回", "Rejected"),
-    "return": ("退回", "Returned"),
-    "delegate": ("转交", "Delegated"),
-    "withdraw": ("撤回", "Withdrawn"),
-    "comment": ("评论", "Commented"),
-    "skip": ("跳过", "Skipped"),
-    "auto_approve": ("自动通过", "Approved automatically"),
-    "auto_reject": ("自动驳回", "Rejected automatically"),
-    "remind": ("催办", "Reminded"),
-    "escalate": ("升级", "Escalated"),
-    "reassign": ("改派", "Reassigned"),
-    "edit": ("修改", "Changed"),
-}
+LOGGER = logging.getLogger(__name__)
+
+#: Who did what when nobody did: the engine's own events.
 SYSTEM_ACTOR = ("系统", "System")
+#: History actions that are a person's decision on a step: they sign the step's box.
+SIGNING_ACTIONS = ("approve", "reject", "return")
 
 
-def _both(pair: tuple[str, str]) -> str:
-    return bilingual({"zh": pair[0], "en": pair[1]})
+def _both(words: Mapping[str, Any], code: str) -> str:
+    """A status or action word in both languages, as a page read by either shows it."""
+    return bilingual({"zh": in_locale("zh_CN", words, code), "en": in_locale("en", words, code)})
 
 
 def _pick(pair: tuple[str, str], locale: str) -> str:
@@ -84,6 +72,22 @@ class HistoryEntry:
     comment: str | None
     #: Local time (the configured time zone), aware.
     at: dt.datetime
+
+    @property
+    def at_text(self) -> str:
+        return self.at.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One signature box (审批签字栏): a person's decision on a step of the last round."""
+
+    step: str
+    decision: str
+    name: str
+    on_behalf_of: str | None
+    at: dt.datetime
+    comment: str | None
 
     @property
     def at_text(self) -> str:
@@ -146,6 +150,20 @@ class PrintCopy:
     tables: list[TableEntry] = field(default_factory=list)
     attachments: list[AttachmentEntry] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+    #: The form's total and its 大写 (amounts in 元 only), for the amount box.
+    total: Decimal | None = None
+    total_text: str = ""
+    total_in_words: str = ""
+    #: The claim number as a QR code (an SVG ``data:`` URI), for filing; "" without segno.
+    number_qr: str = ""
+
+    @property
+    def stamp(self) -> str | None:
+        """What is stamped across a copy that is not approved (审批中, 草稿…), or None."""
+        if not self.draft:
+            return None
+        return _both(STATUS_WORDS, self.status)
 
     @property
     def lang(self) -> str:
@@ -187,7 +205,7 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         template_version=submission.template_version,
         title=localized(template.title, locale),
         status=status,
-        status_label=_both(STATUS_LABELS.get(status, (status, status))),
+        status_label=_both(STATUS_WORDS, status),
         draft=submission.status != SubmissionStatus.APPROVED,
         department=f"{submission.department.code} {submission.department.name(locale)}",
         submitter=submission.submitter.display_name,
@@ -195,7 +213,7 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         submitted_at=local(submission.submitted_at) if submission.submitted_at else None,
         printed_at=local(utcnow()),
         printed_by=user.display_name,
-        company=current_app.config.get("COMPANY_NAME", "Quire"),
+        company=company_name(),
         locale=locale,
         header=print_text(settings.header, context, "print.header"),
         footer=print_text(settings.footer, context, "print.footer"),
@@ -207,9 +225,45 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         history=history(submission, template, locale, print_access)
         if settings.approval_history
         else [],
+        signatures=signatures(submission, template, locale),
+        number_qr=qr_data_uri(submission.number),
     )
+    if submission.total is not None and _in_yuan(template):
+        copy.total = submission.total
+        copy.total_text = f"¥{submission.total:,.2f}"
+        copy.total_in_words = capital_amount(submission.total)
     _resolve_fields(copy, template, page, attachments)
     return copy
+
+
+def company_name() -> str:
+    """The company named on print copies and report PDFs (``QUIRE_COMPANY_NAME``)."""
+    return str(current_app.config.get("COMPANY_NAME") or "Quire")
+
+
+def _in_yuan(template: Template) -> bool:
+    """Are the form's amounts in 元? 大写金额 are written in 元, 角 and 分 only."""
+    registry = form_values.widgets()
+    for f in template.fields:
+        for column in [f, *(getattr(f, "columns", None) or [])]:
+            currency = getattr(column, "currency", None)
+            if registry.for_field(column).type_name == "money" and currency not in (None, "CNY"):
+                return False
+    return True
+
+
+def qr_data_uri(text: str) -> str:
+    """``text`` as a QR code (SVG) for the print copy; "" when segno is not installed."""
+    try:
+        import segno
+    except ImportError:  # pragma: no cover - segno is a dependency; an old venv lacks it
+        LOGGER.warning("print copy: segno is not installed; printing without the QR code")
+        return ""
+    buffer = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(
+        buffer, kind="svg", xmldecl=False, svgns=True, scale=4, border=2
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def print_text(source: str, context: dict[str, Any], path: str) -> str:
@@ -230,8 +284,10 @@ def _sandbox_context(submission: Submission, template: Template, locale: str) ->
     return {
         "submission": {
             "number": submission.number,
-            "status": submission.status.value,
+            "status": status_word(submission.status),
+            "status_code": submission.status.value,
             "department": submission.department.code,
+            "department_name": submission.department.name(locale),
             "submitter": submission.submitter.display_name,
             "created_at": format_datetime(submission.created_at, "yyyy-MM-dd"),
             "total": str(submission.total) if submission.total is not None else "",
@@ -241,6 +297,7 @@ def _sandbox_context(submission: Submission, template: Template, locale: str) ->
             "title": localized(template.title, locale),
             "version": submission.template_version,
         },
+        "company": company_name(),
     }
 
 
@@ -251,18 +308,19 @@ def history(
     field_access: Mapping[str, str] | None = None,
 ) -> list[HistoryEntry]:
     """Every event of the submission's approval history, oldest first; an approver's edit
-    says what changed, as the downloader may see it."""
+    says what changed, as the downloader may see it; the engine's own events say why in a
+    sentence (never the rule's formula)."""
     entries = []
+    told = approval_reasons.for_submission(submission, template, locale)
     for event in db.session.scalars(engine.history_query(submission)).unique():
-        action = ACTION_LABELS.get(event.action)
-        comment = event.comment
+        comment = told.comment(event)
         if event.action == "edit" and isinstance(event.details, dict):
             lines = form_values.describe_changes(
                 template, event.details.get("changes"), field_access or {}, locale
             )
-            comment = "; ".join(f"{c['label']}: {c['old']} → {c['new']}" for c in lines)
-            if event.comment:
-                comment = f"{comment} ({event.comment})" if comment else event.comment
+            changed = "; ".join(f"{c['label']}: {c['old']} → {c['new']}" for c in lines)
+            # ``comment`` is then the route's change in words, when the edit changed it.
+            comment = f"{changed} ({comment})" if changed and comment else changed or comment
         entries.append(
             HistoryEntry(
                 step=engine.step_name(template, event.step_key, locale)
@@ -270,12 +328,38 @@ def history(
                 else "",
                 actor=event.actor.display_name if event.actor else _pick(SYSTEM_ACTOR, locale),
                 on_behalf_of=event.on_behalf_of.display_name if event.on_behalf_of else None,
-                action=_pick(action, locale) if action else event.action,
+                action=in_locale(locale, ACTION_WORDS, event.action),
                 comment=comment,
                 at=local(event.at),
             )
         )
     return entries
+
+
+def signatures(submission: Submission, template: Template, locale: str) -> list[Signature]:
+    """The signature boxes: each person's decision on a step in the last round, in the
+    route's order (a step decided twice in a round shows the last decision)."""
+    events = list(db.session.scalars(engine.history_query(submission)).unique())
+    if not events:
+        return []
+    last_round = max(e.round for e in events)
+    order = {step.key: index for index, step in enumerate(engine.steps_of(template))}
+    decided: dict[tuple[str, int], Any] = {}
+    for event in events:
+        if event.round == last_round and event.action in SIGNING_ACTIONS and event.actor:
+            decided[(event.step_key, event.actor_id)] = event
+    chosen = sorted(decided.values(), key=lambda e: (order.get(e.step_key, len(order)), e.at))
+    return [
+        Signature(
+            step=engine.step_name(template, e.step_key, locale),
+            decision=in_locale(locale, DECISION_WORDS, e.action),
+            name=e.actor.display_name,
+            on_behalf_of=e.on_behalf_of.display_name if e.on_behalf_of else None,
+            at=local(e.at),
+            comment=e.comment,
+        )
+        for e in chosen
+    ]
 
 
 # --- attachments ----------------------------------------------------------------------------------

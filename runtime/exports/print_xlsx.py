@@ -1,13 +1,15 @@
 """The Excel print copy: the same fields, lines, totals and history as the PDF, as real
 numbers and dates, written with XlsxWriter from a resolved :class:`PrintCopy`.
 
-Sheets: ``Form`` (the submission's facts and fields in layout order), one sheet per table
-named like the offline workbook's (``Lines``), and ``History``. Nothing here reads the
-database; masked values arrive masked.
+Sheets, named in the downloader's language: the form (表单 / Form: the submission's facts and
+fields in layout order, the total in capital numerals), one sheet per table named by its
+label (费用明细), and the history (审批记录 / History). Nothing here reads the database;
+masked values arrive masked.
 """
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import xlsxwriter
@@ -17,10 +19,12 @@ from ..render.values import display_width
 from .cells import WORKBOOK_OPTIONS, CellValue, CellWriter, sheet_names
 from .print import PrintCopy, TableEntry
 
-FORM_SHEET = "Form"
-HISTORY_SHEET = "History"
+#: Sheet names by language (a printed workbook is read by people, not imported).
+FORM_SHEET = {"zh": "表单", "en": "Form"}
+HISTORY_SHEET = {"zh": "审批记录", "en": "History"}
 A4 = 9
-DRAFT_HEADER = '&C&"-,Bold"&14草稿 DRAFT'
+#: Characters a sheet name may not hold.
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\']")
 
 _TITLE = {"bold": True, "font_size": 14}
 _LABEL = {"bold": True, "valign": "top"}
@@ -43,16 +47,31 @@ def write_print_xlsx(copy: PrintCopy, out: BinaryIO | str) -> None:
                 "comments": f"{copy.template_key} v{copy.template_version}",
             }
         )
-        names = sheet_names([t.key for t in copy.tables], reserved=(FORM_SHEET, HISTORY_SHEET))
-        form = workbook.add_worksheet(FORM_SHEET)
+        lang = "zh" if copy.lang == "zh-CN" else "en"
+        names = _table_sheet_names(copy, reserved=(FORM_SHEET[lang], HISTORY_SHEET[lang]))
+        form = workbook.add_worksheet(FORM_SHEET[lang])
         _write_form(form, copy, cells, names)
         for table in copy.tables:
             _write_table(workbook.add_worksheet(names[table.key]), copy, table, cells)
         if copy.show_history:
-            _write_history(workbook.add_worksheet(HISTORY_SHEET), copy, cells)
+            _write_history(workbook.add_worksheet(HISTORY_SHEET[lang]), copy, cells)
         form.activate()
     finally:
         workbook.close()
+
+
+def _table_sheet_names(copy: PrintCopy, reserved: tuple[str, ...]) -> dict[str, str]:
+    """A sheet per table, named by its label (费用明细), unique and valid; by its key
+    (``Lines``) when the label cannot name a sheet."""
+    by_key = sheet_names([t.key for t in copy.tables], reserved=reserved)
+    taken = {name.lower() for name in reserved}
+    names = {}
+    for table in copy.tables:
+        label = _NOT_IN_SHEET_NAME.sub("", table.label).strip()[:31]
+        name = label if label and label.lower() not in taken else by_key[table.key]
+        taken.add(name.lower())
+        names[table.key] = name
+    return names
 
 
 def _page_setup(sheet: Worksheet, copy: PrintCopy, *, landscape: bool = False) -> None:
@@ -60,8 +79,8 @@ def _page_setup(sheet: Worksheet, copy: PrintCopy, *, landscape: bool = False) -
     if landscape or copy.orientation == "landscape":
         sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    if copy.draft:
-        sheet.set_header(DRAFT_HEADER)
+    if copy.stamp:
+        sheet.set_header(f'&C&"-,Bold"&14{copy.stamp.replace("&", "&&")}')
     sheet.set_footer(f"&L{copy.number}&R&P / &N")
 
 
@@ -95,6 +114,11 @@ def _write_form(
             cells.timestamp(sheet, row, 1, moment, align="left")
         row += 1
     cells.text(sheet, row - 1, 2, copy.printed_by)
+    if copy.total_in_words:
+        cells.text(sheet, row, 0, "金额合计（大写） Amount in words", **_LABEL)
+        cells.text(sheet, row, 1, copy.total_in_words, bold=True)
+        cells.text(sheet, row, 2, copy.total_text, bold=True, align="right")
+        row += 1
     row += 1
     for entry in copy.fields:
         if isinstance(entry, str):
@@ -157,7 +181,7 @@ def _write_history(sheet: Worksheet, copy: PrintCopy, cells: CellWriter) -> None
         "处理人 By",
         "代 On behalf of",
         "操作 Action",
-        "意见 Comment",
+        "审批意见 Remarks",
     ]
     for col, (heading, width) in enumerate(zip(headings, (18, 18, 16, 16, 14, 50), strict=True)):
         cells.text(sheet, 0, col, heading, **_HEADER)

@@ -7,12 +7,14 @@ parses or decides access itself: values come from :mod:`.values`, access from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from quire.designer.model import Template
@@ -22,6 +24,11 @@ from quire.widgets.rendering import render as render_field
 from ..errors import Detail
 from . import values as form_values
 from .lookup import OrganisationLookup
+
+#: A path into a table's rows, as errors carry it: ``lines[0].date``.
+_ROW_PATH = re.compile(
+    r"^(?P<table>[A-Za-z0-9_-]+)\[(?P<row>[0-9]+)\](?:\.(?P<column>[A-Za-z0-9_-]+))?$"
+)
 
 
 @dataclass
@@ -159,6 +166,25 @@ class FormPage(OrganisationLookup):
 
     def all_errors(self) -> list[tuple[str, str]]:
         return [(p, m) for p, ms in self.errors.items() for m in ms]
+
+    def path_label(self, path: str) -> str:
+        """Where an error is, as people name it: ``lines[0].date`` → "第 1 行 · 日期" /
+        "Line 1 · Date" (the table's label first when the form has several tables)."""
+        found = _ROW_PATH.match(path)
+        if found is None:
+            f = self.template.field(path)
+            return self.label(f) if f is not None else path
+        table = self.template.field(found["table"])
+        if table is None:
+            return path
+        parts = [_("Line %(n)s", n=int(found["row"]) + 1)]
+        tables = [f for f in self.template.fields if self.is_table(f)]
+        if len(tables) > 1:
+            parts.insert(0, self.label(table))
+        column = table.column(found["column"]) if found["column"] else None
+        if column is not None:
+            parts.append(self.label(column))
+        return " · ".join(parts)
 
     def input_value(
         self, f: FieldBase, row: int | None = None, table: FieldBase | None = None

@@ -28,7 +28,8 @@ STATIC_BASE_URL = "https://quire.invalid/static/"
 STATIC_SCHEME = "quire-static:"
 
 #: Print defaults: A4, Noto CJK so Chinese never falls back to tofu, a folio on every page,
-#: and the DRAFT watermark the runtime switches on with ``class="quire-draft"``.
+#: and the watermark the runtime switches on with ``class="quire-draft"``: the ``data-stamp``
+#: words (审批中 In review, 草稿 Draft…) across every page of a copy that is not approved.
 PRINT_CSS = """
 @page {
   size: A4;
@@ -46,13 +47,13 @@ table { border-collapse: collapse; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
 .quire-draft::before {
-  content: "草稿 DRAFT";
+  content: attr(data-stamp);
   position: fixed;
   top: 40%;
   left: 0;
   width: 100%;
   text-align: center;
-  font-size: 72pt;
+  font-size: 60pt;
   font-weight: bold;
   color: rgba(200, 0, 0, 0.12);
   transform: rotate(-30deg);

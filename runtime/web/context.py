@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from ..access import Permission, permissions_of
+from ..words import action_word, status_word
 
 
 def register_template_context(app: Flask) -> None:
@@ -24,6 +25,8 @@ def register_template_context(app: Flask) -> None:
             "company_name": app.config.get("COMPANY_NAME", "Quire"),
             "url_endpoints": app.view_functions,
         }
+
+    app.jinja_env.globals.update(status_word=status_word, action_word=action_word)
 
     @app.template_filter("localname")
     def _localname(obj: Any) -> str:

@@ -87,11 +87,11 @@ def test_the_pdf_copy_shows_the_claim_its_lines_total_and_history_with_draft_unt
     assert "FP-2026-0001" in text  # the invoice, in the line and in the attachments list
     assert "部门经理审批" in text and "同意，出差费用合理" in text  # history: step, comment
     assert user("salesmgr").display_name in text
-    assert "DRAFT" in text
+    assert "审批中 In review · 未批准" in text and "草稿" not in text  # stamped as in review
 
     _approve(sid, user)
     text = pdf_text(api("finrev").get(f"/api/v1/submissions/{sid}.pdf").data)
-    assert "DRAFT" not in text and "草稿" not in text
+    assert "未批准" not in text and "审批中" not in text and "草稿" not in text
     assert "OK to pay" in text and "财务审核" in text
 
 
@@ -120,13 +120,14 @@ def test_the_excel_copy_has_real_numbers_dates_money_format_lines_and_history(ap
     response = api("salesmgr").get(f"/api/v1/submissions/{sid}.xlsx")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["Form", "Lines", "History"]
-    form = {row[0].value: row[1] for row in book["Form"].iter_rows() if row[0].value}
+    assert book.sheetnames == ["表单", "费用明细", "审批记录"]  # named in the reader's language
+    form = {row[0].value: row[1] for row in book["表单"].iter_rows() if row[0].value}
     assert form["报销总额"].value == 1730 and form["报销总额"].number_format == "#,##0.00"
     assert form["收款账号"].value == "6222 **** **** 5678"  # masked for the manager
     assert "Draft" not in form["状态 Status"].value and "审批中" in form["状态 Status"].value
 
-    lines = book["Lines"]
+    assert form["金额合计（大写） Amount in words"].value == "壹仟柒佰叁拾元整"
+    lines = book["费用明细"]
     rows = list(lines.iter_rows(min_row=4, values_only=True))
     assert rows[0][0].date().isoformat() == claim_date(0)
     assert [r[3] for r in rows[:3]] == [1250.5, 380, 99.5]
@@ -134,7 +135,7 @@ def test_the_excel_copy_has_real_numbers_dates_money_format_lines_and_history(ap
     assert rows[0][1] == "差旅费"
     assert rows[3][0] == "合计 Total" and rows[3][3] == 1730
 
-    history = list(book["History"].iter_rows(min_row=2, values_only=True))
+    history = list(book["审批记录"].iter_rows(min_row=2, values_only=True))
     assert [h[4] for h in history] == ["提交", "同意"]
     assert history[1][5] == "同意，出差费用合理" and history[1][0].year == utcnow().year
 
@@ -157,10 +158,10 @@ def test_formula_like_text_is_neutralised_in_the_excel_copy(api, new_claim):
     book = openpyxl.load_workbook(
         io.BytesIO(api("sales1").get(f"/api/v1/submissions/{sid}.xlsx").data)
     )
-    cells = [book["Lines"]["C4"], book["Lines"]["C5"]]
+    cells = [book["费用明细"]["C4"], book["费用明细"]["C5"]]
     assert [c.value for c in cells] == ['=HYPERLINK("http://evil")', "@SUM(A1)"]
     assert all(c.data_type == "s" and c.quotePrefix for c in cells)
-    payee = next(r[1] for r in book["Form"].iter_rows() if r[0].value == "收款人")
+    payee = next(r[1] for r in book["表单"].iter_rows() if r[0].value == "收款人")
     assert payee.data_type == "s" and payee.quotePrefix
 
 
@@ -185,7 +186,12 @@ def test_hostile_values_are_escaped_and_fetch_nothing(app, new_claim, user):
         text = pdf_text(print_copy.render_pdf(copy, fetcher=fetcher))
     assert '<img src="file' not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     assert fetcher.refused == []
-    assert all(url.endswith("/static/css/print.css") for url in fetcher.requested)
+    # the stylesheet, its paperclip image and the QR code (a data: URI the copy makes itself)
+    assert all(
+        url.endswith(("/static/css/print.css", "/static/img/paperclip.svg"))
+        or url.startswith("data:image/svg+xml;base64,")
+        for url in fetcher.requested
+    )
     assert "root:" not in text and "169.254.169.254" in text  # shown as text, never fetched
 
 
@@ -297,14 +303,14 @@ def test_through_the_real_route_the_copy_loses_draft_only_when_finance_approves(
         f"/api/v1/submissions/{sid}/actions",
         json={"action": "approve", "comment": "同意", "version": body["version"]},
     ).json
-    assert "DRAFT" in pdf_text(finance.get(f"/api/v1/submissions/{sid}.pdf").data)
+    assert "审批中" in pdf_text(finance.get(f"/api/v1/submissions/{sid}.pdf").data)
     body = finance.post(
         f"/api/v1/submissions/{sid}/actions",
         json={"action": "approve", "comment": "可以付款", "version": body["version"]},
     ).json
     assert body["status"] == "approved", body
     text = pdf_text(finance.get(f"/api/v1/submissions/{sid}.pdf").data)
-    assert "DRAFT" not in text and "可以付款" in text and "12,000.00" in text
+    assert "未批准" not in text and "可以付款" in text and "12,000.00" in text
 
 
 def test_the_openapi_description_lists_the_print_and_workbook_endpoints(api):

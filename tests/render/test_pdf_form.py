@@ -86,9 +86,9 @@ def test_a_custom_base_url_maps_to_the_static_folder(static_root):
     assert fetcher.refused == []
 
 
-def test_draft_watermark_and_folio(static_root):
-    html = '<html class="quire-draft"><body><p>费用报销</p></body></html>'
+def test_the_watermark_stamps_the_status_words_and_every_page_has_a_folio(static_root):
+    html = '<html class="quire-draft" data-stamp="审批中 IN REVIEW"><body><p>费用报销</p></body></html>'
     pdf = render_html_pdf(html, base_url=None, static_root=static_root)
     text = text_of(pdf)
-    assert "DRAFT" in text.replace("\n", "").replace(" ", "") or "草" in text
+    assert "INREVIEW" in text.replace("\n", "").replace(" ", "") or "审" in text
     assert "page 1 of 1" in text

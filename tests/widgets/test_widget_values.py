@@ -65,7 +65,7 @@ def test_dates_are_iso_and_may_be_kept_out_of_the_future(make_field):
     widget, field = make_field("date", "spent_on", label="Date", max="today")
     ctx = ParseContext(today=date(2025, 3, 10))
     assert widget.parse(field, "2025-03-10", ctx) == date(2025, 3, 10)
-    assert widget.display(field, date(2025, 3, 1), "zh_CN") == "2025年3月1日"
+    assert widget.display(field, date(2025, 3, 1), "zh_CN") == "2025-03-01"  # one date format
     with pytest.raises(FieldValueError, match="may not be in the future"):
         widget.parse(field, "2025-03-11", ctx)
     with pytest.raises(FieldValueError, match="YYYY-MM-DD"):
