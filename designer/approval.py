@@ -116,6 +116,10 @@ class StepPermission(StrictModel):
     not read-only)."""
 
 
+#: A username or a role key, for copies (抄送).
+CopyTarget = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
 class ApprovalStep(StrictModel):
     """One decision in the route."""
 
@@ -139,6 +143,9 @@ class ApprovalStep(StrictModel):
     on_timeout: Literal["remind", "escalate", "auto_approve", "auto_reject"] = "remind"
     """What happens when `due` passes: remind the assignees, escalate to their manager, or
     decide automatically."""
+    copy_to: list[CopyTarget] = Field(default_factory=list, max_length=50)
+    """People (usernames) or roles (role keys) told when the step is reached, who may then
+    read the submission without deciding anything (抄送)."""
 
     @model_validator(mode="after")
     def _required_goes_with_n_of_m(self) -> ApprovalStep:
@@ -157,3 +164,6 @@ class Approval(StrictModel):
     (`total < 10000 AND within_budget`)."""
     steps: list[ApprovalStep] = Field(default_factory=list, max_length=50)
     """The steps, in order."""
+    copy_to: list[CopyTarget] = Field(default_factory=list, max_length=50)
+    """People (usernames) or roles (role keys) told when the form is submitted, who may then
+    read it without deciding anything (抄送)."""

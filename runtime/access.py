@@ -413,20 +413,24 @@ def _task_desk(user: User, on: Any) -> ColumnElement[bool]:
 
 def submission_filter(user: User | None, on: Any = None) -> ColumnElement[bool]:
     """The WHERE clause of submissions ``user`` may read: their own; and, once submitted,
-    those in their ``submission.read`` scope or on their approval desk (including through
-    a delegation). :func:`may_read_submission` runs this same clause for one row."""
-    from .models import ApprovalTask, Submission
+    those in their ``submission.read`` scope, on their approval desk (including through
+    a delegation) or copied to them (抄送). :func:`may_read_submission` runs this same
+    clause for one row."""
+    from .models import ApprovalTask, Submission, SubmissionCopy
 
     if not _signed_in(user):
         return false()
     assert user is not None
     on = on or _today()
     desk = Submission.id.in_(select(ApprovalTask.submission_id).where(_task_desk(user, on)))
+    copied = Submission.id.in_(
+        select(SubmissionCopy.submission_id).where(SubmissionCopy.user_id == user.id)
+    )
     return or_(
         Submission.submitter_id == user.id,
         and_(
             _not_others_drafts(user),
-            or_(scope_filter(user, Permission.SUBMISSION_READ, Submission), desk),
+            or_(scope_filter(user, Permission.SUBMISSION_READ, Submission), desk, copied),
         ),
     )
 
@@ -652,6 +656,28 @@ def may_comment(user: User | None, submission: Any) -> bool:
         )
     )
     return bool(held) or can(user, Permission.SUBMISSION_APPROVE, submission)
+
+
+def may_add_signers(user: User | None, task: Any, on: Any) -> bool:
+    """May ``user`` add signers (加签) to ``task``? Its holder may, while it is open; a signer
+    who was added decides but does not add more."""
+    from .models import TaskStatus
+
+    return (
+        task.status == TaskStatus.OPEN
+        and task.added_to_id is None
+        and may_act_on_task(user, task, on)
+    )
+
+
+def may_copy(user: User | None, submission: Any, on: Any = None) -> bool:
+    """May ``user`` copy (抄送) a submission to others, who may then read it? Its submitter
+    and whoever holds an open task on it, once it is submitted."""
+    from .models import SubmissionStatus
+
+    if not _signed_in(user) or submission.status == SubmissionStatus.DRAFT:
+        return False
+    return is_submitter(user, submission) or holds_task(user, submission, on=on)
 
 
 def may_see_budget(user: User | None, department: Department) -> bool:

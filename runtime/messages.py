@@ -46,6 +46,16 @@ MESSAGES = (
     _l("remind"),
     _l("escalate"),
     _l("reassign"),
+    _l("add_signer"),
+    _l("copy"),
+    # Add signers and copies (approvals.participants).
+    _l("Please say why."),
+    _l("Please say whom."),
+    _l("Please say where the signers come."),
+    _l("Please choose someone else."),
+    _l("Signers added to a step decide; only the step's own approver adds more."),
+    _l("Only the submitter or a current approver can copy this submission."),
+    _l("Everyone named can already read this submission."),
     # What the approval views flash after an action (approvals.views.ACTION_DONE).
     _l("Approved."),
     _l("Rejected."),
@@ -53,6 +63,8 @@ MESSAGES = (
     _l("Handed on."),
     _l("Withdrawn."),
     _l("Comment added."),
+    _l("Signers added."),
+    _l("Copied."),
     _l("Done."),
     # Template kinds (models.forms.FormTemplate.kind), shown as _(t.kind).
     _l("form"),

@@ -65,6 +65,8 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
         comment=body.get("comment"),
         to=body.get("to"),
         data=body.get("data"),
+        position=body.get("position"),
+        mode=body.get("mode"),
     )
     from ..extensions import db
 
@@ -149,8 +151,14 @@ def inbox():  # type: ignore[no-untyped-def]
 class ActionRequest(BaseModel):
     action: str
     comment: str | None = None
-    to: str | None = None
+    #: Whom: a username (delegate, transfer), a step key (return), usernames (add_signer),
+    #: usernames or role keys (copy).
+    to: str | list[str] | None = None
     version: int
+    #: With `add_signer`: `before` or `after` the approver, or `alongside` them.
+    position: str | None = None
+    #: With `add_signer` alongside: `any` (either decides) or `all` (all must approve).
+    mode: str | None = None
     #: With `approve`: the fields the current step lets its approvers edit, changed first.
     data: dict[str, Any] | None = None
 
@@ -210,7 +218,8 @@ ENDPOINTS.extend(
         Endpoint(
             "post",
             "/submissions/{id}/actions",
-            "approve, reject, return, delegate, transfer, withdraw or comment, with the version",
+            "approve, reject, return, delegate, transfer, withdraw, comment, add_signer or copy, "
+            "with the version",
             request=ActionRequest,
             errors=(400, 401, 403, 404, 409, 422),
         ),

@@ -23,7 +23,7 @@ from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..models import ApprovalTask, Submission, TaskStatus, User, UserStatus, utcnow
-from . import notify, routing
+from . import notify, participants, routing
 from .facts import compute_facts, evaluate_strict, facts_at_submission, figures
 from .handing import already_holds, hand_over
 from .route import Run, advance, decide, finish, later_steps, open_step, return_targets
@@ -46,11 +46,23 @@ from .state import (
     steps_of,
     template_of,
     touch,
+    unfinished_tasks,
 )
 
 #: What ``POST …/actions`` accepts. ``transfer`` hands a task on for good; ``delegate``
 #: hands it on "for" its holder.
-ACTIONS = ("approve", "reject", "return", "delegate", "transfer", "withdraw", "comment")
+#: ``add_signer`` asks more people to approve (加签); ``copy`` lets people read it (抄送).
+ACTIONS = (
+    "approve",
+    "reject",
+    "return",
+    "delegate",
+    "transfer",
+    "withdraw",
+    "comment",
+    "add_signer",
+    "copy",
+)
 
 
 # --- submit --------------------------------------------------------------------------------------
@@ -97,6 +109,8 @@ def submit(
         actor=actor,
         details={"checks": facts.checks},
     )
+    if template.approval:
+        participants.route_copies(run, template.approval.copy_to, None)
     rule = template.approval.auto_approve_when if template.approval else None
     if not steps_of(template):
         record(
@@ -188,9 +202,12 @@ def act(
     comment: Any = None,
     to: Any = None,
     data: Any = None,
+    position: Any = None,
+    mode: Any = None,
     now: datetime | None = None,
 ) -> Submission:
-    """Approve, reject, return, delegate, transfer, withdraw or comment, as ``actor``.
+    """Approve, reject, return, delegate, transfer, withdraw, comment, add signers or copy,
+    as ``actor``.
 
     ``approve`` may carry ``data``: the fields the current step lets its approvers edit,
     changed first (as :func:`edit_at_step` does) and then approved, in one transaction."""
@@ -230,6 +247,11 @@ def act(
             decide(run, task, action == "approve", actor=actor, comment=text)
         elif action == "return":
             changes["to"] = _return(actor, run, text, to)
+        elif action == "add_signer":
+            task = task_for(actor, submission, run.today)
+            changes.update(participants.add_signers(actor, run, task, text, to, position, mode))
+        elif action == "copy":
+            changes.update(participants.copy_by(actor, run, text, to))
         else:
             changes["to"] = _hand_on(
                 actor, run, text, to, keep_behalf=action == "delegate", action=action
@@ -354,7 +376,7 @@ def _withdraw(
             )
     elif submission.status != S.RETURNED:
         raise Conflict(f"A submission that is {submission.status.value} cannot be withdrawn.")
-    cancel(open_tasks(submission), now)
+    cancel(unfinished_tasks(submission), now)
     submission.status = S.WITHDRAWN
     submission.current_step = None
     submission.decided_at = now
@@ -389,7 +411,7 @@ def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
         step = earlier[target]
     task.status = TaskStatus.RETURNED
     task.decided_at, task.comment = run.now, text
-    cancel(open_tasks(submission), run.now)
+    cancel(unfinished_tasks(submission), run.now)
     record(
         submission,
         "return",
@@ -442,7 +464,7 @@ def return_for_rework(
         raise Conflict(f"A submission that is {submission.status.value} cannot be returned.")
     before = submission.status.value
     round = current_round(submission)
-    cancel(open_tasks(submission), now)
+    cancel(unfinished_tasks(submission), now)
     record(
         submission,
         "return",

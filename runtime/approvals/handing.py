@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..models import ApprovalTask, Submission, TaskStatus, User
 from . import routing
-from .state import open_tasks, record
+from .state import record, unfinished_tasks
 
 
 def already_holds(task: ApprovalTask, person: User) -> bool:
-    """Whether ``person`` already has an open task at ``task``'s step."""
-    return any(t.assignee_id == person.id for t in open_tasks(task.submission, task.step_key))
+    """Whether ``person`` already has a task at ``task``'s step, open or waiting their turn."""
+    return any(t.assignee_id == person.id for t in unfinished_tasks(task.submission, task.step_key))
 
 
 def hand_over(
@@ -53,8 +55,17 @@ def hand_over(
         created_at=created_at or now,
         due_at=due_at,
         checks=task.checks,
+        added_by_id=task.added_by_id,
+        added_as=task.added_as,
+        added_to_id=task.added_to_id,
     )
     db.session.add(new)
+    db.session.flush()
+    # Signers added to the old task now stand beside the new holder.
+    for signer in db.session.scalars(
+        select(ApprovalTask).where(ApprovalTask.added_to_id == task.id)
+    ):
+        signer.added_to_id = new.id
     return new
 
 

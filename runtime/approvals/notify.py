@@ -183,6 +183,24 @@ def comment(recipients: list[User], submission: Submission, by: User, text: str)
         )
 
 
+def copied(recipients: list[User], submission: Submission, by: User | None) -> None:
+    """People a submission is copied to (抄送) are told; nothing is asked of them."""
+    zh, en = _describe(submission)
+    who_zh = by.display_name if by else "审批流程"
+    who_en = by.display_name if by else "the approval route"
+    for user in recipients:
+        _add(
+            user,
+            "copy",
+            submission,
+            (f"抄送：{zh}", f"Copied to you: {en}"),
+            (
+                f"{who_zh} 抄送给你，供你知悉，无需审批。",
+                f"{who_en} copied it to you, for your information; nothing to decide.",
+            ),
+        )
+
+
 @contextmanager
 def email_muted() -> Iterator[None]:
     """Notifications created inside are in-app only (sample data, imports)."""

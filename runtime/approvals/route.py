@@ -21,7 +21,7 @@ from .. import audit
 from ..errors import Conflict
 from ..extensions import db
 from ..models import ApprovalTask, Submission, SubmissionStatus, TaskStatus, User
-from . import notify, routing
+from . import notify, participants, routing
 from .facts import Facts, evaluate, figures
 from .handing import record_notes
 from .settings import local_day
@@ -30,10 +30,10 @@ from .state import (
     bilingual,
     cancel,
     find_step,
-    open_tasks,
     record,
     step_tasks,
     steps_of,
+    unfinished_tasks,
 )
 
 
@@ -77,6 +77,7 @@ def open_step(
         tasks.append(task)
         notify.new_task(task, bilingual(step))
     submission.current_step = step.key
+    participants.route_copies(run, step.copy_to, step.key)
     return tasks
 
 
@@ -149,21 +150,51 @@ def four_eyes_skip(run: Run, step: ApprovalStep, covered: routing.DecidedAlready
 
 def finish(run: Run, outcome: SubmissionStatus, comment: str | None = None) -> None:
     submission = run.submission
-    cancel(open_tasks(submission), run.now)
+    cancel(unfinished_tasks(submission), run.now)
     submission.status = outcome
     submission.decided_at = run.now
     submission.current_step = None
     notify.decision(submission, outcome.value, comment)
 
 
+#: Task states that count towards a step's outcome.
+LIVE = (TaskStatus.OPEN, TaskStatus.WAITING, TaskStatus.APPROVED, TaskStatus.REJECTED)
+#: Signers added to a task who must approve as well as its holder (加签 before / after /
+#: alongside, all of them); ``any`` signers may decide in the holder's place.
+REQUIRED_ADDED = ("before", "after", "all")
+
+
+def seats(tasks: Sequence[ApprovalTask]) -> list[list[ApprovalTask]]:
+    """A step's tasks grouped as seats: each task the route opened, with the signers its
+    holder added to it. The step's mode (any / all / N of M) counts seats."""
+    grouped: dict[int, list[ApprovalTask]] = {}
+    for task in tasks:
+        grouped.setdefault(task.added_to_id or task.id or id(task), []).append(task)
+    return list(grouped.values())
+
+
+def seat_outcome(seat: Sequence[ApprovalTask]) -> str | None:
+    """``open``, ``approved`` or ``rejected`` for one seat (None when nobody holds it now)."""
+    live = [t for t in seat if t.status in LIVE]
+    if not live:
+        return None
+    if any(t.status == TaskStatus.REJECTED for t in live):
+        return "rejected"
+    principal = [t for t in live if t.added_as in (None, "any")]
+    required = [t for t in live if t.added_as in REQUIRED_ADDED]
+    if any(t.status == TaskStatus.APPROVED for t in principal) and all(
+        t.status == TaskStatus.APPROVED for t in required
+    ):
+        return "approved"
+    return "open"
+
+
 def step_outcome(step: ApprovalStep, tasks: Sequence[ApprovalTask]) -> str:
     """``open``, ``approved`` or ``rejected`` for a step from its tasks and its mode."""
-    live = [
-        t for t in tasks if t.status in (TaskStatus.OPEN, TaskStatus.APPROVED, TaskStatus.REJECTED)
-    ]
-    approved = sum(t.status == TaskStatus.APPROVED for t in live)
-    rejected = sum(t.status == TaskStatus.REJECTED for t in live)
-    waiting = sum(t.status == TaskStatus.OPEN for t in live)
+    live = [o for o in (seat_outcome(seat) for seat in seats(tasks)) if o is not None]
+    approved = sum(o == "approved" for o in live)
+    rejected = sum(o == "rejected" for o in live)
+    waiting = sum(o == "open" for o in live)
     if step.mode == "any":
         return "approved" if approved else "rejected" if rejected else "open"
     if step.mode == "all":
@@ -176,6 +207,30 @@ def step_outcome(step: ApprovalStep, tasks: Sequence[ApprovalTask]) -> str:
     if approved + waiting < required:
         return "rejected"
     return "open"
+
+
+def _seat_moves_on(run: Run, task: ApprovalTask, step: ApprovalStep) -> None:
+    """After an approval inside a seat: the holder's turn comes once every signer added
+    before them approved; the signers added after them get theirs once the holder (or an
+    ``any`` signer beside them) approved, and the other ``any`` candidates are no longer asked."""
+    tasks = step_tasks(run.submission, step.key, run.round)
+    root_id = task.added_to_id or task.id
+    seat = [t for t in tasks if (t.added_to_id or t.id) == root_id]
+    opened: list[ApprovalTask] = []
+    if task.added_as == "before":
+        before = [t for t in seat if t.added_as == "before" and t.status in LIVE]
+        if all(t.status == TaskStatus.APPROVED for t in before):
+            opened += [t for t in seat if t.added_as is None and t.status == TaskStatus.WAITING]
+    elif task.added_as in (None, "any"):
+        cancel(
+            [t for t in seat if t.added_as in (None, "any") and t is not task],
+            run.now,
+        )
+        opened += [t for t in seat if t.added_as == "after" and t.status == TaskStatus.WAITING]
+    for waiting in opened:
+        waiting.status = TaskStatus.OPEN
+        waiting.created_at = run.now
+        notify.new_task(waiting, bilingual(step))
 
 
 def decide(
@@ -211,9 +266,11 @@ def decide(
         comment=comment,
         details=reason,
     )
+    if approve:
+        _seat_moves_on(run, task, step)
     outcome = step_outcome(step, step_tasks(run.submission, step.key, run.round))
     if outcome == "approved":
-        cancel(open_tasks(run.submission, step.key), run.now)
+        cancel(unfinished_tasks(run.submission, step.key), run.now)
         advance(run, index + 1)
     elif outcome == "rejected":
         finish(run, S.REJECTED, comment)

@@ -192,6 +192,17 @@ def open_tasks(submission: Submission, step_key: str | None = None) -> list[Appr
     return list(db.session.scalars(stmt.order_by(ApprovalTask.id)))
 
 
+def unfinished_tasks(submission: Submission, step_key: str | None = None) -> list[ApprovalTask]:
+    """Open tasks and those waiting for their turn (what a decision or a return cancels)."""
+    stmt = select(ApprovalTask).where(
+        ApprovalTask.submission_id == submission.id,
+        ApprovalTask.status.in_((TaskStatus.OPEN, TaskStatus.WAITING)),
+    )
+    if step_key is not None:
+        stmt = stmt.where(ApprovalTask.step_key == step_key)
+    return list(db.session.scalars(stmt.order_by(ApprovalTask.id)))
+
+
 def step_tasks(submission: Submission, step_key: str, round: int) -> list[ApprovalTask]:
     return list(
         db.session.scalars(
@@ -208,6 +219,6 @@ def step_tasks(submission: Submission, step_key: str, round: int) -> list[Approv
 
 def cancel(tasks: Iterable[ApprovalTask], now: datetime) -> None:
     for task in tasks:
-        if task.status == TaskStatus.OPEN:
+        if task.status in (TaskStatus.OPEN, TaskStatus.WAITING):
             task.status = TaskStatus.CANCELLED
             task.decided_at = now

@@ -209,6 +209,13 @@ def _actions(
             and access.separation_of_duties(viewer, submission, submission.current_step) is None
         ):
             actions |= {"approve", "reject", "return", "delegate"}
+            if any(
+                t.step_key == submission.current_step and access.may_add_signers(viewer, t, today)
+                for t in tasks
+            ):
+                actions.add("add_signer")
+    if access.may_copy(viewer, submission, today):
+        actions.add("copy")
     if access.may_withdraw(viewer, submission) and (
         submission.status == S.RETURNED
         or (submission.status == S.IN_REVIEW and not engine.decided_in_round(submission, round))

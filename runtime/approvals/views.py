@@ -217,7 +217,15 @@ ACTION_DONE = {
     "transfer": "Handed on.",
     "withdraw": "Withdrawn.",
     "comment": "Comment added.",
+    "add_signer": "Signers added.",
+    "copy": "Copied.",
 }
+
+
+def _posted_names() -> list[str] | str | None:
+    """People or roles named in a form: several ``to`` inputs, or one comma-separated."""
+    names = [n for n in request.form.getlist("to") if n.strip()]
+    return names if len(names) > 1 else (names[0] if names else None)
 
 
 @bp.post("/submissions/<int:submission_id>/act")
@@ -233,8 +241,12 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
             action,
             version=request.form.get("version"),
             comment=request.form.get("comment"),
-            to=request.form.get("to") or None,
+            to=_posted_names()
+            if action in ("add_signer", "copy")
+            else request.form.get("to") or None,
             data=data,
+            position=request.form.get("position") or None,
+            mode=request.form.get("mode") or None,
         )
 
     return _commit_and_return(submission_id, decide, _(ACTION_DONE.get(action, "Done.")))

@@ -1,7 +1,7 @@
 """Database models. Import from here so Alembic sees every table."""
 
 from .allocation import AllocationLine, AllocationRule, AllocationRun
-from .approvals import ApprovalEvent, ApprovalTask, Notification, TaskStatus
+from .approvals import ApprovalEvent, ApprovalTask, Notification, SubmissionCopy, TaskStatus
 from .audit import AuditEvent, AuditHead
 from .auth import ApiToken, SignInFailure, UserSession
 from .base import Base, utcnow
@@ -32,6 +32,7 @@ __all__ = [
     "RoundStatus",
     "ApprovalEvent",
     "ApprovalTask",
+    "SubmissionCopy",
     "Notification",
     "TaskStatus",
     "EDITABLE_STATUSES",

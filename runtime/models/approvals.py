@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -23,6 +23,9 @@ class TaskStatus(enum.StrEnum):
     DELEGATED = "delegated"
     #: No longer needed (another approver decided, the form was returned or withdrawn).
     CANCELLED = "cancelled"
+    #: Not yet the holder's turn: an approver who added signers before themselves waits
+    #: for them; a signer added after the approver waits for the approver's decision.
+    WAITING = "waiting"
 
 
 class ApprovalTask(Base):
@@ -64,10 +67,18 @@ class ApprovalTask(Base):
     checks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Optimistic lock for concurrent decisions.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: For a signer added by an approver (加签): who added them …
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: … where: ``before`` / ``after`` the approver, or ``any`` / ``all`` alongside them …
+    added_as: Mapped[str | None] = mapped_column(String(16))
+    #: … and to which task (the approver's own). The step's mode counts a task together with
+    #: the signers added to it as one seat.
+    added_to_id: Mapped[int | None] = mapped_column(ForeignKey("approval_tasks.id"))
 
     submission: Mapped[Submission] = relationship()
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -75,6 +86,31 @@ class ApprovalTask(Base):
         return (
             f"<ApprovalTask {self.submission_id}:{self.step_key} {self.assignee_id} {self.status}>"
         )
+
+
+class SubmissionCopy(Base):
+    """Someone a submission is copied to (抄送): told about it and able to read it, without
+    acting on it. Named by a step or the template (``added_by`` empty) or by an approver."""
+
+    __tablename__ = "submission_copies"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "user_id", name="uq_submission_copies_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The step that copied it (None: the whole template, or an approver's own choice).
+    step_key: Mapped[str | None] = mapped_column(String(64))
+    #: The approver who copied it; None when the route did.
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
+
+    def __repr__(self) -> str:
+        return f"<SubmissionCopy {self.submission_id} → {self.user_id}>"
 
 
 class ApprovalEvent(Base):
