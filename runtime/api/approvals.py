@@ -67,6 +67,8 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
         data=body.get("data"),
         position=body.get("position"),
         mode=body.get("mode"),
+        step=body.get("step"),
+        again=body.get("again"),
     )
     from ..extensions import db
 
@@ -159,6 +161,11 @@ class ActionRequest(BaseModel):
     position: str | None = None
     #: With `add_signer` alongside: `any` (either decides) or `all` (all must approve).
     mode: str | None = None
+    #: With `return`: the earlier step to send the form back to (or `to`).
+    step: str | None = None
+    #: With `return` to a step: whether the steps between decide again (default true) or
+    #: the form comes straight back to the step that returned it.
+    again: bool | None = None
     #: With `approve`: the fields the current step lets its approvers edit, changed first.
     data: dict[str, Any] | None = None
 

@@ -43,6 +43,7 @@ from .state import (
     races_are_conflicts,
     record,
     step_names,
+    step_tasks_of_round,
     steps_of,
     template_of,
     touch,
@@ -204,13 +205,17 @@ def act(
     data: Any = None,
     position: Any = None,
     mode: Any = None,
+    step: Any = None,
+    again: Any = None,
     now: datetime | None = None,
 ) -> Submission:
     """Approve, reject, return, delegate, transfer, withdraw, comment, add signers or copy,
     as ``actor``.
 
     ``approve`` may carry ``data``: the fields the current step lets its approvers edit,
-    changed first (as :func:`edit_at_step` does) and then approved, in one transaction."""
+    changed first (as :func:`edit_at_step` does) and then approved, in one transaction.
+    ``return`` names the earlier ``step`` (or ``to``) and whether the steps between decide
+    ``again`` (default) or the form comes straight back."""
     if action not in ACTIONS:
         raise Invalid("Unknown action.", [Detail("action", "must be one of " + ", ".join(ACTIONS))])
     if data is not None and action != "approve":
@@ -246,7 +251,8 @@ def act(
             changes["step"] = task.step_key
             decide(run, task, action == "approve", actor=actor, comment=text)
         elif action == "return":
-            changes["to"] = _return(actor, run, text, to)
+            again = True if again is None else again
+            changes["to"] = _return(actor, run, text, step if to is None else to, again)
         elif action == "add_signer":
             task = task_for(actor, submission, run.today)
             changes.update(participants.add_signers(actor, run, task, text, to, position, mode))
@@ -383,13 +389,18 @@ def _withdraw(
     record(submission, "withdraw", now=now, round=round, actor=actor, comment=text)
 
 
-def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
-    """Return to the submitter, or to an earlier step of this round; either way the task is
-    closed, the open ones cancelled and the history says where the form went."""
+def _return(actor: User, run: Run, text: str | None, to: Any, again: Any = True) -> str:
+    """Return to the submitter, or to any earlier step of this round; either way the task is
+    closed, the open ones cancelled and the history says where the form went.
+
+    Returned to an earlier step, the steps between decide again once it is approved
+    (``again``), or the form comes straight back to the step that returned it."""
     if not text:
         raise Invalid(
             "Please say why.", [Detail("comment", "a reason is required to return a form")]
         )
+    if not isinstance(again, bool):
+        raise Invalid("Please check the request.", [Detail("again", "must be true or false")])
     submission = run.submission
     task = task_for(actor, submission, run.today)
     target = (to or "submitter") if isinstance(to, str | type(None)) else None
@@ -412,6 +423,13 @@ def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
     task.status = TaskStatus.RETURNED
     task.decided_at, task.comment = run.now, text
     cancel(unfinished_tasks(submission), run.now)
+    details: dict[str, Any] = {"to": step.key if step else "submitter"}
+    if step is not None:
+        details["again"] = again
+        if not again:
+            details["back_to"] = task.step_key
+        zh, en = return_sentences(run.template, step.key, task.step_key, again)
+        details.update(zh=zh, en=en)
     record(
         submission,
         "return",
@@ -421,7 +439,7 @@ def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
         on_behalf_of=task.on_behalf_of,
         step=task.step_key,
         comment=text,
-        details={"to": step.key if step else "submitter"},
+        details=details,
     )
     if step is None:
         submission.status = S.RETURNED
@@ -429,6 +447,14 @@ def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
         notify.returned(submission.submitter, submission, actor, text)
         return "submitter"
     index, _ = find_step(run.template, step.key) or (0, step)
+    here = find_step(run.template, task.step_key)
+    # The decisions to be made again no longer count: the target step's, and those of the
+    # steps between when they decide again.
+    last = here[0] if (here and again) else index + 1
+    redo = {s.key for s in steps_of(run.template)[index:last]}
+    for old in step_tasks_of_round(submission, run.round):
+        if old.step_key in redo and old.status == TaskStatus.APPROVED:
+            old.status = TaskStatus.CANCELLED
     try:
         assignments = routing.assign(step, submission, run.facts.values, run.today)
     except routing.NoApprover:
@@ -436,6 +462,21 @@ def _return(actor: User, run: Run, text: str | None, to: Any) -> str:
     for new in open_step(run, index, step, assignments):
         notify.returned(new.assignee, submission, actor, text)
     return step.key
+
+
+def return_sentences(template: Template, to: str, back_to: str, again: bool) -> tuple[str, str]:
+    """Where a form was returned to and what happens after, in both languages."""
+    to_zh, to_en = step_names(template, to)
+    back_zh, back_en = step_names(template, back_to)
+    if again:
+        return (
+            f"退回到“{to_zh}”，之后的步骤重新审批",
+            f"returned to {to_en}; the steps after it decide again",
+        )
+    return (
+        f"退回到“{to_zh}”，同意后直接回到“{back_zh}”",
+        f"returned to {to_en}; once approved it comes straight back to {back_en}",
+    )
 
 
 @races_are_conflicts

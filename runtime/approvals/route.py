@@ -20,7 +20,7 @@ from quire.designer.model import Template
 from .. import audit
 from ..errors import Conflict
 from ..extensions import db
-from ..models import ApprovalTask, Submission, SubmissionStatus, TaskStatus, User
+from ..models import ApprovalEvent, ApprovalTask, Submission, SubmissionStatus, TaskStatus, User
 from . import notify, participants, routing
 from .facts import Facts, evaluate, figures
 from .handing import record_notes
@@ -271,9 +271,30 @@ def decide(
     outcome = step_outcome(step, step_tasks(run.submission, step.key, run.round))
     if outcome == "approved":
         cancel(unfinished_tasks(run.submission, step.key), run.now)
-        advance(run, index + 1)
+        back = _comes_back_to(run, step)
+        advance(run, back if back is not None else index + 1)
     elif outcome == "rejected":
         finish(run, S.REJECTED, comment)
+
+
+def _comes_back_to(run: Run, step: ApprovalStep) -> int | None:
+    """Where the route resumes after ``step`` approved: the step that returned the form to it
+    without the steps between deciding again, when that return is the round's latest."""
+    latest = db.session.scalar(
+        select(ApprovalEvent)
+        .where(
+            ApprovalEvent.submission_id == run.submission.id,
+            ApprovalEvent.round == run.round,
+            ApprovalEvent.action == "return",
+        )
+        .order_by(ApprovalEvent.at.desc(), ApprovalEvent.id.desc())
+        .limit(1)
+    )
+    details = latest.details if latest is not None else None
+    if not isinstance(details, dict) or details.get("to") != step.key:
+        return None
+    found = find_step(run.template, details.get("back_to"))
+    return found[0] if found else None
 
 
 def return_targets(template: Template, submission: Submission, round: int) -> list[ApprovalStep]:

@@ -217,6 +217,17 @@ def step_tasks(submission: Submission, step_key: str, round: int) -> list[Approv
     )
 
 
+def step_tasks_of_round(submission: Submission, round: int) -> list[ApprovalTask]:
+    """Every task of every step in this round."""
+    return list(
+        db.session.scalars(
+            select(ApprovalTask)
+            .where(ApprovalTask.submission_id == submission.id, ApprovalTask.round == round)
+            .order_by(ApprovalTask.id)
+        )
+    )
+
+
 def cancel(tasks: Iterable[ApprovalTask], now: datetime) -> None:
     for task in tasks:
         if task.status in (TaskStatus.OPEN, TaskStatus.WAITING):

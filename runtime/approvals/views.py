@@ -247,6 +247,7 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
             data=data,
             position=request.form.get("position") or None,
             mode=request.form.get("mode") or None,
+            again=request.form.get("again", "1") != "0",
         )
 
     return _commit_and_return(submission_id, decide, _(ACTION_DONE.get(action, "Done.")))
