@@ -44,7 +44,7 @@ from ..models import (
     UserStatus,
     utcnow,
 )
-from . import budget, notify, routing
+from . import budget, notify, outcomes, routing
 
 #: What ``POST …/actions`` accepts. ``transfer`` hands a task on for good; ``delegate``
 #: hands it on "for" its holder.
@@ -397,6 +397,11 @@ def _advance(run: _Run, start: int) -> None:
         except routing.DecidedAlready as covered:
             _four_eyes_skip(run, step, covered)
             continue
+        except routing.StepNotNeeded as unneeded:
+            details = {"zh": unneeded.zh, "en": unneeded.en}
+            _event(run.submission, "skip", now=run.now, round=run.round, step=step.key,
+                   comment=unneeded.en, details=details)  # fmt: skip
+            continue
         except routing.NoApprover:
             raise Conflict(
                 f"Nobody is available to approve the step “{step.name.en}”; "
@@ -434,6 +439,7 @@ def _four_eyes_skip(run: _Run, step: ApprovalStep, covered: routing.DecidedAlrea
 
 def _finish(run: _Run, outcome: SubmissionStatus, comment: str | None = None) -> None:
     submission = run.submission
+    outcome, comment = outcomes.settle(submission, run.template, outcome, comment, now=run.now)
     _cancel(_open_tasks(submission), run.now)
     submission.status = outcome
     submission.decided_at = run.now
