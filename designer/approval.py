@@ -75,6 +75,37 @@ class UserFieldAssignee(StrictModel):
     """The user picker field."""
 
 
+class ManagerOfUserField(StrictModel):
+    """The line manager of the person chosen in a user picker field (whom an access request
+    is for); the submitter's manager when the field is empty. Skipped, with the reason in
+    the history, when that manager is the submitter: a manager's request for their own
+    report is the manager's consent."""
+
+    kind: Literal["manager_of_user_field"]
+    field: str = Field(min_length=1, max_length=64)
+    """The user picker field."""
+
+
+class RoleOwner(StrictModel):
+    """The owners of the role chosen in a role picker field: the holders of the role's
+    owner role (finance administrators for the finance roles), or the role managers when
+    the role names no owner."""
+
+    kind: Literal["role_owner"]
+    field: str = Field(min_length=1, max_length=64)
+    """The role picker field."""
+
+
+class SecurityApprover(StrictModel):
+    """The security approver of the role chosen in a role picker field (the holders of its
+    `security_approver_role_key`, e.g. the CFO). Skipped, with the reason in the history,
+    when the role is not marked high-risk."""
+
+    kind: Literal["security_approver"]
+    field: str = Field(min_length=1, max_length=64)
+    """The role picker field."""
+
+
 Assignee = Annotated[
     Union[  # noqa: UP007 - a discriminated union needs the Union spelling inside Annotated
         RoleAssignee,
@@ -83,6 +114,9 @@ Assignee = Annotated[
         DepartmentHead,
         NamedUser,
         UserFieldAssignee,
+        ManagerOfUserField,
+        RoleOwner,
+        SecurityApprover,
     ],
     Field(discriminator="kind"),
 ]

@@ -189,7 +189,13 @@ def _coerce(kind: str, form: Any) -> Any:
                 rule["field"] = form.get("assignee_field") or "department"
         elif kind_ == "user":
             rule["username"] = form.get("assignee_username") or current_user.username
-        elif kind_ in ("user_field", "manager_of_department_field"):
+        elif kind_ in (
+            "user_field",
+            "manager_of_department_field",
+            "manager_of_user_field",
+            "role_owner",
+            "security_approver",
+        ):
             rule["field"] = form.get("assignee_field") or ""
         elif kind_ == "department_head":
             levels = form.get("assignee_levels") or "0"

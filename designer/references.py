@@ -340,6 +340,9 @@ _ASSIGNEE_FIELD_RECORDS = {
     "role": "department",
     "manager_of_department_field": "department",
     "user_field": "user",
+    "manager_of_user_field": "user",
+    "role_owner": "role",
+    "security_approver": "role",
 }
 
 

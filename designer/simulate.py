@@ -195,6 +195,12 @@ def simulate(
             reason = why["runs_always"]
         try:
             people = [a.user for a in routing.assign(step, sample, values, today)]
+        except routing.StepNotNeeded as unneeded:
+            because = unneeded.zh if locale.startswith("zh") else unneeded.en
+            steps.append(
+                SimulatedStep(step.key, name, "skipped", [], why["skipped"].format(why=because))
+            )
+            continue
         except routing.NoApprover:
             people = []
             reason += why["nobody"]

@@ -62,6 +62,9 @@ ASSIGNEE_KINDS = (
     "user_field",
     "department_head",
     "manager_of_department_field",
+    "manager_of_user_field",
+    "role_owner",
+    "security_approver",
 )
 
 ACCESS_LEVELS = ("hidden", "read", "edit", "masked")
@@ -316,6 +319,16 @@ def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> st
             )
         return "本部门负责人" if zh else "the department head"
     name = labels.get(rule.field, rule.field)
+    if kind == "manager_of_user_field":
+        return f"“{name}”中所选人员的直属经理" if zh else f"the manager of the person in “{name}”"
+    if kind == "role_owner":
+        return f"“{name}”中所选角色的负责人" if zh else f"the owner of the role in “{name}”"
+    if kind == "security_approver":
+        return (
+            f"“{name}”中所选高风险角色的安全审批人"
+            if zh
+            else f"the security approver of the role in “{name}”, if it is high-risk"
+        )
     return f"“{name}”部门的经理" if zh else f"manager of the department in “{name}”"
 
 

@@ -579,7 +579,9 @@ def separation_of_duties(
 
     if submission.submitter_id == user.id:
         return "submitted it"
-    if _rights_subject(submission) == user.username.lower():
+    if _rights_subject(submission) == user.username.lower() or _holds_changed_role(
+        user, submission
+    ):
         return "would get these rights"
     edited = db.session.scalar(
         select(
@@ -617,6 +619,9 @@ def separation_of_duties(
 
 #: Forms whose approval changes someone's rights, and the field naming that person.
 RIGHTS_FORMS = {"access-request": "for"}
+#: Forms whose approval changes what a role can do, and the field naming the role: nobody
+#: who holds that role decides on it.
+ROLE_FORMS = {"role-change": "role"}
 
 
 def _rights_subject(submission: Any) -> str | None:
@@ -630,6 +635,14 @@ def _rights_subject(submission: Any) -> str | None:
         return named.strip().lower()
     submitter = getattr(submission, "submitter", None)
     return submitter.username.lower() if submitter is not None else None
+
+
+def _holds_changed_role(user: User, submission: Any) -> bool:
+    """Does ``user`` hold the role ``submission`` would change?"""
+    template = getattr(submission, "template", None)
+    field = ROLE_FORMS.get(getattr(template, "key", None) or "")
+    key = (submission.data or {}).get(field) if field else None
+    return bool(key) and any(g.role.key == key for g in current_grants(user))
 
 
 def may_withdraw(user: User | None, submission: Any) -> bool:
@@ -934,3 +947,163 @@ def _covers(grant: RoleGrant, wanted: _Scope) -> bool:
     ):
         return False
     return True
+
+
+# --- separation of duties rules and access requests -----------------------------------------------
+# Declarative rules (``sod_rules``) say which permissions must not meet in one person; every
+# grant (``org.grant_role``: admin pages, API, CLI, HR sync, approved requests) and every
+# role change asks :func:`sod_conflicts` first. A current CFO-approved ``SodException`` for the
+# person and rule lets that one rule through.
+
+
+def scopes_meet(
+    a: Department | None, a_subtree: bool, b: Department | None, b_subtree: bool
+) -> bool:
+    """Do two department scopes meet somewhere? No department is the whole organisation."""
+    if a is None or b is None:
+        return True
+    if a.id == b.id:
+        return True
+    return (a_subtree and b.path.startswith(a.path)) or (b_subtree and a.path.startswith(b.path))
+
+
+def sod_conflicts(
+    user: User,
+    permissions: Iterable[str],
+    *,
+    department: Department | None = None,
+    include_subtree: bool = True,
+    ignoring_role_id: int | None = None,
+    now: datetime | None = None,
+) -> list[Any]:
+    """The enabled SoD rules that ``user`` would break by also holding ``permissions`` in
+    this department scope (a new grant, or a role they hold gaining permissions), less the
+    rules a current exception covers for them.
+
+    A rule breaks when one side comes from the new permissions and the other from them or
+    from the user's current grants; with ``same_department`` only grants whose scope meets
+    the new one count (``ignoring_role_id``: grants of the role being changed are the new
+    permissions themselves).
+    """
+    from .models import SodException, SodRule
+
+    wanted = set(permissions)
+    rules = list(db.session.scalars(select(SodRule).where(SodRule.enabled).order_by(SodRule.id)))
+    if not rules or user is None or not getattr(user, "id", None):
+        return []
+    held: list[tuple[set[str], Department | None, bool]] = [
+        (set(g.role.permissions or []), g.department, g.include_subtree)
+        for g in current_grants(user, now)
+        if ignoring_role_id is None or g.role_id != ignoring_role_id
+    ]
+    now = now or utcnow()
+    excused = set(
+        db.session.scalars(
+            select(SodException.rule_id).where(
+                SodException.user_id == user.id, current_sod_exceptions(now)
+            )
+        )
+    )
+    broken = []
+    for rule in rules:
+        if rule.id in excused:
+            continue
+        left, right = set(rule.left_permissions or []), set(rule.right_permissions or [])
+        if wanted & left and wanted & right:
+            broken.append(rule)
+            continue
+        other = right if wanted & left else left if wanted & right else None
+        if other is None:
+            continue
+        if any(
+            perms & other
+            and (
+                not rule.same_department or scopes_meet(department, include_subtree, dept, subtree)
+            )
+            for perms, dept, subtree in held
+        ):
+            broken.append(rule)
+    return broken
+
+
+def sod_conflicts_of_role_change(role: Any, permissions: Iterable[str]) -> dict[str, list[Any]]:
+    """For a role about to carry ``permissions``: the SoD rules each current holder would
+    break, by username (only holders with a conflict are listed)."""
+    found: dict[str, list[Any]] = {}
+    grants = db.session.scalars(
+        select(RoleGrant)
+        .where(RoleGrant.role_id == role.id, grant_is_current())
+        .options(selectinload(RoleGrant.user), selectinload(RoleGrant.department))
+    )
+    for grant in grants:
+        broken = sod_conflicts(
+            grant.user,
+            permissions,
+            department=grant.department,
+            include_subtree=grant.include_subtree,
+            ignoring_role_id=role.id,
+        )
+        if broken:
+            found.setdefault(grant.user.username, []).extend(broken)
+    return found
+
+
+def may_request_access_for(actor: User | None, subject: User) -> bool:
+    """A person asks for rights for themself; a manager for their own people (their line
+    reports, or the staff of departments they head); and someone who manages the person's
+    rights for them. Nobody asks for someone who has left."""
+    if not _signed_in(actor) or subject.status == UserStatus.LEFT:
+        return False
+    assert actor is not None
+    if actor.id == subject.id or subject.manager_id == actor.id:
+        return True
+    department: Department | None = subject.department
+    while department is not None:
+        if department.manager_id == actor.id:
+            return True
+        department = department.parent
+    return can(actor, Permission.USER_MANAGE, subject)
+
+
+def may_read_grants_of(actor: User | None, subject: User) -> bool:
+    """Whose grants one may list (``GET /api/v1/users/{username}/grants``): one's own, one's
+    people's (as for requests), and anyone's within one's ``user.manage`` or ``audit.read``
+    scope (administrators, auditors)."""
+    if not _signed_in(actor):
+        return False
+    return (
+        may_request_access_for(actor, subject)
+        or can(actor, Permission.USER_MANAGE, subject)
+        or can(actor, Permission.AUDIT_READ, subject)
+    )
+
+
+def may_manage_sod_rules(user: User | None) -> bool:
+    """SoD rules concern the whole organisation: finance administrators (who design the
+    finance controls) and system administrators."""
+    return can(user, Permission.TEMPLATE_DESIGN) or can(user, Permission.ROLE_MANAGE)
+
+
+def may_view_sod(user: User | None) -> bool:
+    """The rules and the list of existing conflicts: their managers, and auditors with an
+    unscoped grant (they export the conflicts as evidence)."""
+    return may_manage_sod_rules(user) or can(user, Permission.AUDIT_READ, ORGANISATION)
+
+
+def grants_ending_within(now: datetime, days: int) -> ColumnElement[bool]:
+    """The WHERE clause of current grants with an end date in the next ``days`` days."""
+    from datetime import timedelta
+
+    return and_(
+        grant_is_current(now),
+        RoleGrant.valid_until.is_not(None),
+        RoleGrant.valid_until <= now + timedelta(days=days),
+    )
+
+
+def current_sod_exceptions(now: datetime | None = None) -> ColumnElement[bool]:
+    """The WHERE clause of SoD exceptions that still count."""
+    from .models import SodException
+
+    now = now or utcnow()
+    return or_(SodException.valid_until.is_(None), SodException.valid_until > now)

@@ -131,6 +131,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(datasources_bp)
     app.register_blueprint(budgeting_bp)
     app.register_blueprint(allocation_bp)
+    from .access_requests.views import bp as sod_bp
+
+    app.register_blueprint(sod_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 

@@ -79,6 +79,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SIGNIN_MAX_FAILURES": 10,
         "SIGNIN_WINDOW_SECONDS": 60,
         "API_TOKEN_DAYS": 90,
+        # Holders and role owners are reminded this many days before a temporary grant ends.
+        "GRANT_EXPIRY_REMIND_DAYS": 7,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "PAGE_SIZE": 50,
         "TIMEZONE": "Asia/Shanghai",

@@ -19,5 +19,16 @@ def select_locale() -> str:
     return "zh_CN"
 
 
+def current_locale(default: str = "en") -> str:
+    """The language of the person making the current request (``default`` outside one:
+    the command line, jobs), for sentences services build with names in them."""
+    if not has_request_context():
+        return default
+    from flask_babel import get_locale
+
+    found = get_locale()
+    return "en" if found is not None and str(found).startswith("en") else "zh_CN"
+
+
 def select_timezone() -> str:
     return current_app.config.get("TIMEZONE", "Asia/Shanghai")

@@ -315,6 +315,43 @@ def _refuse(code: str | None) -> None:
     raise Forbidden(REFUSALS[code])
 
 
+class SodRefused(Invalid):
+    """A grant (or role change) would break separation-of-duties rules; the sentence names
+    them in the asking person's language, and ``rules`` keeps them for callers."""
+
+    def __init__(self, rules: list[Any], path: str = "role", locale: str | None = None) -> None:
+        from .i18n import current_locale
+
+        locale = locale or current_locale()
+        self.rules = rules
+        names = "、".join(f"“{r.name(locale)}”" for r in rules)
+        if locale.startswith("en"):
+            names = ", ".join(f"“{r.name(locale)}”" for r in rules)
+            sentence = (
+                f"This would break the separation-of-duties rule {names}; it needs an "
+                "exception approved by the CFO."
+            )
+        else:
+            sentence = f"这会违反职责分离规则 {names}，需经财务总监批准例外。"
+        super().__init__(sentence, [Detail(path, sentence)])
+
+
+def refuse_sod_conflicts(
+    user: User,
+    permissions: list[str],
+    *,
+    department: Department | None = None,
+    include_subtree: bool = True,
+    path: str = "role",
+) -> None:
+    """Raise :class:`SodRefused` when ``user`` holding ``permissions`` there breaks a rule."""
+    broken = access.sod_conflicts(
+        user, permissions, department=department, include_subtree=include_subtree
+    )
+    if broken:
+        raise SodRefused(broken, path)
+
+
 def grant_role(
     actor: User | None,
     user: User,
@@ -328,9 +365,12 @@ def grant_role(
     valid_from: datetime | None = None,
     valid_until: datetime | None = None,
     note: str | None = None,
+    request: Any = None,
 ) -> RoleGrant:
     """Give ``role`` to ``user`` in a scope and validity window, if ``actor`` may
-    (:func:`quire.runtime.access.grant_refusal`)."""
+    (:func:`quire.runtime.access.grant_refusal`) and no separation-of-duties rule forbids it
+    (:func:`quire.runtime.access.sod_conflicts`). ``request`` is the approved access request
+    the grant comes from; without one the audit says "granted without request"."""
     if period_from and period_until and period_until < period_from:
         raise Invalid("Please check the form.", [Detail("period_until", "ends before it starts")])
     if valid_from and valid_until and valid_until <= valid_from:
@@ -347,6 +387,9 @@ def grant_role(
             period_until=period_until,
         )
     )
+    refuse_sod_conflicts(
+        user, list(role.permissions or []), department=department, include_subtree=include_subtree
+    )
     grant = RoleGrant(
         user=user,
         role=role,
@@ -359,6 +402,7 @@ def grant_role(
         valid_until=valid_until,
         granted_by_id=actor.id if actor else None,
         note=note,
+        request_submission_id=request.id if request is not None else None,
     )
     db.session.add(grant)
     db.session.flush()
@@ -373,6 +417,7 @@ def grant_role(
             **grant.scope_summary(),
             "valid_from": grant.valid_from,
             "valid_until": grant.valid_until,
+            **({"request": request.number} if request is not None else {"without_request": True}),
         },
     )
     return grant
@@ -408,7 +453,12 @@ def save_role(
     permissions: list[str],
     description: str | None = None,
     existing: Role | None = None,
+    request: Any = None,
 ) -> Role:
+    """Create a role or change what it can do. Added permissions are checked against the
+    separation-of-duties rules for every current holder. ``request`` is the approved
+    ``role-change`` request it comes from; a change that adds permissions without one is
+    audited as made without request (``without_request``), like a direct grant."""
     from .access import Permission
 
     _refuse(access.role_edit_refusal(actor, existing))
@@ -428,6 +478,14 @@ def save_role(
         if existing
         else {}
     )
+    added = sorted(set(permissions) - set(existing.permissions or [])) if existing else []
+    if added and existing is not None:
+        conflicts = access.sod_conflicts_of_role_change(existing, sorted(set(permissions)))
+        if conflicts:
+            raise SodRefused(
+                sorted({r for rules in conflicts.values() for r in rules}, key=lambda r: r.id),
+                "permissions",
+            )
     role = existing or Role(key=key)
     role.name_zh, role.name_en, role.description = name_zh, name_en, description
     role.permissions = sorted(set(permissions))
@@ -439,9 +497,13 @@ def save_role(
         "role.update" if existing else "role.create",
         object_type="role",
         object_id=role.key,
-        changes=audit.changes_between(
-            before,
-            {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions},
-        ),
+        changes={
+            **audit.changes_between(
+                before,
+                {"name_zh": role.name_zh, "name_en": role.name_en, "permissions": role.permissions},
+            ),
+            **({"request": request.number} if request is not None else {}),
+            **({"without_request": True} if added and request is None else {}),
+        },
     )
     return role

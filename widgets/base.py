@@ -270,6 +270,10 @@ class Lookup(Protocol):
         """Users who have not left: username, "username · name"."""
         ...
 
+    def roles(self) -> list[tuple[str, str]]:
+        """Roles of the organisation: key, "key name"."""
+        ...
+
     def source_options(self, field: FieldBase) -> list[tuple[str, str]] | None:
         """Choices from the data source the field names; None when it cannot be read now."""
         ...

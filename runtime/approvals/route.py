@@ -21,7 +21,7 @@ from .. import audit
 from ..errors import Conflict
 from ..extensions import db
 from ..models import ApprovalEvent, ApprovalTask, Submission, SubmissionStatus, TaskStatus, User
-from . import notify, participants, routing
+from . import notify, outcomes, participants, routing
 from .facts import Facts, evaluate, figures
 from .handing import record_notes
 from .settings import local_day
@@ -113,6 +113,11 @@ def advance(run: Run, start: int) -> None:
         except routing.DecidedAlready as covered:
             four_eyes_skip(run, step, covered)
             continue
+        except routing.StepNotNeeded as unneeded:
+            details = {"zh": unneeded.zh, "en": unneeded.en}
+            record(run.submission, "skip", now=run.now, round=run.round, step=step.key,
+                   comment=unneeded.en, details=details)  # fmt: skip
+            continue
         except routing.NoApprover:
             raise Conflict(
                 f"Nobody is available to approve the step “{step.name.en}”; "
@@ -150,6 +155,7 @@ def four_eyes_skip(run: Run, step: ApprovalStep, covered: routing.DecidedAlready
 
 def finish(run: Run, outcome: SubmissionStatus, comment: str | None = None) -> None:
     submission = run.submission
+    outcome, comment = outcomes.settle(submission, run.template, outcome, comment, now=run.now)
     cancel(unfinished_tasks(submission), run.now)
     submission.status = outcome
     submission.decided_at = run.now

@@ -23,8 +23,11 @@ from quire.designer.approval import (
     DepartmentHead,
     ManagerOfDepartmentField,
     ManagerOfSubmitter,
+    ManagerOfUserField,
     NamedUser,
     RoleAssignee,
+    RoleOwner,
+    SecurityApprover,
     UserFieldAssignee,
 )
 
@@ -39,6 +42,16 @@ MAX_HOPS = 8
 
 class NoApprover(Exception):
     """Nobody eligible could be found for a step (the engine turns this into a 409)."""
+
+
+class StepNotNeeded(NoApprover):
+    """The step's rule says nobody needs to decide this form (a role that is not high-risk
+    has no security approver; a manager's request for their own report needs no second
+    word from that manager): the engine passes the step with this reason in the history."""
+
+    def __init__(self, step: str, en: str, zh: str) -> None:
+        super().__init__(step)
+        self.en, self.zh = en, zh
 
 
 class DecidedAlready(NoApprover):
@@ -206,11 +219,71 @@ def candidates(step: ApprovalStep, submission: Submission, values: Mapping[str, 
         username = values.get(rule.field)
         if username:
             found = [db.session.scalar(select(User).where(User.username == str(username)))]
+    elif isinstance(rule, ManagerOfUserField):
+        found = [_manager_of_named(step, submission, values.get(rule.field))]
+    elif isinstance(rule, RoleOwner):
+        role = _role(values.get(rule.field))
+        found = list(role_owners(role)) if role is not None else []
+    elif isinstance(rule, SecurityApprover):
+        found = _security_approvers(step, _role(values.get(rule.field)))
     unique: dict[int, User] = {}
     for user in found:
         if user is not None:
             unique.setdefault(user.id, user)
     return list(unique.values())
+
+
+def _role(key: Any) -> Role | None:
+    if not key:
+        return None
+    return db.session.scalar(select(Role).where(Role.key == str(key)))
+
+
+def _manager_of_named(step: ApprovalStep, submission: Submission, username: Any) -> User | None:
+    """The manager of the person a form names (the submitter when it names nobody); the step
+    is not needed when that manager filed the form: their request is their consent."""
+    person = submission.submitter
+    if username:
+        named = db.session.scalar(select(User).where(User.username == str(username)))
+        person = named or person
+    manager = manager_of(person)
+    if manager is not None and access.is_submitter(manager, submission):
+        raise StepNotNeeded(
+            step.key,
+            f"{manager.display_name} is {person.display_name}'s manager and made the request "
+            "themself; their request is the manager's consent.",
+            f"{manager.display_name} 是 {person.display_name} 的经理，申请由其本人提出，"
+            "视为经理已同意。",
+        )
+    return manager
+
+
+def role_owners(role: Role) -> list[User]:
+    """Who approves requests for ``role``: holders of its owner role, or, when it names
+    none, the people who manage roles."""
+    if role.owner_role_key:
+        return role_holders(role.owner_role_key)
+    return [
+        u
+        for u in db.session.scalars(
+            select(User).where(User.status != UserStatus.LEFT).order_by(User.username)
+        )
+        if access.can(u, P.ROLE_MANAGE)
+    ]
+
+
+def _security_approvers(step: ApprovalStep, role: Role | None) -> list[User]:
+    if role is None or not role.high_risk:
+        name_en = role.name_en if role is not None else "the role"
+        name_zh = role.name_zh if role is not None else "该角色"
+        raise StepNotNeeded(
+            step.key,
+            f"{name_en} is not a high-risk role; no security approval is needed.",
+            f"{name_zh} 不是高风险角色，无需安全审批。",
+        )
+    if role.security_approver_role_key:
+        return role_holders(role.security_approver_role_key)
+    return role_owners(role)
 
 
 # --- settling each candidate ---------------------------------------------------------------------

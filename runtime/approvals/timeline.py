@@ -90,6 +90,8 @@ def _why_skipped(step: ApprovalStep, template: Template, facts: engine.Facts, lo
 def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) -> list[str]:
     try:
         assignments = routing.assign(step, submission, facts.values, engine.local_day(utcnow()))
+    except routing.StepNotNeeded:
+        raise
     except routing.NoApprover:
         return []
     return [
@@ -150,7 +152,11 @@ def build(
         if not submitted:
             view.state = "upcoming"
         elif skipped is not None:
-            view.state, view.reason = "skipped", _why_skipped(step, template, facts, locale)
+            said = skipped.details if isinstance(skipped.details, dict) else {}
+            view.state = "skipped"
+            view.reason = said.get("zh" if locale.startswith("zh") else "en") or _why_skipped(
+                step, template, facts, locale
+            )
         elif submission.status == S.IN_REVIEW and submission.current_step == step.key:
             view.state = "current"
         elif any(t.status == TaskStatus.RETURNED for t in mine):
@@ -170,7 +176,11 @@ def build(
             if not applies:
                 view.state, view.reason = "will_skip", _why_skipped(step, template, facts, locale)
             else:
-                view.predicted = _predict(step, submission, facts)
+                try:
+                    view.predicted = _predict(step, submission, facts)
+                except routing.StepNotNeeded as unneeded:
+                    view.state = "will_skip"
+                    view.reason = unneeded.zh if locale.startswith("zh") else unneeded.en
         steps.append(view)
     return Panel(
         steps=steps,

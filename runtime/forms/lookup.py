@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Attachment, Department, User, UserStatus
+from ..models import Attachment, Department, Role, User, UserStatus
 from ..numbers import parse_id
 
 
@@ -22,6 +22,7 @@ class OrganisationLookup:
         self.locale = locale
         self._departments: list[tuple[str, str]] | None = None
         self._users: list[tuple[str, str]] | None = None
+        self._roles: list[tuple[str, str]] | None = None
 
     def departments(self) -> list[tuple[str, str]]:
         if self._departments is None:
@@ -38,6 +39,13 @@ class OrganisationLookup:
             )
             self._users = [(u.username, f"{u.username} · {u.display_name}") for u in rows]
         return self._users
+
+    def roles(self) -> list[tuple[str, str]]:
+        """Roles of the organisation: key, "key name"."""
+        if self._roles is None:
+            rows = db.session.scalars(select(Role).order_by(Role.key))
+            self._roles = [(r.key, f"{r.key} {r.name(self.locale)}") for r in rows]
+        return self._roles
 
     def source_options(self, field: Any) -> list[tuple[str, str]] | None:
         """Data sources need a template and a reader; a bare lookup has neither."""

@@ -337,6 +337,10 @@ def validate_for_submit(
     problems += form_values.check_rules(
         template, values, {**submitter_facts(user), **(extra or {})}, today, locale
     )
+    if not problems:
+        from ..approvals import outcomes
+
+        problems = outcomes.check(user, submission, template, today, locale)
     if problems:
         raise Invalid("The form is not complete yet.", problems)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .. import audit, jobs
+from .. import access, audit, jobs
 from ..auth import service as auth_service
 from ..auth import sessions
 from ..errors import Invalid, NotFound
@@ -99,6 +99,8 @@ def profile():  # type: ignore[no-untyped-def]
             new_token=new_token,
             open_sessions=sessions.open_sessions(current_user),
             this_session=sessions.current(),
+            my_grants=access.current_grants(current_user),
+            may_request_access=access.may_fill_forms(current_user),
         ),
         status,
     )

@@ -62,10 +62,21 @@ def route(org, user):  # type: ignore[no-untyped-def]
     is held by three people (finadmin, finrev, cfo)."""
     import copy
 
+    # finadmin designs templates: sitting on the committee is a CFO-approved exception to
+    # the "design templates / approve claims" separation-of-duties rule.
+    from sqlalchemy import select
+
     from quire.runtime.extensions import db
     from quire.runtime.forms import templates
+    from quire.runtime.models import SodException, SodRule
     from quire.runtime.org import grant_role, role_by_key
 
+    rule = db.session.scalar(select(SodRule).where(SodRule.key == "design-vs-approve"))
+    db.session.add(
+        SodException(
+            rule=rule, user=user("finadmin"), reason="finance committee", approved_by=user("cfo")
+        )
+    )
     for name in ("finadmin", "cfo"):
         grant_role(
             None, user(name), role_by_key("finance_reviewer"), department=None, note="committee"

@@ -7,7 +7,13 @@ from quire.designer.permissions import resolve_access
 from quire.designer.validate import load_template, validate_template
 from quire.report_templates import builtin_template_files, builtin_templates
 
-BUILTIN_FORMS = ["cost-allocation", "department-budget", "expense-claim"]
+BUILTIN_FORMS = [
+    "access-request",
+    "cost-allocation",
+    "department-budget",
+    "expense-claim",
+    "role-change",
+]
 BUILTIN_REPORTS = [
     "allocation",
     "approval-efficiency",

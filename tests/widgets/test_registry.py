@@ -17,7 +17,7 @@ def widget_modules():
 def test_the_registry_lists_every_widget_module(widgets):
     modules = list(widget_modules())
     assert sorted(module.WIDGET.type_name for module in modules) == widgets.type_names()
-    assert len(widgets) == 20
+    assert len(widgets) == 21
 
 
 def test_every_widget_declares_what_the_designer_and_renderers_need(widgets):
