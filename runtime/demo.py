@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from .access import Permission as P
 from .extensions import db
-from .models import Department, Role, User
+from .models import Department, Role, SodRule, User
 from .org import grant_role, save_department, save_role, save_user
 
 DEMO_PASSWORD = "quire-demo"  # noqa: S105 - documented demo credential, demo only
@@ -76,6 +76,46 @@ ROLES: list[tuple[str, str, str, list[P]]] = [
         "审计",
         "Auditor",
         [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ, P.AUDIT_READ],
+    ),
+]
+
+
+#: Who approves requests for each role (holders of the owner role), and which roles are
+#: high-risk (the security approver decides too) or granted only for a while.
+FINANCE_ROLES = ("finance_reviewer", "cfo", "auditor", "finance_admin")
+HIGH_RISK_ROLES = ("finance_admin", "cfo", "auditor", "sysadmin")
+TEMPORARY_ROLES: dict[str, int] = {"auditor": 90}
+
+#: The separation-of-duties rules of the demo: (key, zh, en, left, right, same department,
+#: enabled). The third shows a department-bound rule; it is off because the demo's
+#: department managers file their own claims in the department they approve for.
+SOD_RULES: list[tuple[str, str, str, list[P], list[P], bool, bool]] = [
+    (
+        "design-vs-approve",
+        "不得同时设计模板和审批报销",
+        "May not both design templates and approve claims",
+        [P.TEMPLATE_DESIGN],
+        [P.SUBMISSION_APPROVE],
+        False,
+        True,
+    ),
+    (
+        "admin-vs-finance-data",
+        "不得同时管理用户或角色和查看财务数据",
+        "May not both administer users or roles and read finance data",
+        [P.USER_MANAGE, P.ROLE_MANAGE],
+        [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT],
+        False,
+        True,
+    ),
+    (
+        "approve-own-department",
+        "不得审批本人作为员工所在部门的单据",
+        "May not approve for the department one files forms in as staff",
+        [P.SUBMISSION_CREATE],
+        [P.SUBMISSION_APPROVE],
+        True,
+        False,
     ),
 ]
 
@@ -158,15 +198,44 @@ def seed_roles() -> dict[str, Role]:
     return roles
 
 
+def seed_governance() -> None:
+    """Role owners, risk and the SoD rules; fills only what is not set yet, so a database
+    seeded before permission governance existed gets them at the next start."""
+    for role in db.session.scalars(select(Role)):
+        if role.owner_role_key is not None:
+            continue
+        role.owner_role_key = "finance_admin" if role.key in FINANCE_ROLES else "sysadmin"
+        role.high_risk = role.key in HIGH_RISK_ROLES
+        role.security_approver_role_key = "cfo" if role.high_risk else None
+        role.temporary_only = role.key in TEMPORARY_ROLES
+        role.max_days = TEMPORARY_ROLES.get(role.key)
+    for key, zh, en, left, right, same_department, enabled in SOD_RULES:
+        if db.session.scalar(select(SodRule).where(SodRule.key == key)) is None:
+            db.session.add(
+                SodRule(
+                    key=key,
+                    name_zh=zh,
+                    name_en=en,
+                    left_permissions=[p.value for p in left],
+                    right_permissions=[p.value for p in right],
+                    same_department=same_department,
+                    enabled=enabled,
+                )
+            )
+    db.session.flush()
+
+
 def seed_demo() -> bool:
     """Create the demo organisation; returns False when it was already there."""
     if is_seeded():
         if not sample_ledger_path().exists():
             write_sample_ledger(date.today())
         seed_projects()
+        seed_governance()
         db.session.commit()
         return False
     roles = seed_roles()
+    seed_governance()
     depts: dict[str, Department] = {}
     for code, zh, en, parent, cc in DEPARTMENTS:
         depts[code] = save_department(

@@ -17,6 +17,7 @@ from .forms import (
     TemplateVersion,
     VoucherUse,
 )
+from .governance import SodException, SodRule
 from .hr import EmployeeRecord
 from .org import Department, Role, RoleGrant, User, UserStatus
 from .reports import ExportJob, JobStatus, ReportSubscription
@@ -55,6 +56,8 @@ __all__ = [
     "Role",
     "RoleGrant",
     "SignInFailure",
+    "SodException",
+    "SodRule",
     "User",
     "UserSession",
     "UserStatus",

@@ -138,6 +138,17 @@ class Role(Base):
     description: Mapped[str | None] = mapped_column(Text)
     #: Permission values, e.g. ``["submission.read", "report.export"]``.
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Holders of this role approve access requests for it (the role's owner), e.g.
+    #: ``finance_admin`` for the finance roles. None: the system administrators.
+    owner_role_key: Mapped[str | None] = mapped_column(String(64))
+    #: A request for a high-risk role also needs the security approver's decision.
+    high_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Holders of this role are the security approver of a high-risk role (e.g. ``cfo``).
+    security_approver_role_key: Mapped[str | None] = mapped_column(String(64))
+    #: A request for this role must say when it ends (``valid_until``).
+    temporary_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The longest a requested grant may last, in days; None: no limit.
+    max_days: Mapped[int | None] = mapped_column(Integer)
 
     def name(self, locale: str | None = "zh_CN") -> str:
         return self.name_en if (locale or "").startswith("en") else self.name_zh
@@ -176,6 +187,15 @@ class RoleGrant(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Why the grant exists (ticket, access request); shown in access reviews.
     note: Mapped[str | None] = mapped_column(Text)
+    #: The approved ``access-request`` submission the grant came from; None means it was
+    #: granted without a request (by an administrator, the CLI, the HR sync, the demo).
+    request_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id"), index=True
+    )
+    #: When the grant last decided an access check that succeeded (dormant-grant reports).
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    #: When the holder and the role's owner were reminded that a temporary grant ends.
+    expiry_reminded_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
     role: Mapped[Role] = relationship()
