@@ -49,6 +49,7 @@ ROLES: list[tuple[str, str, str, list[P]]] = [
             P.REPORT_EXPORT,
             P.USER_READ,
             P.BUDGET_MANAGE,
+            P.ACCESS_REVIEW,
         ],
     ),
     (
@@ -75,7 +76,14 @@ ROLES: list[tuple[str, str, str, list[P]]] = [
         "auditor",
         "审计",
         "Auditor",
-        [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT, P.USER_READ, P.AUDIT_READ],
+        [
+            P.SUBMISSION_READ,
+            P.REPORT_READ,
+            P.REPORT_EXPORT,
+            P.USER_READ,
+            P.AUDIT_READ,
+            P.ACCESS_REVIEW,
+        ],
     ),
 ]
 

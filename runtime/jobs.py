@@ -41,6 +41,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
     "hr.sync.periodic": ("quire.runtime.hr_sync:run_scheduled", {"minute": "41"}),
     # Budget round reminders before the deadline and escalations after it, hourly.
     "budgeting.sweep.periodic": ("quire.runtime.budgeting.service:sweep", {"minute": "23"}),
+    # Access reviews: the next quarterly campaign, reminders and escalations, hourly.
+    "reviews.sweep.periodic": ("quire.runtime.reviews.service:sweep", {"minute": "29"}),
     # Last month's cost allocation for every monthly rule, on the 1st at 02:30.
     "allocation.monthly.periodic": (
         "quire.runtime.allocation.service:run_monthly",
