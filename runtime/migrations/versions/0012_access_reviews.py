@@ -1,7 +1,7 @@
 """access reviews: campaigns, one item per grant, and the access.review permission
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-29 21:00:00
 
 """
@@ -13,7 +13,7 @@ import quire.runtime.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
