@@ -48,6 +48,7 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
     SETTINGS_MANAGE = "settings.manage"
     BUDGET_MANAGE = "budget.manage"
+    ACCESS_REVIEW = "access.review"
 
 
 #: Permissions about the installation as a whole: only an unscoped grant gives them.
@@ -93,6 +94,7 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.AUDIT_READ: ("查看审计日志", "Read the audit log"),
     Permission.SETTINGS_MANAGE: ("系统设置", "Manage settings"),
     Permission.BUDGET_MANAGE: ("管理预算编制与成本分摊", "Run budget rounds and cost allocation"),
+    Permission.ACCESS_REVIEW: ("发起权限复核", "Run access reviews"),
 }
 
 
@@ -1107,3 +1109,181 @@ def current_sod_exceptions(now: datetime | None = None) -> ColumnElement[bool]:
 
     now = now or utcnow()
     return or_(SodException.valid_until.is_(None), SodException.valid_until > now)
+# --- access reviews --------------------------------------------------------------------------
+# Finance administrators and auditors (``access.review``) run review campaigns over the
+# departments their grant covers; each grant is reviewed by someone other than its holder,
+# normally the holder's manager. See :mod:`quire.runtime.reviews.service`.
+
+#: Rights over finance data: a role carrying any of them is a *finance role*, whose grants
+#: an "all finance roles" campaign reviews.
+FINANCE_PERMISSIONS: frozenset[Permission] = frozenset(
+    {
+        Permission.SUBMISSION_READ,
+        Permission.SUBMISSION_APPROVE,
+        Permission.REPORT_READ,
+        Permission.REPORT_EXPORT,
+        Permission.BUDGET_MANAGE,
+        Permission.TEMPLATE_DESIGN,
+        Permission.DATASOURCE_MANAGE,
+        Permission.AUDIT_READ,
+        Permission.ACCESS_REVIEW,
+    }
+)
+
+
+def is_finance_role(role: Any) -> bool:
+    """Does ``role`` give rights over finance data?"""
+    return any(p in FINANCE_PERMISSIONS for p in role.permissions or [])
+
+
+def finance_role_ids() -> list[int]:
+    """The ids of every finance role (for the campaign's grant query)."""
+    from .models import Role
+
+    return [r.id for r in db.session.scalars(select(Role)) if is_finance_role(r)]
+
+
+def may_run_reviews(user: User | None, department: Department | None = None) -> bool:
+    """Start a campaign: over ``department``'s subtree (a department campaign), over the
+    whole organisation when None (all finance roles). Without a department and asked for
+    menus, use :func:`may_run_some_review`."""
+    return can(user, Permission.ACCESS_REVIEW, department if department else ORGANISATION)
+
+
+def may_run_some_review(user: User | None) -> bool:
+    """Whether the campaign list offers "start a campaign" at all."""
+    return can(user, Permission.ACCESS_REVIEW)
+
+
+def may_manage_campaign(user: User | None, campaign: Any) -> bool:
+    """Follow every item of a campaign, close it, export its evidence: ``access.review`` over
+    the department it reviews (the organisation for finance-role campaigns)."""
+    return can(user, Permission.ACCESS_REVIEW, campaign)
+
+
+def review_items_of(user: User | None) -> ColumnElement[bool]:
+    """The review items ``user`` is asked to decide: as the reviewer or the person it was
+    escalated to, and never about their own grant."""
+    from .models import AccessReviewItem
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    return and_(
+        or_(AccessReviewItem.reviewer_id == user.id, AccessReviewItem.escalated_to_id == user.id),
+        AccessReviewItem.grantee_id != user.id,
+    )
+
+
+def campaigns_visible_to(user: User | None) -> ColumnElement[bool]:
+    """Campaigns ``user`` follows: those they may manage, and those with items for them."""
+    from .models import AccessReviewCampaign, AccessReviewItem
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    asked = select(AccessReviewItem.campaign_id).where(review_items_of(user))
+    return or_(
+        scope_filter(user, Permission.ACCESS_REVIEW, AccessReviewCampaign),
+        AccessReviewCampaign.id.in_(asked),
+    )
+
+
+def may_see_campaign(user: User | None, campaign: Any) -> bool:
+    from .models import AccessReviewCampaign
+
+    if not _signed_in(user):
+        return False
+    stmt = select(
+        exists().where(AccessReviewCampaign.id == campaign.id, campaigns_visible_to(user))
+    )
+    return bool(db.session.scalar(stmt))
+
+
+def may_decide_review_item(user: User | None, item: Any) -> bool:
+    """The reviewer (or the person it was escalated to) decides an open item of an open
+    campaign; nobody reviews their own grant."""
+    from .models import AccessReviewItem
+
+    if not _signed_in(user) or item.decision is not None or not item.campaign.is_open:
+        return False
+    stmt = select(exists().where(AccessReviewItem.id == item.id, review_items_of(user)))
+    return bool(db.session.scalar(stmt))
+
+
+def may_review_grant_of(reviewer: User | None, grantee: User) -> bool:
+    """May ``reviewer`` be asked about ``grantee``'s grants? Someone else, still here."""
+    return reviewer is not None and reviewer.status != UserStatus.LEFT and reviewer.id != grantee.id
+
+
+def grants_readable_by(user: User | None) -> ColumnElement[bool]:
+    """Grants (``role_grants`` rows) ``user`` may list in the access-review report and the
+    hygiene page: those held by people in the departments where they may see people
+    (``user.read``) or run access reviews."""
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    people = select(User.id).where(
+        or_(
+            scope_filter(user, Permission.USER_READ, User, include_own=False),
+            scope_filter(user, Permission.ACCESS_REVIEW, User, include_own=False),
+        )
+    )
+    return RoleGrant.user_id.in_(people)
+
+
+def may_see_grant_hygiene(user: User | None) -> bool:
+    """The dormant-accounts and unused-grants page: reviewers of access, somewhere."""
+    return can(user, Permission.ACCESS_REVIEW)
+
+
+def review_change_refusal(actor: User | None, grant: RoleGrant, item: Any) -> str | None:
+    """Why ``actor`` may not revoke or narrow ``grant`` as the decision of review ``item``,
+    or None: only the item's reviewer (or whom it was escalated to), only for the grant
+    the item is about, never their own."""
+    if actor is None:
+        return None
+    if item.grant_id != grant.id:
+        return "not_reviewer"
+    if actor.id == grant.user_id:
+        return "revoke_self"
+    if not may_decide_review_item(actor, item):
+        return "not_reviewer"
+    return None
+
+
+def narrowing_problems(
+    grant: RoleGrant,
+    *,
+    department: Department | None,
+    include_subtree: bool,
+    valid_until: datetime | None,
+    now: datetime | None = None,
+) -> list[tuple[str, str]]:
+    """``(field, sentence)`` for every way the new scope is not narrower than ``grant``'s:
+    a department outside the current scope, a subtree added back, an end that is later
+    than the current one or already past; and nothing narrower at all."""
+    problems: list[tuple[str, str]] = []
+    now = now or utcnow()
+    narrower = False
+    if department is not None and department.id != grant.department_id:
+        current = grant.department
+        inside = current is None or (
+            grant.include_subtree and department.path.startswith(current.path)
+        )
+        if not inside:
+            problems.append(("department", "must lie inside the grant's current scope"))
+        narrower = True
+    if include_subtree and not grant.include_subtree:
+        problems.append(("include_subtree", "cannot add the subtree back"))
+    elif not include_subtree and grant.include_subtree:
+        narrower = True
+    if valid_until is not None:
+        if valid_until <= now:
+            problems.append(("valid_until", "must be in the future (or revoke instead)"))
+        elif grant.valid_until is not None and valid_until >= grant.valid_until:
+            problems.append(("valid_until", "must be earlier than the current end"))
+        narrower = True
+    if not narrower and not problems:
+        problems.append(("department", "choose a narrower department or an earlier end"))
+    return problems

@@ -115,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .exports.views import bp as exports_bp
     from .forms.views import bp as forms_bp
     from .reports.views import bp as reports_bp
+    from .reviews.views import bp as reviews_bp
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -134,6 +135,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .access_requests.views import bp as sod_bp
 
     app.register_blueprint(sod_bp)
+    app.register_blueprint(reviews_bp)
     register_error_handlers(app)
     from .web.context import register_template_context
 

@@ -43,6 +43,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
     "budgeting.sweep.periodic": ("quire.runtime.budgeting.service:sweep", {"minute": "23"}),
     # Reminders to holders and role owners before temporary grants end, hourly.
     "grants.expiry.periodic": ("quire.runtime.access_requests.reminders:run", {"minute": "53"}),
+    # Access reviews: the next quarterly campaign, reminders and escalations, hourly.
+    "reviews.sweep.periodic": ("quire.runtime.reviews.service:sweep", {"minute": "29"}),
     # Last month's cost allocation for every monthly rule, on the 1st at 02:30.
     "allocation.monthly.periodic": (
         "quire.runtime.allocation.service:run_monthly",

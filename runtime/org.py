@@ -298,6 +298,7 @@ REFUSALS: dict[str, str] = {
     "self": "Nobody can grant rights to themselves; ask another administrator.",
     "revoke_self": "Ask another administrator to change your own rights.",
     "not_manager": "You cannot manage this person's rights.",
+    "not_reviewer": "Only the reviewer asked about this grant can decide it.",
     "not_held": "You can only grant a role whose rights you hold yourself, within your own scope.",
     "left": "This person has left; no rights can be granted to them.",
     "holds_it": "Nobody can change a role they hold; ask another administrator.",
@@ -423,16 +424,30 @@ def grant_role(
     return grant
 
 
-def revoke_grant(actor: User | None, grant: RoleGrant, reason: str | None = None) -> None:
-    """Take a grant back, if ``actor`` may (:func:`quire.runtime.access.revoke_refusal`)."""
+def revoke_grant(
+    actor: User | None, grant: RoleGrant, reason: str | None = None, *, review: Any = None
+) -> None:
+    """Take a grant back, if ``actor`` may (:func:`quire.runtime.access.revoke_refusal`),
+    or, deciding an access review item (``review``), if they are its reviewer
+    (:func:`quire.runtime.access.review_change_refusal`)."""
     if grant.revoked_at is not None:
         raise Conflict("This grant is already revoked.")
-    refusal = access.revoke_refusal(actor, grant)
-    _refuse("revoke_self" if refusal == "self" else refusal)
-    _revoke(actor, grant, reason)
+    if review is not None:
+        _refuse(access.review_change_refusal(actor, grant, review))
+    else:
+        refusal = access.revoke_refusal(actor, grant)
+        _refuse("revoke_self" if refusal == "self" else refusal)
+    _revoke(actor, grant, reason, review=review)
 
 
-def _revoke(actor: User | None, grant: RoleGrant, reason: str | None) -> None:
+def _review_mark(review: Any) -> dict[str, Any]:
+    """What an audited grant change says about the access review it came from."""
+    if review is None:
+        return {}
+    return {"campaign": review.campaign_id, "review_item": review.id}
+
+
+def _revoke(actor: User | None, grant: RoleGrant, reason: str | None, review: Any = None) -> None:
     grant.revoked_at = utcnow()
     grant.revoked_by_id = actor.id if actor else None
     audit.record(
@@ -440,8 +455,64 @@ def _revoke(actor: User | None, grant: RoleGrant, reason: str | None) -> None:
         "grant.revoke",
         object_type="role_grant",
         object_id=grant.id,
-        changes={"user": grant.user.username, "role": grant.role.key, "reason": reason},
+        changes={
+            "user": grant.user.username,
+            "role": grant.role.key,
+            "reason": reason,
+            **_review_mark(review),
+        },
     )
+
+
+def narrow_grant(
+    actor: User | None,
+    grant: RoleGrant,
+    *,
+    department: Department | None = None,
+    include_subtree: bool | None = None,
+    valid_until: datetime | None = None,
+    reason: str | None = None,
+    review: Any = None,
+) -> RoleGrant:
+    """Shrink a grant where it stands: a department inside its current scope (or the same
+    department without its subtree), and/or an earlier end. Never wider: the checks are
+    :func:`quire.runtime.access.narrowing_problems`. Audited as ``grant.narrow`` (old →
+    new), with the access review item it came from."""
+    if grant.revoked_at is not None:
+        raise Conflict("This grant is already revoked.")
+    if review is not None:
+        _refuse(access.review_change_refusal(actor, grant, review))
+    else:
+        refusal = access.revoke_refusal(actor, grant)
+        _refuse("revoke_self" if refusal == "self" else refusal)
+    subtree = grant.include_subtree if include_subtree is None else include_subtree
+    problems = access.narrowing_problems(
+        grant, department=department, include_subtree=subtree, valid_until=valid_until
+    )
+    if problems:
+        raise Invalid("Please check the form.", [Detail(path, text) for path, text in problems])
+    before = {**grant.scope_summary(), "valid_until": grant.valid_until}
+    if department is not None:
+        grant.department = department
+    grant.include_subtree = subtree
+    if valid_until is not None:
+        grant.valid_until = valid_until
+    db.session.flush()
+    after = {**grant.scope_summary(), "valid_until": grant.valid_until}
+    audit.record(
+        actor,
+        "grant.narrow",
+        object_type="role_grant",
+        object_id=grant.id,
+        changes={
+            "user": grant.user.username,
+            "role": grant.role.key,
+            **audit.changes_between(before, after),
+            "reason": reason,
+            **_review_mark(review),
+        },
+    )
+    return grant
 
 
 def save_role(

@@ -21,8 +21,20 @@ from .governance import SodException, SodRule
 from .hr import EmployeeRecord
 from .org import Department, Role, RoleGrant, User, UserStatus
 from .reports import ExportJob, JobStatus, ReportSubscription
+from .reviews import (
+    AccessReviewCampaign,
+    AccessReviewItem,
+    CampaignStatus,
+    ReviewDecision,
+    ReviewScope,
+)
 
 __all__ = [
+    "AccessReviewCampaign",
+    "AccessReviewItem",
+    "CampaignStatus",
+    "ReviewDecision",
+    "ReviewScope",
     "AllocationLine",
     "AllocationRule",
     "AllocationRun",

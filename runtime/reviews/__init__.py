@@ -1,0 +1,1 @@
+"""Access reviews: campaigns, reviewers\x27 decisions, evidence, grant hygiene."""
