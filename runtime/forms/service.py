@@ -447,6 +447,92 @@ def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
     return found
 
 
+# --- autosave ---------------------------------------------------------------------------------
+_PATH = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)(?:\[(?P<row>\d+)\](?:\.(?P<column>[\w-]+))?)?")
+
+
+@dataclass
+class Autosaved:
+    """What an autosave kept: the draft (new or changed), and the typed values it could not
+    keep yet (not valid so far), by path, so the page can say what still needs work."""
+
+    submission: Submission
+    created: bool
+    changed: bool
+    unsaved: list[Detail]
+
+
+def _drop_invalid(data: dict[str, Any], problems: list[Detail]) -> bool:
+    """Take the values named by ``problems`` out of ``data``; False when none could be."""
+    dropped = False
+    for problem in problems:
+        match = _PATH.match(problem.path)
+        if match is None or match["key"] not in data:
+            continue
+        key, row, column = match["key"], match["row"], match["column"]
+        rows = data[key]
+        if row is not None and column is not None and isinstance(rows, list):
+            index = int(row)
+            if index < len(rows) and isinstance(rows[index], dict) and column in rows[index]:
+                rows[index] = {**rows[index], column: ""}
+                dropped = True
+                continue
+        del data[key]
+        dropped = True
+    return dropped
+
+
+def autosave(
+    user: User,
+    template_key: str,
+    submission_id: int | None,
+    data: Any,
+    version: Any,
+    *,
+    today: date | None = None,
+) -> Autosaved:
+    """Keep what the person has typed so far as a draft: a new form becomes a draft on its
+    first save, a draft takes the change (``version`` must match, as for any change). Values
+    not valid yet are left out (and reported), so half-typed input never blocks the rest;
+    completeness and rules wait for Submit. A save that changes nothing writes nothing."""
+    if not isinstance(data, dict):
+        raise Invalid("Please check the form.", [Detail("data", "must be an object of values")])
+    data = {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+    unsaved: list[Detail] = []
+    for _attempt in range(5):
+        try:
+            # Invalid is raised before anything is written, so trying again is safe.
+            if submission_id is None:
+                submission = create(user, template_key, data, today=today)
+                return Autosaved(submission, True, True, unsaved)
+            loaded = load(user, submission_id)
+            if loaded.submission.template.key != template_key:
+                raise NotFound("No such submission, or it is outside your scope.")
+            if _unchanged(user, loaded, data, today):
+                check_version(loaded.submission, version)
+                return Autosaved(loaded.submission, False, False, unsaved)
+            submission = update(user, submission_id, data, version, today=today)
+            return Autosaved(submission, False, True, unsaved)
+        except Invalid as exc:
+            if not _drop_invalid(data, exc.details):
+                raise
+            unsaved.extend(exc.details)
+    raise Invalid("Please correct the highlighted fields.", unsaved)
+
+
+def _unchanged(user: User, loaded: Loaded, data: dict[str, Any], today: date | None) -> bool:
+    """Would saving ``data`` leave the stored draft as it is?"""
+    outcome = form_values.process(
+        loaded.template,
+        data,
+        previous=loaded.submission.data,
+        access=loaded.access,
+        extra=submitter_facts(user),
+        ctx=ParseContext(today=today or date.today()),
+    )
+    return not outcome.errors and outcome.data == loaded.submission.data
+
+
 # --- lists ------------------------------------------------------------------------------
 def list_query(
     user: User,

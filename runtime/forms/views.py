@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from .. import access
 from ..access import Permission as P
-from ..errors import Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import Attachment, FormTemplate, SubmissionStatus
 from ..numbers import query_int
@@ -79,6 +79,9 @@ def new(key: str):  # type: ignore[no-untyped-def]
         return render_template(
             "forms/edit.html", record=record, version=version.version, page=page, submission=None
         )
+    autosaved = query_int(request.form, "_submission")
+    if autosaved is not None:  # the page was saved as a draft while it was being typed
+        return _save_draft(autosaved)
     record, version, template, _page = _new_page(key)
     typed = form_post_to_data(template, request.form, request.form.getlist)
     try:
@@ -107,31 +110,7 @@ def edit(submission_id: int):  # type: ignore[no-untyped-def]
     if not access.may_edit_submission(current_user, submission):
         return redirect(url_for("forms.view", submission_id=submission.id))
     if request.method == "POST":
-        typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
-        try:
-            service.update(current_user, submission.id, typed, request.form.get("_version"))
-        except Invalid as exc:
-            db.session.rollback()
-            loaded = service.load(current_user, submission_id)
-            page = FormPage(
-                loaded.template,
-                loaded.submission.data,
-                loaded.access,
-                _locale(),
-                errors=exc.details,
-                typed=typed,
-            )
-            return render_template(
-                "forms/edit.html",
-                record=loaded.submission.template,
-                version=loaded.submission.template_version,
-                page=page,
-                submission=loaded.submission,
-                failed=exc.message,
-            ), 422
-        db.session.commit()
-        flash(_("Saved."), "ok")
-        return redirect(url_for("forms.edit", submission_id=submission.id))
+        return _save_draft(submission_id)
     page = FormPage(loaded.template, submission.data, loaded.access, _locale())
     return render_template(
         "forms/edit.html",
@@ -141,6 +120,39 @@ def edit(submission_id: int):  # type: ignore[no-untyped-def]
         submission=submission,
         duplicates=service.duplicate_vouchers(submission),
     )
+
+
+def _save_draft(submission_id: int):  # type: ignore[no-untyped-def]
+    """Save the posted form into the draft (the person's own, while it is with them)."""
+    loaded = service.load(current_user, submission_id)
+    submission = loaded.submission
+    if not access.may_edit_submission(current_user, submission):
+        return redirect(url_for("forms.view", submission_id=submission.id))
+    typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
+    try:
+        service.update(current_user, submission.id, typed, request.form.get("_version"))
+    except Invalid as exc:
+        db.session.rollback()
+        loaded = service.load(current_user, submission_id)
+        page = FormPage(
+            loaded.template,
+            loaded.submission.data,
+            loaded.access,
+            _locale(),
+            errors=exc.details,
+            typed=typed,
+        )
+        return render_template(
+            "forms/edit.html",
+            record=loaded.submission.template,
+            version=loaded.submission.template_version,
+            page=page,
+            submission=loaded.submission,
+            failed=exc.message,
+        ), 422
+    db.session.commit()
+    flash(_("Saved."), "ok")
+    return redirect(url_for("forms.edit", submission_id=submission.id))
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -247,6 +259,44 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
     )
     # The budget hint and the autosave listen for this: lines changed without a keystroke.
     return html, {"HX-Trigger": "quire-lines-changed"}
+
+
+@bp.post("/forms/<key>/autosave")
+@login_required
+def autosave(key: str):  # type: ignore[no-untyped-def]
+    """Save what is typed as a draft while the person types (htmx, debounced): a new form
+    becomes a draft on its first save and the address moves to it; the page learns the new
+    lock ``version`` out of band, so the next save and Submit go on from it."""
+    submission_id = query_int(request.form, "_submission")
+    record = template_service.template_by_key(key)
+    if record.kind != "form":
+        raise NotFound()
+    if submission_id is None:
+        _version, template = template_service.published(key)
+    else:
+        template = service.load(current_user, submission_id).template
+    typed = form_post_to_data(template, request.form, request.form.getlist)
+    try:
+        saved = service.autosave(
+            current_user, key, submission_id, typed, request.form.get("_version")
+        )
+    except Conflict as exc:
+        db.session.rollback()
+        return render_template("forms/_autosave.html", conflict=exc.message), 409
+    except Invalid as exc:
+        db.session.rollback()
+        return render_template("forms/_autosave.html", failed=exc.details), 422
+    db.session.commit()
+    submission = saved.submission
+    headers = {"HX-Trigger": "quire-saved" if not saved.unsaved else "quire-saved-in-part"}
+    if saved.created:
+        headers["HX-Replace-Url"] = url_for("forms.edit", submission_id=submission.id)
+    return render_template(
+        "forms/_autosave.html",
+        submission=submission,
+        saved=saved,
+        page=FormPage(template, submission.data, {}, _locale(), errors=saved.unsaved),
+    ), headers
 
 
 @bp.post("/attachments")
