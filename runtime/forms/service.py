@@ -17,10 +17,10 @@ from sqlalchemy import Select, select
 
 from quire.designer.model import Template
 from quire.designer.references import DRAFT_STEP
-from quire.widgets.base import ParseContext
+from quire.widgets.base import FieldBase, ParseContext
 
 from .. import access, audit
-from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import (
     Attachment,
@@ -51,6 +51,65 @@ def submitter_facts(user: User) -> dict[str, Any]:
     return {
         "submitter": {"username": user.username, "department": user.department.code},
     }
+
+
+def _fields_with_sources(template: Template) -> list[FieldBase]:
+    """Fields and table columns whose choices come from one of the template's data sources."""
+    found = []
+    for f in template.fields:
+        for candidate in [f, *(getattr(f, "columns", None) or ())]:
+            if getattr(candidate, "options_from", None) is not None:
+                found.append(candidate)
+    return found
+
+
+def source_values(user: User, template: Template) -> tuple[dict[str, frozenset[str]], set[str]]:
+    """The values each data source a field picks from allows right now (a project must be in
+    the project register), and the keys of the sources that cannot be read just now."""
+    from quire.plugins.base import ConnectorError
+
+    from ..datasources.service import form_context, options_for
+
+    allowed: dict[str, set[str]] = {}
+    unavailable: set[str] = set()
+    for f in _fields_with_sources(template):
+        spec = f.options_from
+        entry = next((d for d in template.data_sources if d.key == spec.source), None)
+        try:
+            if entry is None:
+                raise LookupError(spec.source)
+            rows = options_for(
+                user,
+                entry.model_dump(mode="json", by_alias=True),
+                spec.value_column,
+                spec.label_column or spec.value_column,
+                form_context(user),
+            )
+        except (QuireError, ConnectorError, LookupError):
+            unavailable.add(spec.source)
+            continue
+        allowed.setdefault(spec.source, set()).update(value for value, _label in rows)
+    return {key: frozenset(values) for key, values in allowed.items()}, unavailable
+
+
+def checked_context(user: User, template: Template, today: date) -> ParseContext:
+    """The parse context of a save or submit: today, and the values data sources allow."""
+    known, _unavailable = source_values(user, template)
+    return ParseContext(today=today, source_values=known)
+
+
+def _unchecked_values(user: User, template: Template, data: dict[str, Any]) -> list[Detail]:
+    """Values whose data source cannot be read now: refused at submit (never approved
+    unchecked), accepted in a draft."""
+    _known, unavailable = source_values(user, template)
+    problems = []
+    for f in template.fields:
+        spec = getattr(f, "options_from", None)
+        if spec is not None and spec.source in unavailable and data.get(f.key):
+            problems.append(
+                Detail(f.key, "the list of choices cannot be read right now; try again later")
+            )
+    return problems
 
 
 def step_of(submission: Submission) -> str | None:
@@ -186,7 +245,7 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
         previous=None,
         access=new_form_access(user, template),
         extra=submitter_facts(user),
-        ctx=ParseContext(today=today),
+        ctx=checked_context(user, template, today),
         creating=True,
     )
     _fail_on(outcome, template, user)
@@ -239,7 +298,7 @@ def update(
         previous=submission.data,
         access=loaded.access,
         extra=submitter_facts(user),
-        ctx=ParseContext(today=today),
+        ctx=checked_context(user, template, today),
     )
     _fail_on(outcome, template, user, submission)
     _apply(submission, template, outcome, user, today)
@@ -333,7 +392,8 @@ def validate_for_submit(
     """Everything a submission needs before it enters review: complete, rules met."""
     today = today or date.today()
     values = form_values.to_python(template, submission.data)
-    problems = form_values.check_complete(template, values, ParseContext(today=today))
+    problems = form_values.check_complete(template, values, checked_context(user, template, today))
+    problems += _unchecked_values(user, template, submission.data)
     problems += form_values.check_rules(
         template, values, {**submitter_facts(user), **(extra or {})}, today, locale
     )
