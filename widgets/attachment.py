@@ -43,12 +43,26 @@ class AttachmentWidget(Widget):
     holds_files = True
     connector_type = None
     macros = """
+{% macro file_line(w, f) -%}
+<span class="uploaded"><span class="icon-clip" aria-hidden="true"></span>
+  {%- if f.url %}<a href="{{ f.url }}" download>{{ f.name }}</a>{% else %}{{ f.name }}{% endif %}
+  <small class="muted">{{ f.size }}</small></span>
+{%- endmacro %}
 {% macro render_input(w) -%}
 <div class="attachment" id="slot-{{ w.name }}">
+  {% if w.files and w.remove_url -%}
+  <input type="hidden" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}">
+  {% for f in w.files %}{{ file_line(w, f) }}{% endfor %}
+  <button type="button" class="secondary outline small" hx-get="{{ w.remove_url }}"
+          hx-target="#slot-{{ w.name }}" hx-swap="outerHTML"
+          aria-label="{{ w.say('移除 ', 'Remove ') }}{{ w.files[0].name }}">
+    {{- w.say('移除', 'Remove') }}</button>
+  {%- else -%}
   <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
          placeholder="{{ w.say('发票号码，或上传发票', 'Invoice number, or upload') }}"
          {{- w.disabled }}>
-  {% if w.upload_url and not w.design -%}
+  {%- endif %}
+  {% if w.files and w.remove_url %}{% elif w.upload_url and not w.design -%}
   <input type="file" name="file" accept="{{ w.field.accept|join(',') }}"
          aria-label="{{ w.say('上传发票', 'Upload invoice') }}"
          hx-post="{{ w.upload_url }}" hx-encoding="multipart/form-data" hx-trigger="change"
@@ -56,7 +70,7 @@ class AttachmentWidget(Widget):
   {%- elif w.design -%}
   <input type="file" disabled aria-label="{{ w.say('上传发票', 'Upload invoice') }}">
   {%- endif %}
-  {% if w.attachment %}<small>{{ w.attachment }}</small>{% endif %}
+  {% if w.attachment and not w.files %}<small>{{ w.attachment }}</small>{% endif %}
 </div>
 {%- endmacro %}
 {% macro render_print(w) -%}
@@ -71,6 +85,27 @@ class AttachmentWidget(Widget):
   {%- else %}{{ part }}{% endif %}
 {%- endfor %}
 {%- if not w.cell %}</div>{% endif %}
+{%- endmacro %}
+{% macro render_readonly(w) -%}
+{% if w.files -%}
+<div class="attachment-files">
+  {% for f in w.files %}
+  {{ file_line(w, f) }}
+  {% if f.preview_url %}
+  <details class="attachment-preview" data-preview="{{ f.preview }}">
+    <summary>{{ w.say('预览', 'Preview') }}</summary>
+    {% if f.preview == "image" %}<img src="{{ f.preview_url }}" alt="{{ f.name }}" loading="lazy">
+    {% else %}<iframe src="{{ f.preview_url }}" title="{{ f.name }}" loading="lazy"></iframe>
+    {%- endif %}
+  </details>
+  {% endif %}
+  {% endfor %}
+</div>
+{%- elif w.cell %}{{ w.text }}{% else -%}
+<div class="readonly{% if w.masked %} masked{% endif %}" id="value-{{ w.name }}">
+  {{- w.text or '—' -}}
+</div>
+{%- endif %}
 {%- endmacro %}
 """
 

@@ -324,6 +324,11 @@ class FieldView:
     upload_url: str | None = None
     #: The label of an uploaded file the value names.
     attachment: str | None = None
+    #: Uploaded files the value names, as the runtime serves them (input and readonly modes):
+    #: `{id, name, size (text), url, preview_url (images and PDFs), preview ("image"/"pdf")}`.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    #: Where the input's "remove" button asks for an empty slot (input mode, with `files`).
+    remove_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -123,12 +123,42 @@ def notifications_read():  # type: ignore[no-untyped-def]
     return redirect(url_for("approvals.inbox"), code=303)
 
 
+@bp.post("/forms/<key>/submit")
+@login_required
+def submit_new(key: str):  # type: ignore[no-untyped-def]
+    """A new form submitted in one step: saved as a draft (kept even when the submission is
+    refused, so nothing typed is lost), then sent into review. A page that autosaved already
+    names its draft (``_submission``), which is submitted instead."""
+    from ..forms.presenter import form_post_to_data
+
+    existing = parse_id(request.form.get("_submission"))
+    if existing is not None:
+        return submit(existing)
+    _version, template = template_service.published(key)
+    data = form_post_to_data(template, request.form, request.form.getlist)
+    try:
+        draft = forms_service.create(current_user, key, data)
+        db.session.commit()
+    except QuireError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+        return redirect(url_for("forms.new", key=key), code=303)
+    return _submit(draft.id, str(draft.version), save_posted=False)
+
+
 @bp.post("/submissions/<int:submission_id>/submit")
 @login_required
 def submit(submission_id: int):  # type: ignore[no-untyped-def]
     version = request.form.get("version") or request.form.get("_version")
+    return _submit(submission_id, version, save_posted=True)
+
+
+def _submit(submission_id: int, version: str | None, *, save_posted: bool) -> Any:
     try:
-        version = _save_posted_edits(submission_id, version)
+        if save_posted:
+            version = _save_posted_edits(submission_id, version)
         submission = engine.submit(current_user, submission_id, version, locale=_locale())
         db.session.commit()
     except QuireError as exc:
@@ -146,7 +176,7 @@ def submit(submission_id: int):  # type: ignore[no-untyped-def]
     return _back(submission_id)
 
 
-_NOT_FIELDS = {"csrf_token", "version", "_version", "_action", "next"}
+_NOT_FIELDS = {"csrf_token", "version", "_version", "_submission", "_action", "next"}
 
 
 def _save_posted_edits(submission_id: int, version: str | None) -> str | None:

@@ -22,6 +22,7 @@ from quire.widgets.base import MISSING, FieldBase, FieldView, RenderMode, locali
 from quire.widgets.rendering import render as render_field
 
 from ..errors import Detail
+from ..extensions import db
 from . import values as form_values
 from .lookup import OrganisationLookup
 
@@ -29,6 +30,22 @@ from .lookup import OrganisationLookup
 _ROW_PATH = re.compile(
     r"^(?P<table>[A-Za-z0-9_-]+)\[(?P<row>[0-9]+)\](?:\.(?P<column>[A-Za-z0-9_-]+))?$"
 )
+
+
+#: The field naming the department a form is filed for (see forms.service._department_of).
+FILING_FIELD = "department"
+
+#: Files shown inline beside their line, by content type (set from the file's checked suffix).
+PREVIEWS = {"image/png": "image", "image/jpeg": "image", "application/pdf": "pdf"}
+
+
+def file_size(size: int) -> str:
+    """A file's size as people read it (12 KB, 1.4 MB)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 @dataclass
@@ -99,6 +116,8 @@ class FormPage(OrganisationLookup):
         #: Field keys whose data source could not be read just now (shown to the person).
         self.unavailable: set[str] = set()
         self._line_note_tables: set[str] | None = None
+        #: Warnings by path, shown at the field or line (`(sentence, link or None)`).
+        self.warnings: dict[str, list[tuple[str, str | None]]] = {}
 
     # -- structure ------------------------------------------------------------------------------
     def sections(self) -> list[Section]:
@@ -163,6 +182,9 @@ class FormPage(OrganisationLookup):
     # -- values -----------------------------------------------------------------------------------
     def errors_at(self, path: str) -> list[str]:
         return self.errors.get(path, [])
+
+    def warnings_at(self, path: str) -> list[tuple[str, str | None]]:
+        return self.warnings.get(path, [])
 
     def all_errors(self) -> list[tuple[str, str]]:
         return [(p, m) for p, ms in self.errors.items() for m in ms]
@@ -291,14 +313,68 @@ class FormPage(OrganisationLookup):
             if widget.has_value and not widget.computed:
                 view.value = self.input_value(f, row, table)
             view.choices = widget.choices(f, self, self.locale)
+            if f.key == FILING_FIELD and table is None and mode == "input" and view.choices:
+                filing = self.filing_departments()
+                view.choices = [c for c in view.choices if c[0] in filing]
             view.unavailable = f.key in self.unavailable
             if widget.holds_files:
                 if view.value and isinstance(view.value, str):
                     name_of_file = self.attachment_name(view.value)
-                    view.attachment = f"📎 {name_of_file}" if name_of_file else None
+                    view.attachment = name_of_file
+                    view.files = self.files_of(view.value)
                 if self.upload_endpoint:
                     view.upload_url = url_for(self.upload_endpoint, name=name)
+                    view.remove_url = url_for("forms.attachment_slot", name=name)
+        elif mode == "readonly" and widget.holds_files:
+            if table is not None:
+                stored = self.stored_rows(table)
+                value = stored[row].get(f.key) if row is not None and row < len(stored) else None
+            else:
+                value = self.data.get(f.key)
+            view.files = self.files_of(value)
         return view
+
+    def filing_departments(self) -> set[str]:
+        """Codes of the departments the viewer may file this form for (access decides); the
+        department picker offers only these, as the server accepts only these."""
+        from flask_login import current_user
+        from sqlalchemy import select
+
+        from .. import access
+        from ..models import Department
+
+        departments = db.session.scalars(select(Department).where(Department.active))
+        return {d.code for d in departments if access.may_file_for(current_user, d)}
+
+    def files_of(self, value: Any) -> list[dict[str, Any]]:
+        """The uploaded files a value names that the viewer may open, with their links; an
+        image or PDF also gets its inline preview (served with the same checks)."""
+        from flask_login import current_user
+
+        from .. import access
+        from ..models import Attachment
+        from ..numbers import parse_id
+
+        found = []
+        for item in value if isinstance(value, list) else [value]:
+            attachment_id = parse_id(str(item)) if item not in (None, "") else None
+            attachment = db.session.get(Attachment, attachment_id) if attachment_id else None
+            if attachment is None or not access.may_download_attachment(current_user, attachment):
+                continue
+            preview = PREVIEWS.get(attachment.content_type)
+            found.append(
+                {
+                    "id": attachment.id,
+                    "name": attachment.filename,
+                    "size": file_size(attachment.size),
+                    "url": url_for("forms.download", attachment_id=attachment.id),
+                    "preview": preview,
+                    "preview_url": url_for("forms.preview", attachment_id=attachment.id)
+                    if preview
+                    else None,
+                }
+            )
+        return found
 
     def render(self, f: FieldBase, mode: RenderMode, **where: Any) -> Markup:
         """The field drawn by its own widget (see :mod:`quire.widgets.rendering`)."""

@@ -17,10 +17,10 @@ from sqlalchemy import Select, select
 
 from quire.designer.model import Template
 from quire.designer.references import DRAFT_STEP
-from quire.widgets.base import ParseContext
+from quire.widgets.base import FieldBase, ParseContext
 
 from .. import access, audit
-from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import (
     Attachment,
@@ -51,6 +51,65 @@ def submitter_facts(user: User) -> dict[str, Any]:
     return {
         "submitter": {"username": user.username, "department": user.department.code},
     }
+
+
+def _fields_with_sources(template: Template) -> list[FieldBase]:
+    """Fields and table columns whose choices come from one of the template's data sources."""
+    found = []
+    for f in template.fields:
+        for candidate in [f, *(getattr(f, "columns", None) or ())]:
+            if getattr(candidate, "options_from", None) is not None:
+                found.append(candidate)
+    return found
+
+
+def source_values(user: User, template: Template) -> tuple[dict[str, frozenset[str]], set[str]]:
+    """The values each data source a field picks from allows right now (a project must be in
+    the project register), and the keys of the sources that cannot be read just now."""
+    from quire.plugins.base import ConnectorError
+
+    from ..datasources.service import form_context, options_for
+
+    allowed: dict[str, set[str]] = {}
+    unavailable: set[str] = set()
+    for f in _fields_with_sources(template):
+        spec = f.options_from
+        entry = next((d for d in template.data_sources if d.key == spec.source), None)
+        try:
+            if entry is None:
+                raise LookupError(spec.source)
+            rows = options_for(
+                user,
+                entry.model_dump(mode="json", by_alias=True),
+                spec.value_column,
+                spec.label_column or spec.value_column,
+                form_context(user),
+            )
+        except (QuireError, ConnectorError, LookupError):
+            unavailable.add(spec.source)
+            continue
+        allowed.setdefault(spec.source, set()).update(value for value, _label in rows)
+    return {key: frozenset(values) for key, values in allowed.items()}, unavailable
+
+
+def checked_context(user: User, template: Template, today: date) -> ParseContext:
+    """The parse context of a save or submit: today, and the values data sources allow."""
+    known, _unavailable = source_values(user, template)
+    return ParseContext(today=today, source_values=known)
+
+
+def _unchecked_values(user: User, template: Template, data: dict[str, Any]) -> list[Detail]:
+    """Values whose data source cannot be read now: refused at submit (never approved
+    unchecked), accepted in a draft."""
+    _known, unavailable = source_values(user, template)
+    problems = []
+    for f in template.fields:
+        spec = getattr(f, "options_from", None)
+        if spec is not None and spec.source in unavailable and data.get(f.key):
+            problems.append(
+                Detail(f.key, "the list of choices cannot be read right now; try again later")
+            )
+    return problems
 
 
 def step_of(submission: Submission) -> str | None:
@@ -186,7 +245,7 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
         previous=None,
         access=new_form_access(user, template),
         extra=submitter_facts(user),
-        ctx=ParseContext(today=today),
+        ctx=checked_context(user, template, today),
         creating=True,
     )
     _fail_on(outcome, template, user)
@@ -239,7 +298,7 @@ def update(
         previous=submission.data,
         access=loaded.access,
         extra=submitter_facts(user),
-        ctx=ParseContext(today=today),
+        ctx=checked_context(user, template, today),
     )
     _fail_on(outcome, template, user, submission)
     _apply(submission, template, outcome, user, today)
@@ -333,7 +392,8 @@ def validate_for_submit(
     """Everything a submission needs before it enters review: complete, rules met."""
     today = today or date.today()
     values = form_values.to_python(template, submission.data)
-    problems = form_values.check_complete(template, values, ParseContext(today=today))
+    problems = form_values.check_complete(template, values, checked_context(user, template, today))
+    problems += _unchecked_values(user, template, submission.data)
     problems += form_values.check_rules(
         template, values, {**submitter_facts(user), **(extra or {})}, today, locale
     )
@@ -449,6 +509,92 @@ def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
         if other is not None:
             found.append(DuplicateVoucher(use.path, other[0], other[1]))
     return found
+
+
+# --- autosave ---------------------------------------------------------------------------------
+_PATH = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)(?:\[(?P<row>\d+)\](?:\.(?P<column>[\w-]+))?)?")
+
+
+@dataclass
+class Autosaved:
+    """What an autosave kept: the draft (new or changed), and the typed values it could not
+    keep yet (not valid so far), by path, so the page can say what still needs work."""
+
+    submission: Submission
+    created: bool
+    changed: bool
+    unsaved: list[Detail]
+
+
+def _drop_invalid(data: dict[str, Any], problems: list[Detail]) -> bool:
+    """Take the values named by ``problems`` out of ``data``; False when none could be."""
+    dropped = False
+    for problem in problems:
+        match = _PATH.match(problem.path)
+        if match is None or match["key"] not in data:
+            continue
+        key, row, column = match["key"], match["row"], match["column"]
+        rows = data[key]
+        if row is not None and column is not None and isinstance(rows, list):
+            index = int(row)
+            if index < len(rows) and isinstance(rows[index], dict) and column in rows[index]:
+                rows[index] = {**rows[index], column: ""}
+                dropped = True
+                continue
+        del data[key]
+        dropped = True
+    return dropped
+
+
+def autosave(
+    user: User,
+    template_key: str,
+    submission_id: int | None,
+    data: Any,
+    version: Any,
+    *,
+    today: date | None = None,
+) -> Autosaved:
+    """Keep what the person has typed so far as a draft: a new form becomes a draft on its
+    first save, a draft takes the change (``version`` must match, as for any change). Values
+    not valid yet are left out (and reported), so half-typed input never blocks the rest;
+    completeness and rules wait for Submit. A save that changes nothing writes nothing."""
+    if not isinstance(data, dict):
+        raise Invalid("Please check the form.", [Detail("data", "must be an object of values")])
+    data = {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+    unsaved: list[Detail] = []
+    for _attempt in range(5):
+        try:
+            # Invalid is raised before anything is written, so trying again is safe.
+            if submission_id is None:
+                submission = create(user, template_key, data, today=today)
+                return Autosaved(submission, True, True, unsaved)
+            loaded = load(user, submission_id)
+            if loaded.submission.template.key != template_key:
+                raise NotFound("No such submission, or it is outside your scope.")
+            if _unchanged(user, loaded, data, today):
+                check_version(loaded.submission, version)
+                return Autosaved(loaded.submission, False, False, unsaved)
+            submission = update(user, submission_id, data, version, today=today)
+            return Autosaved(submission, False, True, unsaved)
+        except Invalid as exc:
+            if not _drop_invalid(data, exc.details):
+                raise
+            unsaved.extend(exc.details)
+    raise Invalid("Please correct the highlighted fields.", unsaved)
+
+
+def _unchanged(user: User, loaded: Loaded, data: dict[str, Any], today: date | None) -> bool:
+    """Would saving ``data`` leave the stored draft as it is?"""
+    outcome = form_values.process(
+        loaded.template,
+        data,
+        previous=loaded.submission.data,
+        access=loaded.access,
+        extra=submitter_facts(user),
+        ctx=ParseContext(today=today or date.today()),
+    )
+    return not outcome.errors and outcome.data == loaded.submission.data
 
 
 # --- lists ------------------------------------------------------------------------------

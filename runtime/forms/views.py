@@ -7,6 +7,7 @@ there is one implementation of every rule.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -17,15 +18,15 @@ from sqlalchemy import select
 
 from .. import access
 from ..access import Permission as P
-from ..errors import Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from ..models import Attachment, FormTemplate, SubmissionStatus
+from ..models import Attachment, FormTemplate, Submission, SubmissionStatus
 from ..numbers import query_int
 from ..pagination import paginate, parse_page_args
 from . import attachments, service
 from . import templates as template_service
 from . import values as form_values
-from .presenter import FormPage, form_post_to_data
+from .presenter import PREVIEWS, FormPage, file_size, form_post_to_data
 
 bp = Blueprint("forms", __name__)
 
@@ -79,6 +80,9 @@ def new(key: str):  # type: ignore[no-untyped-def]
         return render_template(
             "forms/edit.html", record=record, version=version.version, page=page, submission=None
         )
+    autosaved = query_int(request.form, "_submission")
+    if autosaved is not None:  # the page was saved as a draft while it was being typed
+        return _save_draft(autosaved)
     record, version, template, _page = _new_page(key)
     typed = form_post_to_data(template, request.form, request.form.getlist)
     try:
@@ -107,40 +111,62 @@ def edit(submission_id: int):  # type: ignore[no-untyped-def]
     if not access.may_edit_submission(current_user, submission):
         return redirect(url_for("forms.view", submission_id=submission.id))
     if request.method == "POST":
-        typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
-        try:
-            service.update(current_user, submission.id, typed, request.form.get("_version"))
-        except Invalid as exc:
-            db.session.rollback()
-            loaded = service.load(current_user, submission_id)
-            page = FormPage(
-                loaded.template,
-                loaded.submission.data,
-                loaded.access,
-                _locale(),
-                errors=exc.details,
-                typed=typed,
-            )
-            return render_template(
-                "forms/edit.html",
-                record=loaded.submission.template,
-                version=loaded.submission.template_version,
-                page=page,
-                submission=loaded.submission,
-                failed=exc.message,
-            ), 422
-        db.session.commit()
-        flash(_("Saved."), "ok")
-        return redirect(url_for("forms.edit", submission_id=submission.id))
+        return _save_draft(submission_id)
     page = FormPage(loaded.template, submission.data, loaded.access, _locale())
     return render_template(
         "forms/edit.html",
         record=submission.template,
         version=submission.template_version,
-        page=page,
+        page=_duplicate_warnings(page, submission),
         submission=submission,
-        duplicates=service.duplicate_vouchers(submission),
     )
+
+
+def _duplicate_warnings(page: FormPage, submission: Submission) -> FormPage:
+    """Invoices used on another live claim, warned at their line: by number when the viewer
+    may read that claim, else only that there is one."""
+    for found in service.duplicate_vouchers(submission):
+        other = db.session.get(Submission, found.other_id)
+        if other is not None and access.may_read_submission(current_user, other):
+            text = _("Possible duplicate of %(number)s", number=found.other_number)
+            link = url_for("forms.view", submission_id=found.other_id)
+        else:
+            text, link = _("Possible duplicate on another claim"), None
+        page.warnings.setdefault(found.path, []).append((text, link))
+    return page
+
+
+def _save_draft(submission_id: int):  # type: ignore[no-untyped-def]
+    """Save the posted form into the draft (the person's own, while it is with them)."""
+    loaded = service.load(current_user, submission_id)
+    submission = loaded.submission
+    if not access.may_edit_submission(current_user, submission):
+        return redirect(url_for("forms.view", submission_id=submission.id))
+    typed = form_post_to_data(loaded.template, request.form, request.form.getlist)
+    try:
+        service.update(current_user, submission.id, typed, request.form.get("_version"))
+    except Invalid as exc:
+        db.session.rollback()
+        loaded = service.load(current_user, submission_id)
+        page = FormPage(
+            loaded.template,
+            loaded.submission.data,
+            loaded.access,
+            _locale(),
+            errors=exc.details,
+            typed=typed,
+        )
+        return render_template(
+            "forms/edit.html",
+            record=loaded.submission.template,
+            version=loaded.submission.template_version,
+            page=page,
+            submission=loaded.submission,
+            failed=exc.message,
+        ), 422
+    db.session.commit()
+    flash(_("Saved."), "ok")
+    return redirect(url_for("forms.edit", submission_id=submission.id))
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -152,8 +178,7 @@ def view(submission_id: int):  # type: ignore[no-untyped-def]
         "forms/view.html",
         submission=loaded.submission,
         loaded=loaded,
-        page=page,
-        duplicates=service.duplicate_vouchers(loaded.submission),
+        page=_duplicate_warnings(page, loaded.submission),
     )
 
 
@@ -249,6 +274,44 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
     return html, {"HX-Trigger": "quire-lines-changed"}
 
 
+@bp.post("/forms/<key>/autosave")
+@login_required
+def autosave(key: str):  # type: ignore[no-untyped-def]
+    """Save what is typed as a draft while the person types (htmx, debounced): a new form
+    becomes a draft on its first save and the address moves to it; the page learns the new
+    lock ``version`` out of band, so the next save and Submit go on from it."""
+    submission_id = query_int(request.form, "_submission")
+    record = template_service.template_by_key(key)
+    if record.kind != "form":
+        raise NotFound()
+    if submission_id is None:
+        _version, template = template_service.published(key)
+    else:
+        template = service.load(current_user, submission_id).template
+    typed = form_post_to_data(template, request.form, request.form.getlist)
+    try:
+        saved = service.autosave(
+            current_user, key, submission_id, typed, request.form.get("_version")
+        )
+    except Conflict as exc:
+        db.session.rollback()
+        return render_template("forms/_autosave.html", conflict=exc.message), 409
+    except Invalid as exc:
+        db.session.rollback()
+        return render_template("forms/_autosave.html", failed=exc.details), 422
+    db.session.commit()
+    submission = saved.submission
+    headers = {"HX-Trigger": "quire-saved" if not saved.unsaved else "quire-saved-in-part"}
+    if saved.created:
+        headers["HX-Replace-Url"] = url_for("forms.edit", submission_id=submission.id)
+    return render_template(
+        "forms/_autosave.html",
+        submission=submission,
+        saved=saved,
+        page=FormPage(template, submission.data, {}, _locale(), errors=saved.unsaved),
+    ), headers
+
+
 @bp.post("/attachments")
 @login_required
 def upload():  # type: ignore[no-untyped-def]
@@ -270,13 +333,52 @@ def upload():  # type: ignore[no-untyped-def]
             error=exc.details[0].message if exc.details else exc.message,
         ), 422
     db.session.commit()
-    return render_template(
+    html = render_template(
         "forms/_attachment_slot.html",
         name=name,
         value=str(attachment.id),
         label=attachment.filename,
+        size=file_size(attachment.size),
         error=None,
     )
+    return html, {"HX-Trigger": "quire-form-changed"}
+
+
+@bp.get("/attachments/slot")
+@login_required
+def attachment_slot():  # type: ignore[no-untyped-def]
+    """An empty invoice slot: the upload's "Remove" button (the file stays stored; the form no
+    longer names it once saved)."""
+    name = request.args.get("name", "")
+    if not re.fullmatch(r"[A-Za-z_][\w-]{0,120}", name):
+        raise NotFound()
+    html = render_template("forms/_attachment_slot.html", name=name, value="", label="", error=None)
+    return html, {"HX-Trigger": "quire-form-changed"}
+
+
+@bp.get("/attachments/<int:attachment_id>/preview")
+@login_required
+def preview(attachment_id: int):  # type: ignore[no-untyped-def]
+    """An image or PDF shown inside the claim page, beside its line: the download's checks,
+    served inline only for the types whose content was checked at upload."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not access.may_download_attachment(current_user, attachment):
+        raise NotFound()
+    if attachment.content_type not in PREVIEWS:
+        raise NotFound()
+    response = send_file(
+        attachments.path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=False,
+        download_name=attachment.filename,
+    )
+    # Framed by Quire's own pages only; nothing inside may run script.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/attachments/<int:attachment_id>")

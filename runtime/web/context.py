@@ -38,3 +38,10 @@ def register_template_context(app: Flask) -> None:
         from flask_babel import format_datetime
 
         return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+    @app.template_filter("localclock")
+    def _localclock(value: Any) -> str:
+        """The time of day in the instance's time zone ("saved at 21:14")."""
+        from flask_babel import format_datetime
+
+        return format_datetime(value, "HH:mm") if value else ""

@@ -51,3 +51,54 @@ def test_rd1_sees_at_the_line_that_training_exceeds_what_is_left_before_saving(p
         "培训费"
     )
     assert page.csp_violations == []
+
+
+def test_rd1_types_leaves_and_finds_the_draft_saved(page, app):
+    sign_in(page, "rd1")
+    page.goto("/forms/expense-claim/new")
+    page.fill("input[name=payee_name]", "张伟")
+    fill_line(page, 0, "training", "线上课程", "120")
+    # The first save makes the draft; the address moves to it while the person keeps typing.
+    page.wait_for_url("**/submissions/*/edit")
+    expect(page.locator("#autosave")).to_contain_text("已保存")
+    expect(page.locator("input[name=lines-0-description]")).to_have_value("线上课程")
+    address = page.url
+    page.locator("input[name=lines-0-description]").press("End")
+    page.locator("input[name=lines-0-description]").press_sequentially("（三天）")
+    expect(page.locator("#form-version")).not_to_have_value("1")
+    # Leaving and coming back: the edit is there.
+    page.goto("/forms")
+    page.goto(address)
+    expect(page.locator("input[name=lines-0-description]")).to_have_value("线上课程（三天）")
+    expect(page.locator("input[name=payee_name]")).to_have_value("张伟")
+    assert page.csp_violations == []
+
+
+def test_leaving_before_the_change_is_saved_asks_first(page, app):
+    sign_in(page, "rd1")
+    page.goto("/forms/expense-claim/new")
+    page.fill("input[name=payee_name]", "张伟")
+    expect(page.locator("#autosave")).to_contain_text("已保存")
+    page.locator("input[name=payee_name]").press("End")
+    page.locator("input[name=payee_name]").press_sequentially("伟")
+    asked: list[str] = []
+
+    def answer(dialog):  # type: ignore[no-untyped-def]
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.evaluate("window.location.href = '/forms'")
+    expect(page.locator("input[name=payee_name]")).to_have_value("张伟伟")
+    assert asked == ["beforeunload"]
+
+
+def test_a_new_claim_is_submitted_in_one_step_in_a_browser(page, app):
+    sign_in(page, "sales1")
+    page.goto("/forms/expense-claim/new")
+    page.fill("input[name=payee_name]", "李明")
+    page.fill("input[name=bank_account]", "6222 0200 1234 5678")
+    fill_line(page, 0, "office", "打印纸", "99.50")
+    page.click("[data-testid=submit]")
+    expect(page.locator("#status")).to_contain_text("已批准")
+    assert page.csp_violations == []

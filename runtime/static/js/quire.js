@@ -33,3 +33,46 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     detail.isError = false;
   }
 });
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  // Elements marked data-swap-errors show the server's 4xx answer (a sentence saying why)
+  // instead of htmx's default of dropping it.
+  const status = event.detail.xhr.status;
+  if (status >= 400 && status < 500 && event.detail.elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Autosave: the form is saved as a draft while it is typed (htmx, see forms/edit.html). Until
+// the latest change is saved, leaving the page asks first.
+(() => {
+  let edits = 0;
+  let savedEdits = 0;
+  let leaving = false;
+  const form = () => document.querySelector("form[data-autosave]");
+  const changed = () => {
+    edits += 1;
+  };
+  document.addEventListener("input", (event) => {
+    if (event.target.closest && event.target.closest("form[data-autosave]")) changed();
+  });
+  document.body.addEventListener("quire-lines-changed", changed);
+  document.body.addEventListener("quire-form-changed", changed);
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.id === "autosave") event.detail.elt.dataset.edits = String(edits);
+  });
+  document.addEventListener("quire-saved", (event) => {
+    const sent = Number(event.target.dataset ? event.target.dataset.edits : edits);
+    savedEdits = Math.max(savedEdits, sent);
+  });
+  document.addEventListener("submit", (event) => {
+    if (event.target === form()) leaving = true;
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (form() && !leaving && edits > savedEdits) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+})();
