@@ -47,7 +47,7 @@ class AttachmentWidget(Widget):
 <div class="attachment" id="slot-{{ w.name }}">
   <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
          placeholder="{{ w.say('发票号码，或上传发票', 'Invoice number, or upload') }}"
-         {{- w.disabled }}>
+         {{- w.disabled }}{{ w.attrs }}>
   {% if w.upload_url and not w.design -%}
   <input type="file" name="file" accept="{{ w.field.accept|join(',') }}"
          aria-label="{{ w.say('上传发票', 'Upload invoice') }}"
