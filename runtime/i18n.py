@@ -1,4 +1,5 @@
-"""Language choice: the user's own setting, else the browser's, else Chinese."""
+"""Language choice: the user's own setting, else the one picked in this browser (a cookie, so
+the sign-in page remembers it), else the browser's, else Chinese."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 LOCALES = ("zh_CN", "en")
+#: The cookie that remembers the language picked in this browser, signed in or not.
+LOCALE_COOKIE = "quire_locale"
+#: Session key: a language was picked on the sign-in page, so it becomes the setting at sign-in.
+PICKED_BEFORE_SIGN_IN = "locale_picked"
 
 
 def select_locale() -> str:
@@ -13,6 +18,9 @@ def select_locale() -> str:
     if preferred in LOCALES:
         return preferred
     if has_request_context():
+        remembered = request.cookies.get(LOCALE_COOKIE)
+        if remembered in LOCALES:
+            return remembered
         best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
         if best and best.startswith("en"):
             return "en"

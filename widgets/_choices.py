@@ -24,7 +24,7 @@ from .base import (
 SELECT_MACROS = """
 {% macro render_input(w) -%}
 {% if w.choices is not none -%}
-<select name="{{ w.name }}" id="{{ w.name }}"{{ w.disabled }}>
+<select name="{{ w.name }}" id="{{ w.name }}"{{ w.disabled }}{{ w.attrs }}>
   <option value="">{{ w.say('— 请选择 —', '— choose —') }}</option>
   {% for v, label in w.choices -%}
   <option value="{{ v }}" {% if v == w.value %}selected{% endif %}>{{ label }}</option>
@@ -36,7 +36,7 @@ SELECT_MACROS = """
             'The list of choices is unavailable right now; type the code.') -}}
 </small>{% endif %}
 <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
-       autocomplete="off"{{ w.disabled }}>
+       autocomplete="off"{{ w.disabled }}{{ w.attrs }}>
 {%- endif %}
 {%- endmacro %}
 """

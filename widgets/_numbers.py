@@ -94,7 +94,7 @@ class DecimalWidget(Widget):
     macros = """
 {% macro render_input(w) -%}
 <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" inputmode="decimal"
-       autocomplete="off"{{ w.disabled }}>
+       autocomplete="off"{{ w.disabled }}{{ w.attrs }}>
 {%- endmacro %}
 """
 

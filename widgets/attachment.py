@@ -60,7 +60,7 @@ class AttachmentWidget(Widget):
   {%- else -%}
   <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
          placeholder="{{ w.say('发票号码，或上传发票', 'Invoice number, or upload') }}"
-         {{- w.disabled }}>
+         {{- w.disabled }}{{ w.attrs }}>
   {%- endif %}
   {% if w.files and w.remove_url %}{% elif w.upload_url and not w.design -%}
   <input type="file" name="file" accept="{{ w.field.accept|join(',') }}"

@@ -330,6 +330,10 @@ class FieldView:
     #: Where the input's "remove" button asks for an empty slot (input mode, with `files`).
     remove_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Attributes the runtime puts on the input: an accessible name for a table cell
+    #: (`aria-label`), `aria-invalid` and `aria-describedby` when the value was refused, and
+    #: `autofocus` on the first cell of a row just added. A macro writes them with `w.attrs`.
+    input_attrs: dict[str, str] = field(default_factory=dict)
 
     @property
     def design(self) -> bool:
@@ -339,6 +343,13 @@ class FieldView:
     def disabled(self) -> Markup:
         """` disabled` on the designer's canvas, where inputs are pictures of themselves."""
         return Markup(" disabled") if self.design else Markup("")
+
+    @property
+    def attrs(self) -> Markup:
+        """`input_attrs` as HTML attributes (escaped), each with a leading space."""
+        return Markup("").join(
+            Markup(' {}="{}"').format(name, value) for name, value in self.input_attrs.items()
+        )
 
     @property
     def label(self) -> str:
@@ -359,7 +370,7 @@ class FieldView:
 BASE_MACROS = """
 {% macro render_input(w) -%}
 <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" autocomplete="off"
-       {%- if w.design %} disabled{% endif %}>
+       {%- if w.design %} disabled{% endif %}{{ w.attrs }}>
 {%- endmacro %}
 {% macro render_readonly(w) -%}
 {% if w.cell %}{{ w.text }}{% else -%}

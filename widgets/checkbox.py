@@ -26,7 +26,7 @@ class CheckboxWidget(Widget):
     macros = """
 {% macro render_input(w) -%}
 <input type="checkbox" role="switch" name="{{ w.name }}" id="{{ w.name }}" value="y"
-       {%- if w.value %} checked{% endif %}{{ w.disabled }}>
+       {%- if w.value %} checked{% endif %}{{ w.disabled }}{{ w.attrs }}>
 {%- endmacro %}
 """
 

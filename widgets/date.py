@@ -37,7 +37,7 @@ class DateWidget(Widget):
     macros = """
 {% macro render_input(w) -%}
 <input type="date" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}"
-       {{- w.disabled }}>
+       {{- w.disabled }}{{ w.attrs }}>
 {%- endmacro %}
 """
 

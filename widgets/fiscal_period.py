@@ -36,7 +36,7 @@ class FiscalPeriodWidget(Widget):
 {% macro render_input(w) -%}
 <input type="{{ 'month' if w.field.granularity == 'month' else 'text' }}"
        name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" autocomplete="off"
-       {{- w.disabled }}>
+       {{- w.disabled }}{{ w.attrs }}>
 {%- endmacro %}
 """
 

@@ -34,7 +34,7 @@ class MoneyWidget(DecimalWidget):
     macros = """
 {% macro render_input(w) -%}
 <input type="text" name="{{ w.name }}" id="{{ w.name }}" value="{{ w.value }}" inputmode="decimal"
-       class="money" autocomplete="off"{{ w.disabled }}>
+       class="money" autocomplete="off"{{ w.disabled }}{{ w.attrs }}>
 {%- endmacro %}
 {% macro render_readonly(w) -%}
 {% if w.cell %}<span class="money">{{ w.text }}</span>{% else -%}

@@ -28,7 +28,7 @@ class MultiSelectWidget(ChoiceWidget):
     FieldModel = MultiSelectField
     macros = """
 {% macro render_input(w) -%}
-<select name="{{ w.name }}" id="{{ w.name }}" multiple{{ w.disabled }}>
+<select name="{{ w.name }}" id="{{ w.name }}" multiple{{ w.disabled }}{{ w.attrs }}>
   {% for v, label in w.choices or [] -%}
   <option value="{{ v }}" {% if w.value and v in w.value %}selected{% endif %}>{{ label }}</option>
   {%- endfor %}

@@ -27,7 +27,8 @@ class TextareaWidget(Widget):
     FieldModel = TextareaField
     macros = """
 {% macro render_input(w) -%}
-<textarea name="{{ w.name }}" id="{{ w.name }}" rows="{{ w.field.rows }}"{{ w.disabled }}>
+<textarea name="{{ w.name }}" id="{{ w.name }}" rows="{{ w.field.rows }}"
+          {{- w.disabled }}{{ w.attrs }}>
   {{- w.value -}}
 </textarea>
 {%- endmacro %}

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from .. import audit
 from ..errors import Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
+from ..i18n import LOCALES, PICKED_BEFORE_SIGN_IN
 from . import service, sessions
 
 bp = Blueprint("auth", __name__)
@@ -51,9 +52,20 @@ def login():  # type: ignore[no-untyped-def]
             flash(_("Wrong username or password, or the account is disabled."), "error")
             status = 401
         else:
+            picked = session.get(PICKED_BEFORE_SIGN_IN)
             sessions.start(
                 user, user_agent=request.headers.get("User-Agent"), ip=request.remote_addr
             )
+            if picked in LOCALES and picked != user.locale:
+                # Picked on the sign-in page a moment ago: it is what they want from now on.
+                audit.record(
+                    user,
+                    "user.locale",
+                    object_type="user",
+                    object_id=user.username,
+                    changes={"locale": [user.locale, picked]},
+                )
+                user.locale = picked
             db.session.commit()
             if user.must_change_password:
                 return redirect(url_for("auth.new_password"))

@@ -115,6 +115,8 @@ class FormPage(OrganisationLookup):
         self._source_options: dict[str, list[tuple[str, str]] | None] = {}
         #: Field keys whose data source could not be read just now (shown to the person).
         self.unavailable: set[str] = set()
+        #: The input (by id) that takes the keyboard focus when a redrawn table arrives.
+        self.focus: str | None = None
         self._line_note_tables: set[str] | None = None
         #: Warnings by path, shown at the field or line (`(sentence, link or None)`).
         self.warnings: dict[str, list[tuple[str, str | None]]] = {}
@@ -309,6 +311,8 @@ class FormPage(OrganisationLookup):
             view.text = (
                 self.display(f) if widget.has_value else widget.display(f, None, self.locale)
             )
+        if mode == "input":
+            view.input_attrs = self.input_attrs(f, name, table, row)
         if mode in ("input", "design"):
             if widget.has_value and not widget.computed:
                 view.value = self.input_value(f, row, table)
@@ -375,6 +379,22 @@ class FormPage(OrganisationLookup):
                 }
             )
         return found
+    def input_attrs(
+        self, f: FieldBase, name: str, table: FieldBase | None, row: int | None
+    ) -> dict[str, str]:
+        """What a screen reader needs on the input: a table cell's name ("第 1 行 日期", the
+        column header and row number being far away), and the error that refused its value."""
+        attrs: dict[str, str] = {}
+        path = f.key
+        if table is not None and row is not None:
+            attrs["aria-label"] = _("Row %(n)s %(column)s", n=row + 1, column=self.label(f))
+            path = f"{table.key}[{row}].{f.key}"
+            if self.focus == name:
+                attrs["autofocus"] = "autofocus"
+        if self.errors_at(path):
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{name}-error"
+        return attrs
 
     def render(self, f: FieldBase, mode: RenderMode, **where: Any) -> Markup:
         """The field drawn by its own widget (see :mod:`quire.widgets.rendering`)."""

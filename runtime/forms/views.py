@@ -246,6 +246,7 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         raise NotFound()
     rows = list(page.typed.get(table_key) or [])
     op = request.args.get("op")
+    index = None
     if op == "add" and len(rows) < table.max_rows:
         rows.append({})
     elif op == "remove":
@@ -262,6 +263,7 @@ def table_rows(key: str, table_key: str):  # type: ignore[no-untyped-def]
         creating=True,
     )
     page = FormPage(template, outcome.data, page.access, _locale(), typed=typed)
+    page.focus = _focus_after(page, table, op, index if op == "remove" else None)
     html = render_template(
         "forms/_table.html",
         page=page,
@@ -310,6 +312,18 @@ def autosave(key: str):  # type: ignore[no-untyped-def]
         saved=saved,
         page=FormPage(template, submission.data, {}, _locale(), errors=saved.unsaved),
     ), headers
+def _focus_after(page: FormPage, table: Any, op: str | None, removed: int | None) -> str | None:
+    """Where the keyboard is once the table is redrawn: the new row's first input, else the
+    remove button that took the removed row's place (the row above it for the last row)."""
+    count = len(page.rows(table))
+    if op == "add":
+        first = next(
+            (c for c in table.columns if page.has_value(c) and not page.is_computed(c)), None
+        )
+        return f"{table.key}-{count - 1}-{first.key}" if first is not None else None
+    if removed is not None:
+        return f"remove-{table.key}-{min(removed, count - 1)}" if count else f"add-{table.key}"
+    return None
 
 
 @bp.post("/attachments")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -16,7 +16,7 @@ from ..auth import service as auth_service
 from ..auth import sessions
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..i18n import LOCALES
+from ..i18n import LOCALE_COOKIE, LOCALES, PICKED_BEFORE_SIGN_IN
 from ..models import ApiToken, UserSession
 
 bp = Blueprint("web", __name__)
@@ -148,7 +148,17 @@ def set_locale():  # type: ignore[no-untyped-def]
             changes={"locale": [before, choice]},
         )
         db.session.commit()
+    else:
+        session[PICKED_BEFORE_SIGN_IN] = choice
     response = redirect(request.referrer if _same_site(request.referrer) else url_for("web.home"))
+    response.set_cookie(
+        LOCALE_COOKIE,
+        choice,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
     return response
 
 

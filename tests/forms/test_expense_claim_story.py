@@ -209,7 +209,8 @@ def test_a_bad_amount_is_shown_at_its_cell_and_what_was_typed_is_kept(signed_in)
         page="/forms/expense-claim/new",
     )
     assert response.status_code == 422
-    assert 'id="lines[0].amount-error"' in response.text
+    assert 'id="lines-0-amount-error"' in response.text
+    assert 'aria-describedby="lines-0-amount-error"' in response.text
     assert 'value="eighty"' in response.text and 'value="出租车"' in response.text
 
 

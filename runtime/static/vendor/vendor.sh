@@ -16,6 +16,7 @@ fetch vega-lite@6.4.0 vega-lite
 fetch vega-embed@7.3.0 vega-embed
 fetch vega-interpreter@2.3.2 vega-interpreter
 fetch sortablejs@1.15.6 sortable
+fetch axe-core@4.14.1 axe
 cp htmx/package/dist/htmx.min.js "$here/htmx.min.js"
 cp htmx/package/LICENSE "$here/htmx.LICENSE"
 cp alpine/package/dist/cdn.min.js "$here/alpine-csp.min.js"
@@ -31,6 +32,9 @@ cp vega-embed/package/LICENSE "$here/vega-embed.LICENSE"
 cp vega-interpreter/package/LICENSE "$here/vega-interpreter.LICENSE"
 cp sortable/package/Sortable.min.js "$here/sortable.min.js"
 cp sortable/package/LICENSE "$here/sortable.LICENSE"
+# axe-core checks pages for accessibility in the browser tests only; no page loads it.
+cp axe/package/axe.min.js "$here/axe.min.js"
+cp axe/package/LICENSE "$here/axe.LICENSE"
 # vega-interpreter ships only as an ES module importing vega-util; vega.min.js already
 # exposes those functions on the `vega` global, so wrap it as a classic script that sets
 # `window.vegaInterpreter` (no bundler, no import map: an import map would be inline script).
@@ -46,11 +50,12 @@ grep -q "^import\|^export" "$here/vega-interpreter.js" && { echo "vega-interpret
 cd "$here"
 {
   echo "# Vendored browser libraries: name version file sha256"
-  for f in htmx.min.js alpine-csp.min.js pico.min.css vega.min.js vega-lite.min.js vega-embed.min.js vega-interpreter.js sortable.min.js; do
+  for f in htmx.min.js alpine-csp.min.js pico.min.css vega.min.js vega-lite.min.js vega-embed.min.js vega-interpreter.js sortable.min.js axe.min.js; do
     case $f in
       htmx*) v="htmx.org 2.0.11";; alpine*) v="@alpinejs/csp 3.17.4";; pico*) v="@picocss/pico 2.1.1";;
       vega.min.js) v="vega 6.2.0";; vega-lite*) v="vega-lite 6.4.0";; vega-embed*) v="vega-embed 7.3.0";;
       vega-interpreter*) v="vega-interpreter 2.3.2";; sortable*) v="sortablejs 1.15.6";;
+      axe*) v="axe-core 4.14.1";;
     esac
     echo "$v $f $(sha256sum "$f" | cut -d' ' -f1)"
   done
