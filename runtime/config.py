@@ -38,6 +38,7 @@ ENV_KEYS: dict[str, type] = {
     "DATASOURCE_FILE_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
     "CONNECTOR_ALLOWED_NETWORKS": str,
+    "SESSION_IDLE_MINUTES": int,
 }
 
 
@@ -79,6 +80,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SIGNIN_MAX_FAILURES": 10,
         "SIGNIN_WINDOW_SECONDS": 60,
         "API_TOKEN_DAYS": 90,
+        # A browser session unused this long ends server-side (0: never).
+        "SESSION_IDLE_MINUTES": 120,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "PAGE_SIZE": 50,
         "TIMEZONE": "Asia/Shanghai",
