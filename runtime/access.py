@@ -909,6 +909,13 @@ def may_manage_grants_of(actor: User | None, user: User) -> bool:
     )
 
 
+def may_end_sign_ins_of(actor: User | None, user: User) -> bool:
+    """Whether ``actor`` may see and end ``user``'s sessions and tokens: a user manager whose
+    grant reaches the person, and never for oneself (one's own are ended from the profile,
+    where ending them cannot lock anyone else out or skip a check)."""
+    return may_manage_grants_of(actor, user)
+
+
 class _Scope:
     """The scope of a grant being made, to compare with the grantor's own grants."""
 

@@ -38,6 +38,7 @@ ENV_KEYS: dict[str, type] = {
     "DATASOURCE_FILE_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
     "CONNECTOR_ALLOWED_NETWORKS": str,
+    "SESSION_IDLE_MINUTES": int,
 }
 
 
@@ -81,6 +82,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "API_TOKEN_DAYS": 90,
         # Holders and role owners are reminded this many days before a temporary grant ends.
         "GRANT_EXPIRY_REMIND_DAYS": 7,
+        # A browser session unused this long ends server-side (0: never).
+        "SESSION_IDLE_MINUTES": 120,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         "PAGE_SIZE": 50,
         "TIMEZONE": "Asia/Shanghai",

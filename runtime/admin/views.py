@@ -8,6 +8,7 @@ read-only.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +18,8 @@ from sqlalchemy.orm import selectinload
 
 from .. import access, org
 from ..access import Permission as P
+from ..auth import service as auth_service
+from ..auth import sessions
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Department, Role, RoleGrant, User, UserStatus
@@ -257,6 +260,7 @@ def _render_user(user: User, grant_form: GrantForm, status: int = 200):  # type:
             can_manage=access.may_manage_grants_of(current_user, user),
             can_edit=can_manage,
             now=datetime.now(UTC),
+            sign_ins=_sign_ins(user),
         ),
         status,
     )
@@ -315,6 +319,66 @@ def grant_revoke(grant_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Grant revoked."), "ok")
     return redirect(url_for("admin.user_detail", username=grant.user.username))
+
+
+# --- someone's sessions and tokens --------------------------------------------------------
+def _sign_ins(user: User) -> dict[str, Any] | None:
+    """Open sessions and working tokens, when the viewer may end them."""
+    if not access.may_end_sign_ins_of(current_user, user):
+        return None
+    return {"sessions": sessions.open_sessions(user), "tokens": auth_service.open_tokens(user)}
+
+
+def _sign_ins_of(username: str) -> User:
+    user = org.user_by_username(username)
+    access.authorize(current_user, P.USER_MANAGE, user, visible_with=[P.USER_READ])
+    if not access.may_end_sign_ins_of(current_user, user):
+        raise Forbidden(_("End your own sessions and tokens from your profile."))
+    return user
+
+
+@bp.post("/users/<username>/sign-ins/end")
+@login_required
+def user_sign_ins_end(username: str):  # type: ignore[no-untyped-def]
+    user = _sign_ins_of(username)
+    ended, revoked = auth_service.end_sign_ins_by_admin(current_user, user)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s is signed out: %(sessions)d sessions ended, %(tokens)d tokens revoked.",
+            name=user.username,
+            sessions=ended,
+            tokens=revoked,
+        ),
+        "ok",
+    )
+    return redirect(url_for("admin.user_detail", username=user.username))
+
+
+@bp.post("/users/<username>/sessions/<int:session_id>/end")
+@login_required
+def user_session_end(username: str, session_id: int):  # type: ignore[no-untyped-def]
+    user = _sign_ins_of(username)
+    record = next((s for s in sessions.open_sessions(user) if s.id == session_id), None)
+    if record is None:
+        raise NotFound()
+    auth_service.end_session_by_admin(current_user, record)
+    db.session.commit()
+    flash(_("Session ended."), "ok")
+    return redirect(url_for("admin.user_detail", username=user.username))
+
+
+@bp.post("/users/<username>/tokens/<int:token_id>/revoke")
+@login_required
+def user_token_revoke(username: str, token_id: int):  # type: ignore[no-untyped-def]
+    user = _sign_ins_of(username)
+    token = next((t for t in auth_service.open_tokens(user) if t.id == token_id), None)
+    if token is None:
+        raise NotFound()
+    auth_service.revoke_token(token, current_user, reason="revoked_by_admin")
+    db.session.commit()
+    flash(_("Token revoked."), "ok")
+    return redirect(url_for("admin.user_detail", username=user.username))
 
 
 # --- roles ------------------------------------------------------------------------------

@@ -16,4 +16,5 @@ from . import (  # noqa: E402,F401  (routes attach to bp)
     reports,
     submissions,
     templates,
+    user_sessions,
 )

@@ -14,10 +14,92 @@ from ..errors import BadRequest
 from ..forms import service as forms_service
 from ..forms import values as form_values
 from ..models import ApprovalEvent, ApprovalTask
-from ..openapi import ENDPOINTS, Endpoint
+from ..openapi import answers, spec
 from ..pagination import paginate, parse_page_args
 from . import bp
-from .serialize import iso
+from .serialize import PageQuery, iso
+from .submissions import Submission
+
+
+class SubmitRequest(BaseModel):
+    #: Optional: checked when given (409 when someone changed the submission since).
+    version: int | None = None
+
+
+class ActionRequest(BaseModel):
+    """``approve`` may carry ``data`` with the fields the current step lets its approvers
+    edit; ``delegate`` and ``transfer`` name the user in ``to``."""
+
+    #: approve, reject, return, delegate, transfer, withdraw, comment, add_signer or copy.
+    action: str
+    comment: str | None = None
+    #: Whom: a username (delegate, transfer), a step key (return), usernames (add_signer),
+    #: usernames or role keys (copy).
+    to: str | list[str] | None = None
+    #: The version read last (409 when stale or missing).
+    version: int | None = None
+    #: With `add_signer`: `before` or `after` the approver, or `alongside` them.
+    position: str | None = None
+    #: With `add_signer` alongside: `any` (either decides) or `all` (all must approve).
+    mode: str | None = None
+    #: With `return`: the earlier step to send the form back to (or `to`).
+    step: str | None = None
+    #: With `return` to a step: whether the steps between decide again (default true) or
+    #: the form comes straight back to the step that returned it.
+    again: bool | None = None
+    #: With `approve`: the fields the current step lets its approvers edit, changed first.
+    data: dict[str, Any] | None = None
+
+
+class HistoryItem(BaseModel):
+    step: str | None
+    actor: str | None
+    on_behalf_of: str | None
+    action: str
+    comment: str | None
+    at: str | None
+    round: int | None = None
+    details: Any = None
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryItem]
+    page: int
+    pages: int
+    total: int
+
+
+class InboxSummary(BaseModel):
+    submitter: str
+    department: str
+    total: str | None
+
+
+class InboxItem(BaseModel):
+    task_id: int
+    submission_id: int
+    form: str
+    step: str
+    since: str | None
+    due: str | None
+    summary: InboxSummary
+    number: str | None = None
+    version: int | None = None
+    step_name: str | None = None
+    on_behalf_of: str | None = None
+    checks_passed: bool | None = None
+
+
+class InboxList(BaseModel):
+    items: list[InboxItem]
+    page: int
+    pages: int
+    total: int
+
+
+class InboxQuery(PageQuery):
+    #: -since (default), since, -total, total or due.
+    sort: str | None = None
 
 
 def _locale() -> str:
@@ -44,7 +126,13 @@ def _submission_response(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/submissions/<int:submission_id>/submit")
 @login_required
+@spec.validate(
+    json=SubmitRequest,
+    resp=answers(Submission, 400, 401, 403, 404, 409, 422),
+    tags=["approvals"],
+)
 def submit_submission(submission_id: int):  # type: ignore[no-untyped-def]
+    """Submit a draft or returned submission: in_review, or approved when the route says so."""
     body = _body()
     engine.submit(current_user, submission_id, body.get("version"), locale=_locale())
     from ..extensions import db
@@ -55,7 +143,13 @@ def submit_submission(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/submissions/<int:submission_id>/actions")
 @login_required
+@spec.validate(
+    json=ActionRequest,
+    resp=answers(Submission, 400, 401, 403, 404, 409, 422),
+    tags=["approvals"],
+)
 def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
+    """Approve, reject, return, delegate, transfer, withdraw or comment, at `version`."""
     body = _body()
     engine.act(
         current_user,
@@ -101,7 +195,9 @@ def history_json(event: ApprovalEvent, loaded: Any = None) -> dict[str, Any]:
 
 @bp.get("/submissions/<int:submission_id>/history")
 @login_required
+@spec.validate(query=PageQuery, resp=answers(HistoryList, 400, 401, 404), tags=["approvals"])
 def submission_history(submission_id: int):  # type: ignore[no-untyped-def]
+    """Every step, actor, action, comment and time, oldest first."""
     loaded = forms_service.load(current_user, submission_id)
     page, per_page = parse_page_args(request.args, default_per_page=100)
     result = paginate(engine.history_query(loaded.submission), page, per_page)
@@ -142,107 +238,11 @@ INBOX_API_SORTS = {
 
 @bp.get("/inbox")
 @login_required
+@spec.validate(query=InboxQuery, resp=answers(InboxList, 400, 401, 422), tags=["approvals"])
 def inbox():  # type: ignore[no-untyped-def]
+    """Tasks waiting for me, including those delegated to me."""
     sort = request.args.get("sort", "-since")
     page, per_page = parse_page_args(request.args)
     stmt = engine.inbox_query(current_user, engine.local_day(engine.utcnow()), sort)
     locale = _locale()
     return jsonify(paginate(stmt, page, per_page).as_dict(lambda t: inbox_json(t, locale)))
-
-
-class ActionRequest(BaseModel):
-    action: str
-    comment: str | None = None
-    #: Whom: a username (delegate, transfer), a step key (return), usernames (add_signer),
-    #: usernames or role keys (copy).
-    to: str | list[str] | None = None
-    version: int
-    #: With `add_signer`: `before` or `after` the approver, or `alongside` them.
-    position: str | None = None
-    #: With `add_signer` alongside: `any` (either decides) or `all` (all must approve).
-    mode: str | None = None
-    #: With `return`: the earlier step to send the form back to (or `to`).
-    step: str | None = None
-    #: With `return` to a step: whether the steps between decide again (default true) or
-    #: the form comes straight back to the step that returned it.
-    again: bool | None = None
-    #: With `approve`: the fields the current step lets its approvers edit, changed first.
-    data: dict[str, Any] | None = None
-
-
-class SubmitRequest(BaseModel):
-    version: int
-
-
-class HistoryItem(BaseModel):
-    step: str | None
-    actor: str | None
-    on_behalf_of: str | None
-    action: str
-    comment: str | None
-    at: str
-
-
-class HistoryList(BaseModel):
-    items: list[HistoryItem]
-    page: int
-    pages: int
-    total: int
-
-
-class InboxSummary(BaseModel):
-    submitter: str
-    department: str
-    total: str | None
-
-
-class InboxItem(BaseModel):
-    task_id: int
-    submission_id: int
-    form: str
-    step: str
-    since: str
-    due: str | None
-    summary: InboxSummary
-
-
-class InboxList(BaseModel):
-    items: list[InboxItem]
-    page: int
-    pages: int
-    total: int
-
-
-ENDPOINTS.extend(
-    [
-        Endpoint(
-            "post",
-            "/submissions/{id}/submit",
-            "Submit a draft or returned submission: in_review, or approved when the route says so",
-            request=SubmitRequest,
-            errors=(400, 401, 403, 404, 409, 422),
-        ),
-        Endpoint(
-            "post",
-            "/submissions/{id}/actions",
-            "approve, reject, return, delegate, transfer, withdraw, comment, add_signer or copy, "
-            "with the version",
-            request=ActionRequest,
-            errors=(400, 401, 403, 404, 409, 422),
-        ),
-        Endpoint(
-            "get",
-            "/submissions/{id}/history",
-            "Every step, actor, action, comment and time, oldest first",
-            HistoryList,
-            query=("page", "per_page"),
-        ),
-        Endpoint(
-            "get",
-            "/inbox",
-            "Tasks waiting for me, including those delegated to me",
-            InboxList,
-            query=("sort", "page", "per_page"),
-        ),
-    ]
-)

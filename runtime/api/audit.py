@@ -9,14 +9,28 @@ from .. import access
 from ..audit_query import audit_query
 from ..audit_view import shown_changes
 from ..errors import BadRequest, Detail
+from ..openapi import answers, spec
 from ..pagination import paginate, parse_page_args
 from . import bp
-from .serialize import audit_json
+from .serialize import AuditList, PageQuery, audit_json
+
+
+class AuditQuery(PageQuery):
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    #: From this day or time (ISO 8601).
+    since: str | None = None
+    #: Up to this day or time (ISO 8601).
+    until: str | None = None
 
 
 @bp.get("/audit")
 @login_required
+@spec.validate(query=AuditQuery, resp=answers(AuditList, 400, 401, 403), tags=["audit"])
 def audit_list():  # type: ignore[no-untyped-def]
+    """The audit trail (auditors only), newest first, masked as in every view."""
     access.authorize(current_user, access.Permission.AUDIT_READ)
     page, per_page = parse_page_args(request.args)
     try:

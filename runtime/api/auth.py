@@ -6,17 +6,51 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_login import current_user, login_required
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ..auth import service
 from ..errors import BadRequest, Detail, Forbidden, NotFound
 from ..extensions import db
 from ..models import ApiToken
-from ..openapi import ENDPOINTS, Endpoint
+from ..openapi import PUBLIC, answers, spec
 from ..pagination import paginate, parse_page_args
 from . import bp
-from .serialize import iso, user_json
+from .serialize import Me, PageQuery, iso, user_json
+
+
+class TokenRequest(BaseModel):
+    username: str
+    password: str
+    #: Signing in again under the same name replaces that token.
+    name: str = Field(service.SIGN_IN_TOKEN_NAME, min_length=1, max_length=100)
+
+
+class TokenResponse(BaseModel):
+    #: Send it as ``Authorization: Bearer <token>``; shown once.
+    token: str
+    name: str
+    expires_at: str | None
+
+
+class TokenItem(BaseModel):
+    id: int
+    name: str
+    #: The token's first characters, to tell tokens apart.
+    prefix: str
+    #: Issued by ``POST /auth/token`` (ends with a password change) rather than by an admin.
+    from_sign_in: bool
+    created_at: str | None
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class TokenList(BaseModel):
+    items: list[TokenItem]
+    page: int
+    pages: int
+    total: int
 
 
 def json_body() -> dict:
@@ -28,6 +62,12 @@ def json_body() -> dict:
 
 
 @bp.post("/auth/token")
+@spec.validate(
+    json=TokenRequest,
+    resp=answers(TokenResponse, 400, 401, 403, 422, 429),
+    tags=["auth"],
+    security=PUBLIC,
+)
 def issue_token():  # type: ignore[no-untyped-def]
     """A token for a password; signing in again under the same ``name`` replaces it."""
     data = json_body()
@@ -55,7 +95,9 @@ def issue_token():  # type: ignore[no-untyped-def]
 
 @bp.get("/me")
 @login_required
+@spec.validate(resp=answers(Me, 401), tags=["auth"])
 def me():  # type: ignore[no-untyped-def]
+    """The signed-in user with current grants and permissions."""
     return jsonify(user_json(current_user, with_rights=True))
 
 
@@ -74,6 +116,7 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 
 @bp.get("/me/tokens")
 @login_required
+@spec.validate(query=PageQuery, resp=answers(TokenList, 400, 401), tags=["auth"])
 def my_tokens():  # type: ignore[no-untyped-def]
     """My API tokens, newest first, revoked ones included (never the token itself)."""
     page, per_page = parse_page_args(request.args)
@@ -83,49 +126,12 @@ def my_tokens():  # type: ignore[no-untyped-def]
 
 @bp.delete("/me/tokens/<int:token_id>")
 @login_required
+@spec.validate(resp=answers(TokenItem, 401, 404), tags=["auth"])
 def revoke_my_token(token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke one of my tokens; it stops working at once."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         raise NotFound()
     service.revoke_token(token, current_user)
     db.session.commit()
     return jsonify(token_json(token))
-
-
-class TokenItem(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    from_sign_in: bool
-    created_at: str
-    expires_at: str | None
-    last_used_at: str | None
-    revoked_at: str | None
-
-
-class TokenList(BaseModel):
-    items: list[TokenItem]
-    page: int
-    pages: int
-    total: int
-
-
-ENDPOINTS.extend(
-    [
-        Endpoint(
-            "get",
-            "/me/tokens",
-            "My API tokens with name, first characters, expiry and last use (never the token)",
-            TokenList,
-            query=("page", "per_page"),
-            errors=(400, 401),
-        ),
-        Endpoint(
-            "delete",
-            "/me/tokens/{id}",
-            "Revoke one of my tokens; it stops working at once",
-            TokenItem,
-            errors=(401, 404),
-        ),
-    ]
-)

@@ -16,17 +16,112 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_login import current_user, login_required
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .. import access, hr_sync
 from ..datasources import service, uploads
 from ..errors import BadRequest, Detail, Forbidden, Invalid
 from ..extensions import db
 from ..models import DataSource
-from ..openapi import ENDPOINTS, Endpoint
+from ..openapi import answers, spec
 from . import bp
 from .auth import json_body
 from .serialize import iso
+
+
+class StoredFileBody(BaseModel):
+    name: str
+    size: int | None
+    modified: str | None
+    present: bool
+
+
+class SourceUsage(BaseModel):
+    template: str
+    published: bool
+    paths: list[str]
+
+
+class DataSourceBody(BaseModel):
+    """A data source; ``files`` only for an Uploaded-file source."""
+
+    key: str
+    name: str
+    connector: str
+    #: The connector's settings (its config model), secrets left out.
+    config: dict[str, Any]
+    #: Each secret field of the connector: ``"set"`` or ``"unset"``, never the value.
+    secrets: dict[str, str]
+    cache_ttl_s: int
+    timeout_s: int
+    used_by: list[SourceUsage]
+    files: list[StoredFileBody] | None = None
+    created_at: str | None
+    updated_at: str | None
+
+
+class DataSourceList(BaseModel):
+    items: list[DataSourceBody]
+
+
+class DataSourceCreate(BaseModel):
+    key: str
+    name: str
+    connector: str
+    config: dict[str, Any] = {}
+    #: New secret values by field name (write-only).
+    secrets: dict[str, str] = {}
+    clear_secrets: list[str] = []
+    cache_ttl_s: int = 0
+    timeout_s: int = 15
+
+
+class DataSourceChange(BaseModel):
+    name: str = ""
+    #: Settings to change; those left out keep their value.
+    config: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    clear_secrets: list[str] = []
+    cache_ttl_s: int = 0
+    timeout_s: int = 15
+
+
+class TestResult(BaseModel):
+    ok: bool
+    message: str
+
+
+TestResult.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+class PreviewRows(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+class UploadedFile(BaseModel):
+    file: StoredFileBody
+    preview: PreviewRows
+
+
+class ConfirmQuery(BaseModel):
+    #: ``1``: go ahead although published templates use the source.
+    confirm: str | None = None
+
+
+class PreviewQuery(BaseModel):
+    """Every query argument other than ``query`` is a connector parameter."""
+
+    model_config = {"extra": "allow"}
+
+    #: The connector's query (a table, SQL statement, path or file name).
+    query: str | None = None
+
+
+class FileUpload(BaseModel):
+    #: A CSV or XLSX file.
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+
 
 #: Query arguments of the preview that are not connector parameters.
 PREVIEW_ARGS = frozenset({"query"})
@@ -167,7 +262,9 @@ def _needs_confirmation(exc: service.ConfirmationNeeded) -> service.Confirmation
 
 @bp.get("/datasources")
 @login_required
+@spec.validate(resp=answers(DataSourceList, 401, 403), tags=["data sources"])
 def list_datasources():  # type: ignore[no-untyped-def]
+    """Data sources the caller manages (finance admins); secrets shown as set or unset."""
     if not access.may_manage_some_source(current_user):
         raise Forbidden()
     sources = [s for s in service.all_sources() if _may_manage(s.key)]
@@ -176,7 +273,13 @@ def list_datasources():  # type: ignore[no-untyped-def]
 
 @bp.post("/datasources")
 @login_required
+@spec.validate(
+    json=DataSourceCreate,
+    resp=answers(DataSourceBody, 400, 401, 403, 409, 422, status=201),
+    tags=["data sources"],
+)
 def create_datasource():  # type: ignore[no-untyped-def]
+    """Create a data source; 422 with `config.<field>` paths when a setting is wrong."""
     if not access.may_manage_some_source(current_user):
         raise Forbidden()
     source = _saved(json_body(), None)
@@ -186,13 +289,23 @@ def create_datasource():  # type: ignore[no-untyped-def]
 
 @bp.get("/datasources/<key>")
 @login_required
+@spec.validate(resp=answers(DataSourceBody, 401, 403, 404), tags=["data sources"])
 def get_datasource(key: str):  # type: ignore[no-untyped-def]
+    """One data source."""
     return jsonify(source_json(_managed(key)))
 
 
 @bp.patch("/datasources/<key>")
 @login_required
+@spec.validate(
+    query=ConfirmQuery,
+    json=DataSourceChange,
+    resp=answers(DataSourceBody, 400, 401, 403, 404, 409, 422),
+    tags=["data sources"],
+)
 def update_datasource(key: str):  # type: ignore[no-untyped-def]
+    """Change a data source (fields left out keep their value); 409 when published templates use
+    it, unless `?confirm=1`."""
     source = _managed(key)
     saved = _saved(json_body(), source)
     db.session.commit()
@@ -201,7 +314,11 @@ def update_datasource(key: str):  # type: ignore[no-untyped-def]
 
 @bp.delete("/datasources/<key>")
 @login_required
+@spec.validate(
+    query=ConfirmQuery, resp=answers(None, 401, 403, 404, 409, status=204), tags=["data sources"]
+)
 def delete_datasource(key: str):  # type: ignore[no-untyped-def]
+    """Delete a data source; 409 when published templates use it, unless `?confirm=1`."""
     source = _managed(key)
     try:
         service.delete(current_user, source, confirmed=_confirmed())
@@ -213,6 +330,7 @@ def delete_datasource(key: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/datasources/<key>/test")
 @login_required
+@spec.validate(resp=answers(TestResult, 401, 403, 404), tags=["data sources"])
 def test_datasource(key: str):  # type: ignore[no-untyped-def]
     """Whether the source answers: 200 either way, ``ok`` and the reason in ``message``."""
     source = _managed(key)
@@ -231,6 +349,11 @@ def _cell(value: Any) -> Any:
 
 @bp.get("/datasources/<key>/preview")
 @login_required
+@spec.validate(
+    query=PreviewQuery,
+    resp=answers(PreviewRows, 400, 401, 403, 404, 422, 503),
+    tags=["data sources"],
+)
 def preview_datasource(key: str):  # type: ignore[no-untyped-def]
     """The first rows of ``?query=``; every other query argument is a parameter."""
     source = _managed(key)
@@ -253,6 +376,11 @@ def _rows_json(result: service.Preview) -> dict[str, Any]:
 
 @bp.post("/datasources/<key>/files")
 @login_required
+@spec.validate(
+    form=FileUpload,
+    resp=answers(UploadedFile, 400, 401, 403, 404, 413, 422, status=201),
+    tags=["data sources"],
+)
 def upload_datasource_file(key: str):  # type: ignore[no-untyped-def]
     """A CSV/XLSX file (multipart ``file``) for an Uploaded-file source: kept (a file of the
     same name is replaced) and answered with the first parsed rows."""
@@ -270,7 +398,11 @@ def upload_datasource_file(key: str):  # type: ignore[no-untyped-def]
 
 @bp.delete("/datasources/<key>/files/<name>")
 @login_required
+@spec.validate(
+    query=ConfirmQuery, resp=answers(None, 401, 403, 404, 409, status=204), tags=["data sources"]
+)
 def delete_datasource_file(key: str, name: str):  # type: ignore[no-untyped-def]
+    """Delete an uploaded file; 409 when published templates use the source, unless `?confirm=1`."""
     source = _managed(key)
     try:
         uploads.delete_file(current_user, source, name, confirmed=_confirmed())
@@ -278,154 +410,3 @@ def delete_datasource_file(key: str, name: str):  # type: ignore[no-untyped-def]
         raise _needs_confirmation(exc) from exc
     db.session.commit()
     return "", 204
-
-
-# --- OpenAPI ------------------------------------------------------------------------------------
-
-
-class SourceUsage(BaseModel):
-    template: str
-    published: bool
-    paths: list[str]
-
-
-class DataSourceBody(BaseModel):
-    key: str
-    name: str
-    connector: str
-    #: The connector's settings (its config model), secrets left out.
-    config: dict[str, Any]
-    #: Each secret field of the connector: ``"set"`` or ``"unset"``, never the value.
-    secrets: dict[str, str]
-    cache_ttl_s: int
-    timeout_s: int
-    used_by: list[SourceUsage]
-    created_at: str | None
-    updated_at: str | None
-
-
-class DataSourceList(BaseModel):
-    items: list[DataSourceBody]
-
-
-class DataSourceCreate(BaseModel):
-    key: str
-    name: str
-    connector: str
-    config: dict[str, Any] = {}
-    #: New secret values by field name (write-only).
-    secrets: dict[str, str] = {}
-    clear_secrets: list[str] = []
-    cache_ttl_s: int = 0
-    timeout_s: int = 15
-
-
-class DataSourceChange(BaseModel):
-    name: str = ""
-    #: Settings to change; those left out keep their value.
-    config: dict[str, Any] = {}
-    secrets: dict[str, str] = {}
-    clear_secrets: list[str] = []
-    cache_ttl_s: int = 0
-    timeout_s: int = 15
-
-
-class TestResult(BaseModel):
-    ok: bool
-    message: str
-
-
-TestResult.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
-class PreviewRows(BaseModel):
-    columns: list[str]
-    rows: list[dict[str, Any]]
-
-
-class StoredFileBody(BaseModel):
-    name: str
-    size: int | None
-    modified: str | None
-    present: bool
-
-
-class UploadedFile(BaseModel):
-    file: StoredFileBody
-    preview: PreviewRows
-
-
-_CHANGE_ERRORS = (400, 401, 403, 404, 409, 422)
-
-ENDPOINTS.extend(
-    [
-        Endpoint(
-            "get",
-            "/datasources",
-            "Data sources the caller manages (finance admins); secrets shown as set or unset",
-            DataSourceList,
-            errors=(401, 403),
-        ),
-        Endpoint(
-            "post",
-            "/datasources",
-            "Create a data source; 422 with `config.<field>` paths when a setting is wrong",
-            DataSourceBody,
-            DataSourceCreate,
-            status=201,
-            errors=(400, 401, 403, 422),
-        ),
-        Endpoint("get", "/datasources/{key}", "One data source", DataSourceBody),
-        Endpoint(
-            "patch",
-            "/datasources/{key}",
-            "Change a data source (fields left out keep their value); 409 when published "
-            "templates use it, unless `?confirm=1`",
-            DataSourceBody,
-            DataSourceChange,
-            query=("confirm",),
-            errors=_CHANGE_ERRORS,
-        ),
-        Endpoint(
-            "delete",
-            "/datasources/{key}",
-            "Delete a data source; 409 when published templates use it, unless `?confirm=1`",
-            query=("confirm",),
-            status=204,
-            errors=(401, 403, 404, 409),
-        ),
-        Endpoint(
-            "post",
-            "/datasources/{key}/test",
-            "Whether the source answers with its stored settings (audited)",
-            TestResult,
-        ),
-        Endpoint(
-            "get",
-            "/datasources/{key}/preview",
-            "The first rows of `?query=`; every other query argument is a parameter (audited)",
-            PreviewRows,
-            query=("query",),
-            errors=(400, 401, 403, 404, 422, 503),
-        ),
-        Endpoint(
-            "post",
-            "/datasources/{key}/files",
-            "Upload a CSV or XLSX file to an Uploaded-file source (multipart/form-data, field "
-            "`file`; a file of the same name is replaced): 201 with the first parsed rows; 413 "
-            "too large, 422 wrong type or unreadable content",
-            UploadedFile,
-            status=201,
-            errors=(400, 401, 403, 404, 413, 422),
-        ),
-        Endpoint(
-            "delete",
-            "/datasources/{key}/files/{name}",
-            "Delete an uploaded file; 409 when published templates use the source, unless "
-            "`?confirm=1`",
-            query=("confirm",),
-            status=204,
-            errors=(401, 403, 404, 409),
-        ),
-    ]
-)

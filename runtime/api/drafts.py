@@ -11,7 +11,7 @@ from typing import Any
 from flask import jsonify
 from flask_babel import get_locale
 from flask_login import current_user, login_required
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from quire.designer import drafts
 from quire.designer.model import Template
@@ -22,11 +22,81 @@ from ..access import Permission as P
 from ..errors import BadRequest, Detail, Invalid
 from ..extensions import db
 from ..forms import templates as template_service
-from ..openapi import ENDPOINTS, Endpoint
+from ..openapi import Error, answers, spec
 from ..org import user_by_username
 from . import bp
 from .auth import json_body
 from .errors import error_response
+
+
+class DraftOpsRequest(BaseModel):
+    #: The draft's version read last (409 with ``latest`` when stale).
+    version: int | None = None
+    #: Designer operations, applied in order.
+    ops: list[dict[str, Any]] | None = None
+
+
+class VersionRequest(BaseModel):
+    version: int | None = None
+
+
+class RestoreRequest(BaseModel):
+    version: int | None = None
+    #: The published version to make the draft again.
+    from_version: int = Field(ge=1)
+
+
+class DraftIssue(BaseModel):
+    path: str
+    message: str
+
+
+class DraftState(BaseModel):
+    key: str
+    #: form or report.
+    kind: str
+    version: int
+    has_draft: bool
+    latest_version: int | None
+    document: dict[str, Any]
+    issues: list[dict[str, Any]]
+    can_undo: bool
+    can_redo: bool
+
+
+class DraftConflictError(Error):
+    """409: someone changed the draft since; ``latest`` is its state now."""
+
+    latest: dict[str, Any] | None = None
+
+
+class SimulateRequest(BaseModel):
+    #: Sample field values.
+    data: dict[str, Any] = Field(default_factory=dict)
+    #: The username the sample is submitted as.
+    submitter: str = Field(min_length=1)
+    #: A published version; default the draft if there is one, else the latest version.
+    version: int | None = None
+
+
+class SimulatedStep(BaseModel):
+    key: str
+    name: str
+    #: will_run, skipped or auto_approved.
+    status: str
+    assignees: list[str]
+    #: Why, in the caller's language.
+    reason: str
+
+
+class SimulateResponse(BaseModel):
+    steps: list[SimulatedStep]
+
+
+def _draft_answers():  # type: ignore[no-untyped-def]
+    responses = answers(DraftState, 400, 401, 403, 404, 422)
+    responses.add_model(409, DraftConflictError)
+    return responses
 
 
 def _locale() -> str:
@@ -50,14 +120,18 @@ def _answer(run: Any):  # type: ignore[no-untyped-def]
 
 @bp.get("/templates/<key>/draft")
 @login_required
+@spec.validate(resp=answers(DraftState, 401, 403, 404), tags=["designer"])
 def get_draft(key: str):  # type: ignore[no-untyped-def]
+    """The draft being designed."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     return jsonify(drafts.state(template_service.template_by_key(key)).as_dict())
 
 
 @bp.post("/templates/<key>/draft/ops")
 @login_required
+@spec.validate(json=DraftOpsRequest, resp=_draft_answers(), tags=["designer"])
 def draft_ops(key: str):  # type: ignore[no-untyped-def]
+    """Apply designer operations to the draft at `version` (409 with `latest` if stale)."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = json_body()
     return _answer(lambda: drafts.apply(current_user, key, body.get("version"), body.get("ops")))
@@ -65,7 +139,9 @@ def draft_ops(key: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/templates/<key>/draft/undo")
 @login_required
+@spec.validate(json=VersionRequest, resp=_draft_answers(), tags=["designer"])
 def draft_undo(key: str):  # type: ignore[no-untyped-def]
+    """Undo the draft's last change."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = json_body()
     return _answer(lambda: drafts.undo(current_user, key, body.get("version")))
@@ -73,7 +149,9 @@ def draft_undo(key: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/templates/<key>/draft/redo")
 @login_required
+@spec.validate(json=VersionRequest, resp=_draft_answers(), tags=["designer"])
 def draft_redo(key: str):  # type: ignore[no-untyped-def]
+    """Redo the change undone last."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = json_body()
     return _answer(lambda: drafts.redo(current_user, key, body.get("version")))
@@ -81,7 +159,9 @@ def draft_redo(key: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/templates/<key>/draft/restore")
 @login_required
+@spec.validate(json=RestoreRequest, resp=_draft_answers(), tags=["designer"])
 def draft_restore(key: str):  # type: ignore[no-untyped-def]
+    """Make a published version the draft again."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = json_body()
     number = body.get("from_version")
@@ -111,7 +191,14 @@ def simulation_template(key: str, version: Any) -> Template:
 
 @bp.post("/templates/<key>/simulate")
 @login_required
+@spec.validate(
+    json=SimulateRequest,
+    resp=answers(SimulateResponse, 400, 401, 403, 404, 422),
+    tags=["designer"],
+)
 def simulate_route(key: str):  # type: ignore[no-untyped-def]
+    """Which steps would run for sample values, who would be asked, and why others are skipped
+    (in the caller's language)."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = json_body()
     data = body.get("data", {})
@@ -124,97 +211,3 @@ def simulate_route(key: str):  # type: ignore[no-untyped-def]
     submitter = user_by_username(submitter_name)
     result = simulate(template, data, submitter, locale=_locale())
     return jsonify(result.as_dict())
-
-
-class DraftOpsRequest(BaseModel):
-    version: int
-    ops: list[dict[str, Any]]
-
-
-class VersionRequest(BaseModel):
-    version: int
-
-
-class RestoreRequest(BaseModel):
-    version: int
-    from_version: int
-
-
-class DraftState(BaseModel):
-    key: str
-    kind: str
-    version: int
-    has_draft: bool
-    latest_version: int | None
-    document: dict[str, Any]
-    issues: list[dict[str, str]]
-    can_undo: bool
-    can_redo: bool
-
-
-class SimulateRequest(BaseModel):
-    data: dict[str, Any]
-    submitter: str
-    version: int | None = None
-
-
-class SimulatedStep(BaseModel):
-    key: str
-    name: str
-    status: str
-    assignees: list[str]
-    reason: str
-
-
-class SimulateResponse(BaseModel):
-    steps: list[SimulatedStep]
-
-
-_DRAFT_ERRORS = (400, 401, 403, 404, 409, 422)
-
-ENDPOINTS.extend(
-    [
-        Endpoint("get", "/templates/{key}/draft", "The draft being designed", DraftState),
-        Endpoint(
-            "post",
-            "/templates/{key}/draft/ops",
-            "Apply designer operations to the draft at `version` (409 with `latest` if stale)",
-            DraftState,
-            DraftOpsRequest,
-            errors=_DRAFT_ERRORS,
-        ),
-        Endpoint(
-            "post",
-            "/templates/{key}/draft/undo",
-            "Undo the draft's last change",
-            DraftState,
-            VersionRequest,
-            errors=_DRAFT_ERRORS,
-        ),
-        Endpoint(
-            "post",
-            "/templates/{key}/draft/redo",
-            "Redo the change undone last",
-            DraftState,
-            VersionRequest,
-            errors=_DRAFT_ERRORS,
-        ),
-        Endpoint(
-            "post",
-            "/templates/{key}/draft/restore",
-            "Make a published version the draft again",
-            DraftState,
-            RestoreRequest,
-            errors=_DRAFT_ERRORS,
-        ),
-        Endpoint(
-            "post",
-            "/templates/{key}/simulate",
-            "Which steps would run for sample values, who would be asked, and why others are "
-            "skipped (in the caller's language)",
-            SimulateResponse,
-            SimulateRequest,
-            errors=(400, 401, 403, 404, 422),
-        ),
-    ]
-)

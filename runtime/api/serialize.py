@@ -3,10 +3,71 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..access import current_grants, permissions_of
 from ..models import AuditEvent, RoleGrant, User
+from ..numbers import DB_INT_MAX
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if value == "" else value
+
+
+#: A whole-number query parameter: ASCII digits from 1, absent when empty.
+QueryNumber = Annotated[
+    Annotated[int, Field(ge=1, le=DB_INT_MAX)] | None, BeforeValidator(_blank_is_absent)
+]
+
+
+class PageQuery(BaseModel):
+    """Paging of every list: ``{items, page, pages, total}``, ``per_page`` at most 200."""
+
+    page: QueryNumber = None
+    per_page: QueryNumber = None
+
+
+class Grant(BaseModel):
+    id: int
+    role: str
+    scope: dict[str, Any]
+    valid_from: str | None
+    valid_until: str | None
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    email: str | None
+    department: str | None
+    manager: str | None
+    #: active, on_leave or left.
+    status: str
+    locale: str | None
+    grants: list[Grant]
+    permissions: list[str]
+
+
+class AuditItem(BaseModel):
+    seq: int
+    at: str
+    actor: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    changes: Any
+    request_id: str | None
+    ip: str | None
+    hash: str
+
+
+class AuditList(BaseModel):
+    items: list[AuditItem]
+    page: int
+    pages: int
+    total: int
 
 
 def iso(value: datetime | date | None) -> str | None:

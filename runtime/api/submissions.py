@@ -7,14 +7,78 @@ from typing import Any
 from flask import jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from pydantic import BaseModel, Field
 
 from ..extensions import db
 from ..forms import service
 from ..forms import values as form_values
+from ..openapi import ErrorDetail, answers, spec
 from ..pagination import paginate, parse_page_args
 from . import bp
 from .auth import json_body
-from .serialize import iso
+from .serialize import PageQuery, iso
+
+
+class SubmissionSummary(BaseModel):
+    """A list row: no field data, so lists never leak hidden or masked values."""
+
+    id: int
+    number: str | None
+    #: The template's key.
+    form: str
+    template_version: int
+    #: The optimistic-lock counter that PATCH, submit and actions send back.
+    version: int
+    #: draft, in_review, approved, rejected, returned or withdrawn.
+    status: str
+    #: The department's code.
+    department: str
+    #: The submitter's username.
+    submitter: str
+    current_step: str | None
+    #: Money as a decimal string with two places.
+    total: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class Submission(SubmissionSummary):
+    """Data as the caller may see it: hidden fields absent, masked fields masked."""
+
+    data: dict[str, Any]
+
+
+class SubmissionRead(Submission):
+    #: Things approvers should look at, such as an invoice already used on another claim.
+    warnings: list[ErrorDetail] = []
+
+
+class SubmissionList(BaseModel):
+    items: list[SubmissionSummary]
+    page: int
+    pages: int
+    total: int
+
+
+class SubmissionCreate(BaseModel):
+    #: Field values by key (money as decimal strings or numbers, dates ``YYYY-MM-DD``).
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class SubmissionChange(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+    #: The version read last (409 when someone changed it since).
+    version: int | None = None
+
+
+class SubmissionQuery(PageQuery):
+    #: A template key.
+    form: str | None = None
+    status: str | None = None
+    #: A department code.
+    department: str | None = None
+    #: ``1`` or ``true``: only my own.
+    mine: str | None = None
 
 
 def _locale() -> str:
@@ -50,7 +114,13 @@ def submission_json(loaded: service.Loaded, locale: str | None = None) -> dict[s
 
 @bp.post("/forms/<key>/submissions")
 @login_required
+@spec.validate(
+    json=SubmissionCreate,
+    resp=answers(Submission, 400, 401, 403, 404, 422, status=201),
+    tags=["submissions"],
+)
 def create_submission(key: str):  # type: ignore[no-untyped-def]
+    """Create a draft of a form: 201 with the submission as the caller may see it."""
     body = json_body()
     submission = service.create(current_user, key, body.get("data", {}))
     db.session.commit()
@@ -59,7 +129,9 @@ def create_submission(key: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/submissions")
 @login_required
+@spec.validate(query=SubmissionQuery, resp=answers(SubmissionList, 400, 401), tags=["submissions"])
 def list_submissions():  # type: ignore[no-untyped-def]
+    """Submissions in the caller's scope, newest first (no field data)."""
     page, per_page = parse_page_args(request.args)
     stmt = service.list_query(
         current_user,
@@ -73,7 +145,9 @@ def list_submissions():  # type: ignore[no-untyped-def]
 
 @bp.get("/submissions/<int:submission_id>")
 @login_required
+@spec.validate(resp=answers(SubmissionRead, 401, 404), tags=["submissions"])
 def get_submission(submission_id: int):  # type: ignore[no-untyped-def]
+    """One submission: hidden fields absent, masked fields masked."""
     loaded = service.load(current_user, submission_id)
     body = submission_json(loaded)
     duplicates = service.duplicate_vouchers(loaded.submission)
@@ -85,7 +159,14 @@ def get_submission(submission_id: int):  # type: ignore[no-untyped-def]
 
 @bp.patch("/submissions/<int:submission_id>")
 @login_required
+@spec.validate(
+    json=SubmissionChange,
+    resp=answers(Submission, 400, 401, 403, 404, 409, 422),
+    tags=["submissions"],
+)
 def patch_submission(submission_id: int):  # type: ignore[no-untyped-def]
+    """Change a draft or returned submission (or, in review, the fields the current step lets its
+    approvers edit), at `version`."""
     body = json_body()
     loaded = service.load(current_user, submission_id)
     if loaded.is_approver:

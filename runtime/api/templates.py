@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from quire.designer.diff import diff_templates
@@ -19,10 +20,78 @@ from ..extensions import db
 from ..forms import templates as template_service
 from ..models import FormTemplate, TemplateVersion
 from ..numbers import query_int
+from ..openapi import PUBLIC, ErrorDetail, answers, spec
 from ..pagination import paginate, parse_page_args
 from . import bp
 from .auth import json_body
-from .serialize import iso
+from .serialize import PageQuery, QueryNumber, iso
+
+
+class TemplateSummary(BaseModel):
+    key: str
+    #: form or report.
+    kind: str
+    #: In the caller's language.
+    title: str | None
+    title_zh: str | None
+    title_en: str | None
+    latest_version: int | None
+    has_draft: bool
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateSummary]
+    page: int
+    pages: int
+    total: int
+
+
+class TemplateDocument(BaseModel):
+    """A template document; its JSON Schema is at ``GET /api/v1/templates/schema``."""
+
+    model_config = {"extra": "allow"}
+
+
+class TemplateQuery(BaseModel):
+    #: An older published version (default the latest).
+    version: QueryNumber = None
+    #: ``1`` or ``true``: the unpublished draft (designers only).
+    draft: str | None = None
+
+
+class VersionItem(BaseModel):
+    version: int
+    published_at: str | None
+    published_by: str | None
+
+
+class VersionList(BaseModel):
+    items: list[VersionItem]
+    page: int
+    pages: int
+    total: int
+
+
+class DiffQuery(BaseModel):
+    #: The older version.
+    from_: Annotated[QueryNumber, Field(alias="from")] = None
+    #: The newer version.
+    to: QueryNumber = None
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    errors: list[ErrorDetail]
+
+
+class PublishRequest(BaseModel):
+    #: What changed, for the version history.
+    note: str | None = None
+
+
+class Published(BaseModel):
+    key: str
+    version: int
 
 
 def template_summary(record: FormTemplate) -> dict[str, Any]:
@@ -54,14 +123,18 @@ def _visible_templates():  # type: ignore[no-untyped-def]
 
 @bp.get("/templates")
 @login_required
+@spec.validate(query=PageQuery, resp=answers(TemplateList, 400, 401), tags=["templates"])
 def list_templates():  # type: ignore[no-untyped-def]
+    """Templates I may use or design."""
     page, per_page = parse_page_args(request.args)
     stmt = _visible_templates().order_by(FormTemplate.created_at.desc(), FormTemplate.id.desc())
     return jsonify(paginate(stmt, page, per_page).as_dict(template_summary))
 
 
 @bp.get("/templates/schema")
+@spec.validate(resp=answers(None), tags=["templates"], security=PUBLIC)
 def template_schema():  # type: ignore[no-untyped-def]
+    """The JSON Schema of a template document."""
     return jsonify(template_json_schema())
 
 
@@ -74,7 +147,12 @@ def _visible_record(key: str) -> FormTemplate:
 
 @bp.get("/templates/<key>")
 @login_required
+@spec.validate(
+    query=TemplateQuery, resp=answers(TemplateDocument, 400, 401, 403, 404), tags=["templates"]
+)
 def get_template(key: str):  # type: ignore[no-untyped-def]
+    """The latest published template document; `?version=N` for an older one, `?draft=1` for the
+    draft."""
     record = _visible_record(key)
     version_number = query_int(request.args, "version")
     if request.args.get("draft") in ("1", "true"):
@@ -90,7 +168,9 @@ def get_template(key: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/templates/<key>/versions")
 @login_required
+@spec.validate(query=PageQuery, resp=answers(VersionList, 400, 401, 404), tags=["templates"])
 def template_versions(key: str):  # type: ignore[no-untyped-def]
+    """Published versions, newest first."""
     record = _visible_record(key)
     page, per_page = parse_page_args(request.args)
     stmt = (
@@ -118,7 +198,9 @@ def _username(user_id: int | None) -> str | None:
 
 @bp.get("/templates/<key>/diff")
 @login_required
+@spec.validate(query=DiffQuery, resp=answers(None, 400, 401, 404), tags=["templates"])
 def template_diff(key: str):  # type: ignore[no-untyped-def]
+    """What changed between two published versions (`?from=&to=`)."""
     record = _visible_record(key)
     old, new = query_int(request.args, "from"), query_int(request.args, "to")
     if old is None or new is None:
@@ -130,7 +212,9 @@ def template_diff(key: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/templates/validate")
 @login_required
+@spec.validate(json=TemplateDocument, resp=answers(ValidationResult, 400, 401), tags=["templates"])
 def validate():  # type: ignore[no-untyped-def]
+    """Check a template document: {valid, errors: [{path, message}]}."""
     doc = request.get_json(silent=True)
     if doc is None:
         raise BadRequest("The request body must be JSON.")
@@ -140,7 +224,13 @@ def validate():  # type: ignore[no-untyped-def]
 
 @bp.post("/templates")
 @login_required
+@spec.validate(
+    json=TemplateDocument,
+    resp=answers(TemplateSummary, 400, 401, 403, 409, 422, status=201),
+    tags=["templates"],
+)
 def save_template():  # type: ignore[no-untyped-def]
+    """Create or replace the draft of a template (designers only)."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     record = template_service.save_draft(current_user, json_body())
     db.session.commit()
@@ -149,7 +239,11 @@ def save_template():  # type: ignore[no-untyped-def]
 
 @bp.post("/templates/<key>/publish")
 @login_required
+@spec.validate(
+    json=PublishRequest, resp=answers(Published, 400, 401, 403, 404, 409, 422), tags=["templates"]
+)
 def publish_template(key: str):  # type: ignore[no-untyped-def]
+    """Publish the draft as a new version; published versions never change."""
     access.authorize(current_user, P.TEMPLATE_DESIGN)
     body = request.get_json(silent=True)
     note = body.get("note") if isinstance(body, dict) else None

@@ -119,6 +119,47 @@ def end_sign_ins(user: User, actor: User | None, reason: str) -> None:
         revoke_token(token, actor, reason=reason)
 
 
+def end_sign_ins_by_admin(actor: User, user: User) -> tuple[int, int]:
+    """An administrator signs someone out everywhere (a lost laptop, a leaked token): every
+    open session ends and every token is revoked. Returns (sessions ended, tokens revoked).
+    The caller has asked ``access.may_end_sign_ins_of``."""
+    ended = sessions.end_all(user, "ended_by_admin")
+    tokens = _open_tokens(user)
+    for token in tokens:
+        revoke_token(token, actor, reason="ended_by_admin")
+    audit.record(
+        actor,
+        "user.sessions_end",
+        object_type="user",
+        object_id=user.username,
+        changes={"sessions_ended": ended, "tokens_revoked": len(tokens)},
+    )
+    return ended, len(tokens)
+
+
+def end_session_by_admin(actor: User, record: UserSession) -> None:
+    """An administrator ends one of someone's browser sessions."""
+    if record.ended_at is None:
+        sessions.end(record, "ended_by_admin")
+        audit.record(
+            actor,
+            "session.end",
+            object_type="user_session",
+            object_id=record.id,
+            changes={"user": record.user.username, "reason": "ended_by_admin"},
+        )
+
+
+def open_tokens(user: User) -> list[ApiToken]:
+    """The person's tokens that still work (not revoked, not expired), newest first."""
+    now = utcnow()
+    return sorted(
+        (t for t in _open_tokens(user) if t.expires_at is None or t.expires_at > now),
+        key=lambda t: t.id,
+        reverse=True,
+    )
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

@@ -3,7 +3,9 @@
 The signed cookie carries a random session key; the ``user_sessions`` row behind it is
 looked up (one indexed query, joined with the user) on every request. Signing out,
 changing or resetting a password, and leaving end rows, so a copied cookie stops working
-at once instead of living out its 31 days.
+at once instead of living out its 31 days. A session unused for
+``SESSION_IDLE_MINUTES`` (default 120) ends the same way, on the server, when its cookie
+next comes back.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import g, session
+from flask import current_app, g, session
 from flask_login import login_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
@@ -70,11 +72,22 @@ def load(identity: str, now: datetime | None = None) -> User | None:
     if user.status == UserStatus.LEFT or user.get_id() != identity:
         return None
     now = now or utcnow()
+    idle = idle_limit()
+    if idle is not None and now - record.last_seen_at > idle:
+        end(record, "idle")
+        db.session.commit()
+        return None
     if now - record.last_seen_at > SEEN_EVERY:
         record.last_seen_at = now
         db.session.commit()
     g.quire_session = record
     return user
+
+
+def idle_limit() -> timedelta | None:
+    """How long a session may go unused before it ends (None: no limit)."""
+    minutes = int(current_app.config.get("SESSION_IDLE_MINUTES") or 0)
+    return timedelta(minutes=minutes) if minutes > 0 else None
 
 
 def current() -> UserSession | None:

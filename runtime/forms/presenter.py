@@ -379,6 +379,7 @@ class FormPage(OrganisationLookup):
                 }
             )
         return found
+
     def input_attrs(
         self, f: FieldBase, name: str, table: FieldBase | None, row: int | None
     ) -> dict[str, str]:

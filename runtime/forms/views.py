@@ -312,6 +312,8 @@ def autosave(key: str):  # type: ignore[no-untyped-def]
         saved=saved,
         page=FormPage(template, submission.data, {}, _locale(), errors=saved.unsaved),
     ), headers
+
+
 def _focus_after(page: FormPage, table: Any, op: str | None, removed: int | None) -> str | None:
     """Where the keyboard is once the table is redrawn: the new row's first input, else the
     remove button that took the removed row's place (the row above it for the last row)."""

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from pydantic import BaseModel
 from sqlalchemy import select, text
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -18,6 +19,7 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..i18n import LOCALE_COOKIE, LOCALES, PICKED_BEFORE_SIGN_IN
 from ..models import ApiToken, UserSession
+from ..openapi import PUBLIC, answers, spec
 
 bp = Blueprint("web", __name__)
 
@@ -171,8 +173,17 @@ def _same_site(url: str | None) -> bool:
     return parts.netloc == request.host and parts.scheme in {"http", "https"}
 
 
+class Health(BaseModel):
+    #: ok, or degraded when the database or the job queue is unreachable.
+    status: str
+    database: str
+    jobs: str
+
+
 @bp.get("/healthz")
+@spec.validate(resp=answers(Health, also={503: Health}), tags=["meta"], security=PUBLIC)
 def healthz():  # type: ignore[no-untyped-def]
+    """Database and job-queue reachability (503 when either is down)."""
     try:
         db.session.execute(text("SELECT 1"))
         database = "ok"

@@ -113,10 +113,10 @@ def test_the_history_lists_every_step_oldest_first(claim, submit, act, api):
 def test_the_openapi_description_lists_the_approval_endpoints(app, api):
     paths = api("sales1").get("/api/v1/openapi.json").json["paths"]
     assert {
-        "/submissions/{id}/submit",
-        "/submissions/{id}/actions",
-        "/submissions/{id}/history",
-        "/inbox",
+        "/api/v1/submissions/{submission_id}/submit",
+        "/api/v1/submissions/{submission_id}/actions",
+        "/api/v1/submissions/{submission_id}/history",
+        "/api/v1/inbox",
     } <= set(paths)
 
 

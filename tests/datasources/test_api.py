@@ -177,10 +177,10 @@ def test_a_dead_source_tests_false_and_previews_503(api, make_source, tmp_path):
 
 def test_the_endpoints_are_in_the_openapi_document(api):
     document = api("finadmin").get("/api/v1/openapi.json").json
-    assert {"get", "post"} <= set(document["paths"]["/datasources"])
-    assert {"get", "patch", "delete"} <= set(document["paths"]["/datasources/{key}"])
-    assert "post" in document["paths"]["/datasources/{key}/test"]
-    assert "get" in document["paths"]["/datasources/{key}/preview"]
+    assert {"get", "post"} <= set(document["paths"]["/api/v1/datasources"])
+    assert {"get", "patch", "delete"} <= set(document["paths"]["/api/v1/datasources/{key}"])
+    assert "post" in document["paths"]["/api/v1/datasources/{key}/test"]
+    assert "get" in document["paths"]["/api/v1/datasources/{key}/preview"]
 
 
 def test_a_password_with_a_sqlite_url_is_named_not_source_unavailable(api, tmp_path, app):

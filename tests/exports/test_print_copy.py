@@ -315,7 +315,11 @@ def test_through_the_real_route_the_copy_loses_draft_only_when_finance_approves(
 
 def test_the_openapi_description_lists_the_print_and_workbook_endpoints(api):
     paths = api("sales1").get("/api/v1/openapi.json").json["paths"]
-    assert {"/submissions/{id}.pdf", "/submissions/{id}.xlsx", "/forms/{key}/workbook"} <= set(
-        paths
-    )
-    assert set(paths["/forms/{key}/workbook"]) == {"get", "post"}
+    assert {
+        "/api/v1/submissions/{submission_id}.pdf",
+        "/api/v1/submissions/{submission_id}.xlsx",
+        "/api/v1/forms/{key}/workbook",
+    } <= set(paths)
+    assert set(paths["/api/v1/forms/{key}/workbook"]) == {"get", "post"}
+    pdf = paths["/api/v1/submissions/{submission_id}.pdf"]["get"]["responses"]["200"]
+    assert pdf["content"] == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}

@@ -226,4 +226,9 @@ def test_a_failed_job_says_why(app, api, user):
 
 def test_the_openapi_description_lists_the_report_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    assert {"/reports", "/reports/{key}", "/reports/{key}/export", "/jobs/{id}"} <= set(paths)
+    assert {
+        "/api/v1/reports",
+        "/api/v1/reports/{key}",
+        "/api/v1/reports/{key}/export",
+        "/api/v1/jobs/{token}",
+    } <= set(paths)
