@@ -58,7 +58,7 @@ vendor:
 
 # Extract, update and compile the zh_CN catalogue.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F runtime/babel.cfg -k _l -k lazy_pgettext:1c,2 -o runtime/translations/messages.pot runtime designer widgets plugins
+	$(BIN)/pybabel extract -F runtime/babel.cfg -k _l -k lazy_pgettext:1c,2 -k field_error -o runtime/translations/messages.pot runtime designer widgets plugins
 	$(BIN)/pybabel update -i runtime/translations/messages.pot -d runtime/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d runtime/translations
 

@@ -11,12 +11,12 @@ from pydantic import Field, model_validator
 
 from .base import (
     FieldBase,
-    FieldValueError,
     Lookup,
     Option,
     OptionsFrom,
     ParseContext,
     Widget,
+    field_error,
     localized,
 )
 
@@ -65,16 +65,22 @@ class ChoiceWidget(Widget):
     def check_choice(self, field: Any, raw: Any, ctx: ParseContext) -> str:
         name = self.name_of(field)
         if isinstance(raw, bool) or not isinstance(raw, str | int):
-            raise FieldValueError(f"{name} must be one of the listed choices")
+            raise field_error("%(name)s must be one of the listed choices", name=name)
         value = str(raw).strip()
         if getattr(field, "options", None) is not None:
             allowed = [option.value for option in field.options]
             if value not in allowed:
-                raise FieldValueError(f"{name} must be one of: {', '.join(allowed)}")
+                raise field_error(
+                    "%(name)s must be one of: %(choices)s", name=name, choices=", ".join(allowed)
+                )
         elif field.options_from is not None:
             known = ctx.source_values.get(field.options_from.source)
             if known is not None and value not in known:
-                raise FieldValueError(f'{name}: "{value}" is not one of the available choices')
+                raise field_error(
+                    "%(name)s: “%(value)s” is not one of the available choices",
+                    name=name,
+                    value=value,
+                )
         return value
 
     def option_label(self, field: Any, value: str, locale: str) -> str:
@@ -151,5 +157,5 @@ class PickerWidget(ChoiceWidget):
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str:
         value = self.check_choice(field, raw, ctx)
         if len(value) > 100:
-            raise FieldValueError(f"{self.name_of(field)} must be {self.what}")
+            raise field_error("%(name)s is too long for a code", name=self.name_of(field))
         return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .base import FieldValueError, ParseContext
+from .base import FieldValueError, ParseContext, field_error
 
 
 def parse_date(raw: Any, name: str) -> date:
@@ -21,7 +21,7 @@ def parse_date(raw: Any, name: str) -> date:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise FieldValueError(f"{name} must be a date written as YYYY-MM-DD")
+    raise field_error("%(name)s must be a date written as YYYY-MM-DD", name=name)
 
 
 def bound(text: str | None, ctx: ParseContext) -> date | None:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from .base import ExportValue, FieldBase, FieldValueError, ParseContext, Widget
+from .base import ExportValue, FieldBase, FieldValueError, ParseContext, Widget, field_error
 
 #: Digits before the decimal point we accept: beyond a trillion is a typing mistake.
 MAX_INTEGER_DIGITS = 15
@@ -39,33 +39,62 @@ def _number_text(raw: Any) -> str | None:
     return None
 
 
+def _not_a_number(name: str, places: int | None, *, percent: bool) -> FieldValueError:
+    """The sentence for a value that is not a number of the field's kind (one msgid each)."""
+    if percent:
+        if places is None:
+            return field_error("%(name)s must be a percentage", name=name)
+        if places:
+            return field_error(
+                "%(name)s must be a percentage with at most %(n)s decimal places",
+                name=name,
+                n=places,
+            )
+        return field_error("%(name)s must be a percentage without decimals", name=name)
+    if places is None:
+        return field_error("%(name)s must be a number", name=name)
+    if places:
+        return field_error(
+            "%(name)s must be a number with at most %(n)s decimal places", name=name, n=places
+        )
+    return field_error("%(name)s must be a number without decimals", name=name)
+
+
 def parse_decimal(raw: Any, name: str, places: int | None, *, what: str = "a number") -> Decimal:
     """Read `raw` as a Decimal with at most `places` decimals (None: any), or explain why not."""
     text = _number_text(raw)
-    rule = f"{name} must be {what}"
-    if places is not None:
-        rule += f" with at most {places} decimal places" if places else " without decimals"
+    rule = _not_a_number(name, places, percent=what == "a percentage")
     try:
         value = Decimal(text) if text is not None else None
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():
-        raise FieldValueError(rule)
+        raise rule
     if value.adjusted() >= MAX_INTEGER_DIGITS:
-        raise FieldValueError(f"{name} is too large")
+        raise field_error("%(name)s is too large", name=name)
     if places is not None:
         quantized = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if quantized != value:
-            raise FieldValueError(rule)
+            raise rule
         value = quantized
     return value
 
 
 def check_bounds(value: Decimal, field: Any, name: str, shown: str) -> None:
     if field.min is not None and value < field.min:
-        raise FieldValueError(f"{name} must be at least {format_decimal(field.min, None)}{shown}")
+        raise field_error(
+            "%(name)s must be at least %(min)s%(unit)s",
+            name=name,
+            min=format_decimal(field.min, None),
+            unit=shown,
+        )
     if field.max is not None and value > field.max:
-        raise FieldValueError(f"{name} must be at most {format_decimal(field.max, None)}{shown}")
+        raise field_error(
+            "%(name)s must be at most %(max)s%(unit)s",
+            name=name,
+            max=format_decimal(field.max, None),
+            unit=shown,
+        )
 
 
 def format_decimal(value: Decimal, places: int | None, thousands: bool = True) -> str:

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import FieldBase, FieldValueError, Lookup, PaletteEntry, ParseContext, Widget
+from .base import (
+    FieldBase,
+    Lookup,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+    field_error,
+)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _SIZE = re.compile(r"[0-9]{1,15}")
@@ -113,7 +120,9 @@ class AttachmentWidget(Widget):
         """Refuse an upload this field does not take, before the runtime stores it."""
         name = self.name_of(field)
         if size > field.max_size_mb * 1024 * 1024:
-            raise FieldValueError(f"{name}: files may be at most {field.max_size_mb} MB")
+            raise field_error(
+                "%(name)s: files may be at most %(mb)s MB", name=name, mb=field.max_size_mb
+            )
         lowered, mime = filename.lower(), content_type.lower()
         for accepted in field.accept:
             accepted = accepted.lower()
@@ -123,15 +132,21 @@ class AttachmentWidget(Widget):
                 return
             if accepted == mime:
                 return
-        raise FieldValueError(f"{name}: only these files are accepted: {', '.join(field.accept)}")
+        raise field_error(
+            "%(name)s: only these files are accepted: %(kinds)s",
+            name=name,
+            kinds=", ".join(field.accept),
+        )
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext) -> str | list[str]:
         """Attachment ids: a string, a list of them (`multiple`), or upload records `{id, …}`."""
         items = raw if isinstance(raw, list) else [raw]
         if len(items) > 1 and not field.multiple:
-            raise FieldValueError(f"{self.name_of(field)} takes one file")
+            raise field_error("%(name)s takes one file", name=self.name_of(field))
         if len(items) > field.max_files:
-            raise FieldValueError(f"{self.name_of(field)} takes at most {field.max_files} files")
+            raise field_error(
+                "%(name)s takes at most %(n)s files", name=self.name_of(field), n=field.max_files
+            )
         ids = [self._one(field, item) for item in items]
         return ids if field.multiple else ids[0]
 
@@ -142,11 +157,13 @@ class AttachmentWidget(Widget):
                 if isinstance(size, str) and _SIZE.fullmatch(size):
                     size = int(size)
                 if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-                    raise FieldValueError(f"{self.name_of(field)}: the file size must be bytes")
+                    raise field_error(
+                        "%(name)s: the file size must be bytes", name=self.name_of(field)
+                    )
                 self.check_upload(field, str(item["name"]), size, str(item["content_type"]))
             item = item.get("id")
         if not isinstance(item, str) or not _ID.match(item):
-            raise FieldValueError(f"{self.name_of(field)} must name an uploaded file")
+            raise field_error("%(name)s must name an uploaded file", name=self.name_of(field))
         return item
 
     def display(self, field: Any, value: Any, locale: str) -> str:

@@ -48,7 +48,9 @@ __all__ = [
     "FieldView",
     "Lookup",
     "MISSING",
+    "FieldName",
     "FieldValueError",
+    "field_error",
     "MaskRule",
     "Option",
     "OptionsFrom",
@@ -192,6 +194,30 @@ class FieldBase(StrictModel):
         return None
 
 
+class FieldName(str):
+    """A field's name in an error sentence: English as text, its label in any language."""
+
+    label: Any
+
+    def __new__(cls, label: Any) -> FieldName:
+        name = super().__new__(cls, label.en)
+        name.label = label
+        return name
+
+    def in_locale(self, locale: str) -> str:
+        return localized(self.label, locale)
+
+
+def field_error(msgid: str, path: str | None = None, **params: Any) -> FieldValueError:
+    """An error whose sentence is in the catalogue (``make translations`` extracts `msgid`):
+    English in ``message`` for logs and tests, the reader's language through `translated`."""
+    english = {
+        key: value.message if isinstance(value, FieldValueError) else value
+        for key, value in params.items()
+    }
+    return FieldValueError(msgid % english, path, msgid=msgid, params=params)
+
+
 class FieldValueError(ValueError):
     """A value a person or a client sent cannot be stored; `message` is a sentence for them.
 
@@ -200,11 +226,37 @@ class FieldValueError(ValueError):
     or an uploaded workbook can show all bad cells at once.
     """
 
-    def __init__(self, message: str, path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        *,
+        msgid: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
         self.errors: list[FieldValueError] = [self]
+        #: The catalogue's English text (``%(name)s is required``) and its values, so the
+        #: runtime can say it in the reader's language (`translated`); None for plain text.
+        self.msgid = msgid
+        self.params = params or {}
+
+    def translated(self, gettext: Any, locale: str) -> str:
+        """The sentence in the reader's language: `gettext` is the runtime's catalogue lookup;
+        field names read in `locale` (their label), nested errors are translated too."""
+        if self.msgid is None:
+            return self.message
+        values = {}
+        for key, value in self.params.items():
+            if isinstance(value, FieldValueError):
+                values[key] = value.translated(gettext, locale)
+            elif isinstance(value, FieldName):
+                values[key] = value.in_locale(locale)
+            else:
+                values[key] = value
+        return gettext(self.msgid) % values
 
     @classmethod
     def collect(cls, errors: list[FieldValueError]) -> FieldValueError:
@@ -441,7 +493,7 @@ class Widget:
             return None
         if _is_blank(raw):
             if field.required:
-                raise FieldValueError(f"{self.name_of(field)} is required")
+                raise field_error("%(name)s is required", name=self.name_of(field))
             return None
         return self.parse_value(field, raw, ctx or ParseContext())
 
@@ -566,9 +618,9 @@ class Widget:
         }
 
     @staticmethod
-    def name_of(field: FieldBase) -> str:
-        """How error sentences name a field: its English label."""
-        return field.label.en
+    def name_of(field: FieldBase) -> FieldName:
+        """How error sentences name a field: its label (English as text)."""
+        return FieldName(field.label)
 
 
 def _is_blank(raw: Any) -> bool:

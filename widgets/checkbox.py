@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import (
+    ExportValue,
+    FieldBase,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+    field_error,
+)
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "否"})
@@ -47,7 +54,7 @@ class CheckboxWidget(Widget):
         # `required` means it must be ticked (an acknowledgement).
         value = False if raw is None or raw == "" else self.parse_value(field, raw, ctx)
         if field.required and not value:
-            raise FieldValueError(f"{self.name_of(field)} must be ticked")
+            raise field_error("%(name)s must be ticked", name=self.name_of(field))
         return value
 
     def parse_value(self, field: Any, raw: Any, ctx: ParseContext | None) -> bool:
@@ -57,7 +64,7 @@ class CheckboxWidget(Widget):
             return bool(raw)
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE
-        raise FieldValueError(f"{self.name_of(field)} must be yes or no")
+        raise field_error("%(name)s must be yes or no", name=self.name_of(field))
 
     def display(self, field: Any, value: Any, locale: str) -> str:
         if value is None:

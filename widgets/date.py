@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from ._dates import bound, check_limit, display_date, parse_date
-from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import (
+    ExportValue,
+    FieldBase,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+    field_error,
+)
 
 
 class DateField(FieldBase):
@@ -56,12 +63,17 @@ class DateWidget(Widget):
         value = parse_date(raw, name)
         earliest, latest = bound(field.min, ctx), bound(field.max, ctx)
         if earliest is not None and value < earliest:
-            when = "today" if field.min == "today" else earliest.isoformat()
-            raise FieldValueError(f"{name} may not be before {when}")
+            if field.min == "today":
+                raise field_error("%(name)s may not be in the past", name=name)
+            raise field_error(
+                "%(name)s may not be before %(date)s", name=name, date=earliest.isoformat()
+            )
         if latest is not None and value > latest:
             if field.max == "today":
-                raise FieldValueError(f"{name} may not be in the future")
-            raise FieldValueError(f"{name} may not be after {latest.isoformat()}")
+                raise field_error("%(name)s may not be in the future", name=name)
+            raise field_error(
+                "%(name)s may not be after %(date)s", name=name, date=latest.isoformat()
+            )
         return value
 
     def to_json(self, field: Any, value: Any) -> Any:

@@ -9,7 +9,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._dates import display_date, parse_date
-from .base import ExportValue, FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import (
+    ExportValue,
+    FieldBase,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+    field_error,
+)
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,12 @@ class DateRangeWidget(Widget):
         if isinstance(raw, str) and raw.count("/") == 1:
             raw = dict(zip(("start", "end"), raw.split("/"), strict=True))
         if not isinstance(raw, dict) or set(raw) != {"start", "end"}:
-            raise FieldValueError(f"{name} must have a start and an end date")
+            raise field_error("%(name)s must have a start and an end date", name=name)
         value = DateRange(parse_date(raw["start"], name), parse_date(raw["end"], name))
         if value.end < value.start:
-            raise FieldValueError(f"{name} must not end before it starts")
+            raise field_error("%(name)s must not end before it starts", name=name)
         if field.max_days is not None and value.days > field.max_days:
-            raise FieldValueError(f"{name} may cover at most {field.max_days} days")
+            raise field_error("%(name)s may cover at most %(n)s days", name=name, n=field.max_days)
         return value
 
     def to_json(self, field: Any, value: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from .base import FieldBase, FieldValueError, PaletteEntry, ParseContext, Widget
+from .base import FieldBase, PaletteEntry, ParseContext, Widget, field_error
 
 _FORMATS = {
     "year": (re.compile(r"^(\d{4})$"), "YYYY"),
@@ -48,7 +48,11 @@ class FiscalPeriodWidget(Widget):
         pattern, shape = _FORMATS[field.granularity]
         text = str(raw).strip().upper() if isinstance(raw, str | int) else ""
         if isinstance(raw, bool) or not pattern.match(text) or not 1900 <= int(text[:4]) <= 2999:
-            raise FieldValueError(f"{self.name_of(field)} must be a period written as {shape}")
+            raise field_error(
+                "%(name)s must be a period written as %(shape)s",
+                name=self.name_of(field),
+                shape=shape,
+            )
         return text
 
     def display(self, field: Any, value: Any, locale: str) -> str:

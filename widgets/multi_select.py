@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._choices import ChoiceFieldMixin, ChoiceWidget
-from .base import MISSING, FieldValueError, PaletteEntry, ParseContext
+from .base import MISSING, PaletteEntry, ParseContext, field_error
 
 _SEPARATORS = re.compile(r"\s*[,，、;；]\s*")
 
@@ -59,8 +59,10 @@ class MultiSelectWidget(ChoiceWidget):
             if value not in values:
                 values.append(value)
         if field.max_selected is not None and len(values) > field.max_selected:
-            raise FieldValueError(
-                f"{self.name_of(field)} allows at most {field.max_selected} choices"
+            raise field_error(
+                "%(name)s allows at most %(n)s choices",
+                name=self.name_of(field),
+                n=field.max_selected,
             )
         return values
 

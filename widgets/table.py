@@ -20,6 +20,7 @@ from .base import (
     PaletteEntry,
     ParseContext,
     Widget,
+    field_error,
 )
 
 
@@ -91,21 +92,25 @@ class TableWidget(Widget):
         if isinstance(raw, dict) and all(k.isascii() and k.isdigit() for k in raw):
             raw = [raw[k] for k in sorted(raw, key=int)]  # form posts number their rows
         if not isinstance(raw, list):
-            raise FieldValueError(f"{name} must be a list of rows")
+            raise field_error("%(name)s must be a list of rows", name=name)
         errors: list[FieldValueError] = []
         if len(raw) < field.min_rows:
-            errors.append(FieldValueError(f"{name} needs at least {field.min_rows} rows"))
+            errors.append(
+                field_error("%(name)s needs at least %(n)s rows", name=name, n=field.min_rows)
+            )
         if len(raw) > field.max_rows:
-            raise FieldValueError(f"{name} may have at most {field.max_rows} rows")
+            raise field_error("%(name)s may have at most %(n)s rows", name=name, n=field.max_rows)
         known = {column.key for column in field.columns}
         rows: list[dict[str, Any]] = []
         for index, row in enumerate(raw):
             here = f"{key}[{index}]"
             if not isinstance(row, dict):
-                errors.append(FieldValueError(f"row {index + 1} must be an object", here))
+                errors.append(field_error("row %(n)s must be an object", here, n=index + 1))
                 continue
             for extra in sorted(set(row) - known, key=str):
-                errors.append(FieldValueError(f'unknown column "{extra}"', f"{here}.{extra}"))
+                errors.append(
+                    field_error("unknown column “%(column)s”", f"{here}.{extra}", column=extra)
+                )
             parsed: dict[str, Any] = {}
             for column in field.columns:
                 try:
@@ -114,8 +119,14 @@ class TableWidget(Widget):
                     )
                 except FieldValueError as exc:
                     for error in exc.errors:
-                        message = f"row {index + 1}: {error.message}"
-                        errors.append(FieldValueError(message, f"{here}.{column.key}"))
+                        errors.append(
+                            field_error(
+                                "row %(n)s: %(message)s",
+                                f"{here}.{column.key}",
+                                n=index + 1,
+                                message=error,
+                            )
+                        )
             rows.append(parsed)
         if errors:
             raise FieldValueError.collect(errors)

@@ -7,7 +7,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from ._patterns import InvalidPattern, compile_pattern, fullmatch
-from .base import FieldBase, FieldValueError, MaskRule, PaletteEntry, ParseContext, Widget
+from .base import (
+    FieldBase,
+    FieldValueError,
+    MaskRule,
+    PaletteEntry,
+    ParseContext,
+    Widget,
+    field_error,
+)
 
 
 class TextField(FieldBase):
@@ -50,15 +58,20 @@ class TextWidget(Widget):
 def check_text(name: str, raw: Any, min_length: int, max_length: int, field: Any = None) -> str:
     """Shared by text and textarea: text only, trimmed, within the length limits and pattern."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise FieldValueError(f"{name} must be text")
+        raise field_error("%(name)s must be text", name=name)
     text = str(raw).strip()
     if len(text) < min_length:
-        raise FieldValueError(f"{name} must be at least {min_length} characters long")
+        raise field_error(
+            "%(name)s must be at least %(n)s characters long", name=name, n=min_length
+        )
     if len(text) > max_length:
-        raise FieldValueError(f"{name} must be at most {max_length} characters long")
+        raise field_error("%(name)s must be at most %(n)s characters long", name=name, n=max_length)
     pattern = getattr(field, "pattern", None)
     if pattern and not fullmatch(pattern, text):
-        raise FieldValueError(getattr(field, "pattern_message", None) or f"{name} is not valid")
+        custom = getattr(field, "pattern_message", None)
+        if custom:
+            raise FieldValueError(custom)
+        raise field_error("%(name)s is not valid", name=name)
     return text
 
 

@@ -72,7 +72,8 @@ MACRO_SUFFIXES = frozenset({".xlsm", ".xltm", ".xlam", ".xlsb"})
 MACRO_PARTS = ("xl/vbaproject", "xl/macrosheets/", "xl/dialogsheets/", "xl/activex/")
 EXTERNAL_LINK_PARTS = ("xl/externallinks/",)
 
-_ROW_PREFIX = re.compile(r"^row \d+: ")
+#: The row a table error names, in either language: the cell address says it already.
+_ROW_PREFIX = re.compile(r"^(?:row \d+: |第 \d+ 行：)")
 _PATH = re.compile(r"^([a-z][a-z0-9_]*)(?:\[(\d+)\](?:\.([a-z][a-z0-9_]*))?)?$")
 _SEPARATORS = re.compile(r"\s*[,，、;；]\s*")
 

@@ -174,7 +174,17 @@ def compute(
 
 
 def _message(exc: Exception) -> str:
+    if isinstance(exc, FieldValueError):
+        return said(exc)
     return getattr(exc, "message", None) or str(exc)
+
+
+def said(error: FieldValueError) -> str:
+    """A widget's error in the reader's language (the catalogue's sentence, the field's
+    label); English outside a request."""
+    from flask_babel import get_locale, gettext
+
+    return error.translated(gettext, str(get_locale() or "en"))
 
 
 def check_rules(
@@ -214,7 +224,7 @@ def check_complete(
         try:
             widget.parse(f, widget.to_json(f, values.get(f.key)), ctx)
         except FieldValueError as exc:
-            problems.extend(Detail(e.path or f.key, e.message) for e in exc.errors)
+            problems.extend(Detail(e.path or f.key, said(e)) for e in exc.errors)
     return problems
 
 
@@ -261,7 +271,7 @@ def process(
         try:
             values[key] = widget.parse(relaxed(f), raw[key], ctx)
         except FieldValueError as exc:
-            errors.extend(Detail(e.path or key, e.message) for e in exc.errors)
+            errors.extend(Detail(e.path or key, said(e)) for e in exc.errors)
     if creating:
         apply_defaults(template, values, extra or {}, ctx)
     errors.extend(compute(template, values, extra, ctx.today))
@@ -317,7 +327,7 @@ def _merge_column_edits(
     try:
         return widget.parse(relaxed(f), merged, ctx), [], ignored
     except FieldValueError as exc:
-        return None, [Detail(e.path or f.key, e.message) for e in exc.errors], ignored
+        return None, [Detail(e.path or f.key, said(e)) for e in exc.errors], ignored
 
 
 def present(

@@ -167,11 +167,12 @@ def test_a_broken_copy_comes_back_cell_by_cell_and_nothing_is_saved(api):
     error = response.json["error"]
     assert error["code"] == "invalid" and "nothing was saved" in error["message"]
     found = {d["path"]: d["message"] for d in error["details"]}
-    assert "must be a number" in found["Lines!D8"]
-    assert "in the future" in found["Lines!A11"]
-    assert "must be one of" in found["Lines!B11"]
-    assert "decimal places" in found["Lines!D11"]
-    assert not any(m.startswith("row ") for m in found.values())
+    # in the uploader's language (Chinese here), without the row the cell address gives
+    assert "金额须为数字" in found["Lines!D8"]
+    assert "不能晚于今天" in found["Lines!A11"]
+    assert "须为以下之一" in found["Lines!B11"]
+    assert "位小数" in found["Lines!D11"]
+    assert not any(m.startswith(("row ", "第")) for m in found.values())
     assert submissions() == before
     refused = db.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "submission.upload_refused")

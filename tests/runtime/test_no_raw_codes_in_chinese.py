@@ -126,3 +126,21 @@ def test_the_claims_pdf_and_excel_copies_read_in_chinese_words(api, routed):
     for sheet in book.worksheets:
         cells = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
         assert_in_words(cells, f"sheet {sheet.title}")
+
+
+def test_a_widgets_refusal_reads_in_chinese_with_the_fields_label(signed_in):
+    sales1 = signed_in("sales1")
+    tomorrow = (date.today() + timedelta(days=5)).isoformat()
+    form = {
+        "payee_name": "李明",
+        "bank_account": "6222",
+        "lines-0-date": tomorrow,
+        "lines-0-category": "travel",
+        "lines-0-description": "出差",
+        "lines-0-amount": "12.345",
+    }
+    response = sales1.post_form("/forms/expense-claim/new", form, page="/forms/expense-claim/new")
+    text = visible(response.text)
+    assert "收款账号至少 12 个字符" in text
+    assert "金额须为数字，最多 2 位小数" in text
+    assert "must be" not in text and "Bank account" not in text
