@@ -145,7 +145,9 @@ def test_a_filter_after_a_month_pivot_knows_its_columns_and_their_kind():
     assert found == [("transforms[1].where", 'unknown column "totl" (did you mean "total"?)')]
     found = problems(report([_pivot("month"), {"op": "filter", "where": 'total > "x"'}], columns))
     assert found == [("transforms[1].where", "compares a number with text")]
-    assert problems(report([_pivot("month"), {"op": "filter", "where": "total > 0"}], columns)) == []
+    assert (
+        problems(report([_pivot("month"), {"op": "filter", "where": "total > 0"}], columns)) == []
+    )
 
 
 def test_columns_a_category_pivot_makes_are_numbers_to_later_formulas():
