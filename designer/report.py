@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -65,6 +65,8 @@ _COLUMN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 #: Columns that travel with a grouping column: its display name (``department_name``).
 COMPANION_SUFFIX = "_name"
 CENT = Decimal("0.01")
+#: Columns whose values are periods: a cross-tab across one makes columns no formula can name.
+PERIOD_COLUMNS = frozenset(("month", "quarter", "period", "year_month"))
 
 ColumnKind = Literal["text", "number", "money", "percent", "date", "integer"]
 #: Kinds a formula sees: every numeric column kind is a number.
@@ -78,19 +80,30 @@ _NUMERIC = frozenset(("number", "money", "percent", "integer"))
 class Shape:
     """The columns a frame has at one point of the pipeline, with their kinds (``any`` when
     not known). ``open``: the source does not declare its columns (a SQL query, a file, a
-    plugin), or a pivot made columns from data, so other columns may be there too."""
+    plugin), or a pivot made columns from data, so other columns may be there too.
+    ``made``: after a pivot, the kind of the columns it made from data (its cells), so a
+    formula reading one is still type-checked; ``made_periods``: those columns are months or
+    quarters (``2026-01``), which no formula name can be, so an unknown name is a mistake."""
 
     columns: Mapping[str, str]
     open: bool = False
+    made: str | None = None
+    made_periods: bool = False
 
     def has(self, key: str) -> bool:
-        return self.open or key in self.columns
+        if key in self.columns:
+            return True
+        if self.made_periods and key.isidentifier():
+            return False  # a period pivot's columns are 2026-01, 2026-Q1: never a name
+        return self.open
 
     def kind(self, key: str) -> str:
+        if key not in self.columns and self.made:
+            return self.made
         return self.columns.get(key, "any")
 
     def with_columns(self, columns: Mapping[str, str]) -> Shape:
-        return Shape({**self.columns, **columns}, self.open)
+        return replace(self, columns={**self.columns, **columns})
 
 
 @dataclass
@@ -224,8 +237,10 @@ def check_formula(
     for name in sorted(formula.references):
         if "." in name:
             issues.append(Issue(path, f'"{name}": a report formula reads columns of its own row'))
-        elif name not in known and not shape.open:
+        elif name not in known and not shape.has(name):
             issues.append(Issue(path, f'unknown column "{name}"' + did_you_mean(name, known)))
+        elif name not in known and shape.made:
+            known[name] = shape.made
     if issues:
         return "any", issues
     kind = _infer(formula._tree, known, path, issues)
@@ -460,7 +475,7 @@ class RenameStep(Step):
 
     def shape(self, shape: Shape, checks: CheckContext) -> Shape:
         mapping = self._mapping()
-        return Shape({mapping.get(k, k): v for k, v in shape.columns.items()}, shape.open)
+        return replace(shape, columns={mapping.get(k, k): v for k, v in shape.columns.items()})
 
     def check(self, shape: Shape, checks: CheckContext, path: str) -> list[Issue]:
         return _missing(self.columns, shape, at(path, "columns"))
@@ -506,7 +521,7 @@ class PhaseQuartersStep(Step):
 
     def shape(self, shape: Shape, checks: CheckContext) -> Shape:
         columns = {k: v for k, v in shape.columns.items() if k not in self.columns}
-        return Shape({**columns, "month": "text", self.into: "money"}, shape.open)
+        return replace(shape, columns={**columns, "month": "text", self.into: "money"})
 
     def check(self, shape: Shape, checks: CheckContext, path: str) -> list[Issue]:
         return _missing([*self.columns, "year"], shape, at(path, "columns"))
@@ -683,7 +698,7 @@ class JoinStep(Step):
             for k, v in other.columns.items()
             if k not in self.on
         }
-        return Shape({**shape.columns, **extra}, shape.open or other.open)
+        return replace(shape, columns={**shape.columns, **extra}, open=shape.open or other.open)
 
     def check(self, shape: Shape, checks: CheckContext, path: str) -> list[Issue]:
         other = checks.datasets.get(self.dataset)
@@ -859,7 +874,8 @@ class PivotStep(Step):
         }
         if self.total:
             columns[self.total] = self.type
-        return Shape(columns, open=True)
+        periods = self.columns in PERIOD_COLUMNS or shape.kind(self.columns) == "date"
+        return Shape(columns, open=True, made=self.type, made_periods=periods)
 
     def check(self, shape: Shape, checks: CheckContext, path: str) -> list[Issue]:
         issues = []

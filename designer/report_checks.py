@@ -13,6 +13,7 @@ and its columns are taken on trust.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from .issues import Issue, did_you_mean, join_path
 from .model import DataSource, Template
@@ -86,7 +87,7 @@ def check_report(template: Template, source_shape: SourceShape | None = None) ->
         path = join_path("columns", index)
         if column.formula is not None:
             kind, found = check_formula(
-                column.formula, Shape(known, shape.open), at(path, "formula"), parameters
+                column.formula, replace(shape, columns=known), at(path, "formula"), parameters
             )
             issues += found
             if not found and column.type in _NUMERIC and kind in ("text", "bool"):

@@ -247,7 +247,8 @@ def _write_summary_row(
     """A subtotal or total row below the data range. Its sums are formulas with their values
     cached (a viewer that does not calculate still shows them): the total is
     ``SUBTOTAL(109, …)`` over the data, so it follows a filter; a subtotal adds up its member
-    rows by key with ``SUMIFS``, so it still holds after the data is sorted."""
+    rows by key (:func:`_visible_sum_of_members`), so it still holds after the data is sorted
+    and follows a filter too."""
     style = row.get(STYLE_KEY)
     flags = row.get(FLAGS_KEY) or {}
     members = row.get(MEMBERS_KEY) or {}
@@ -280,17 +281,32 @@ def _write_summary_row(
             if style == "total":
                 formula = f"=SUBTOTAL(109,{data})"
             elif members:
-                parts = [
-                    f'SUMIFS({data},{_range(position[key], last_detail)},"{_quoted(v)}")'
-                    for key, values in members.items()
-                    if key in position
-                    for v in values
-                ]
-                formula = "=" + "+".join(parts) if parts else None
+                formula = _visible_sum_of_members(col, last_detail, members, position)
         if formula is None:
             sheet.write_number(at, col, number, fmt)
         else:
             sheet.write_formula(at, col, formula, fmt, number)
+
+
+def _visible_sum_of_members(
+    col: int, last_detail: int, members: Mapping[str, Any], position: Mapping[str, int]
+) -> str | None:
+    """The sum of the visible detail rows whose key is one of the members:
+    ``SUMPRODUCT(SUBTOTAL(109, OFFSET(first, n, 0)), --(key is a member))``. ``SUMIFS``
+    would keep counting rows a filter hides; ``SUBTOTAL`` of each single cell is 0 for a
+    hidden row. Excel and LibreOffice both calculate it."""
+    tests = [
+        f'({_range(position[key], last_detail)}="{_quoted(v)}")'
+        for key, values in members.items()
+        if key in position
+        for v in values
+    ]
+    if not tests:
+        return None
+    data = _range(col, last_detail)
+    first = xl_rowcol_to_cell(FIRST_DATA_ROW, col, True, True)
+    visible = f"SUBTOTAL(109,OFFSET({first},ROW({data})-ROW({first}),0))"
+    return f"=SUMPRODUCT({visible},--(({'+'.join(tests)})>0))"
 
 
 def _range(col: int, last_detail: int) -> str:

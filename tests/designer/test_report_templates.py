@@ -121,11 +121,42 @@ def test_a_pivot_needs_numbers_and_a_department_rollup_needs_department_rows():
                 "values": "description",
                 "rollup": "department_tree",
             }
-        ]
+        ],
+        columns=[{"key": "category", "label": {"zh": "类别", "en": "Category"}}],
     )
     assert problems(doc) == [
         ("transforms[0].values", '"description" is not a number column'),
         ("transforms[0].rollup", 'a department rollup needs rows ["department"]'),
+    ]
+
+
+def test_report_columns_a_month_pivot_does_not_make_are_refused():
+    doc = report([_pivot("month")])  # columns: department and amount; amount went across
+    assert problems(doc) == [("columns[1].key", 'no step gives a column "amount"')]
+
+
+def _pivot(across: str) -> dict:  # type: ignore[type-arg]
+    return {"op": "pivot", "rows": ["department"], "columns": across, "values": "amount"}
+
+
+def test_a_filter_after_a_month_pivot_knows_its_columns_and_their_kind():
+    columns = [{"key": "department", "label": {"zh": "部门", "en": "Department"}}]
+    found = problems(report([_pivot("month"), {"op": "filter", "where": "totl > 100"}], columns))
+    assert found == [("transforms[1].where", 'unknown column "totl" (did you mean "total"?)')]
+    found = problems(report([_pivot("month"), {"op": "filter", "where": 'total > "x"'}], columns))
+    assert found == [("transforms[1].where", "compares a number with text")]
+    assert (
+        problems(report([_pivot("month"), {"op": "filter", "where": "total > 0"}], columns)) == []
+    )
+
+
+def test_columns_a_category_pivot_makes_are_numbers_to_later_formulas():
+    columns = [{"key": "department", "label": {"zh": "部门", "en": "Department"}}]
+    across = [_pivot("category"), {"op": "filter", "where": "travel > 100"}]
+    assert problems(report(across, columns)) == []
+    across = [_pivot("category"), {"op": "filter", "where": 'travel = "lots"'}]
+    assert problems(report(across, columns)) == [
+        ("transforms[1].where", "compares a number with text")
     ]
 
 

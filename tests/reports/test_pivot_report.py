@@ -145,9 +145,10 @@ def test_excel_keeps_subtotal_and_total_rows_below_the_sorted_range_as_cached_fo
     assert sheet.auto_filter.ref == f"A1:E{last_detail}"
     subtotal, total = rows[last_detail], rows[last_detail + 1]
     assert subtotal[0] == "SALES"
+    keys = f"$A$2:$A${last_detail}"
     assert subtotal[-1] == (
-        f'=SUMIFS($E$2:$E${last_detail},$A$2:$A${last_detail},"SALES")'
-        f'+SUMIFS($E$2:$E${last_detail},$A$2:$A${last_detail},"SALES-E")'
+        f"=SUMPRODUCT(SUBTOTAL(109,OFFSET($E$2,ROW($E$2:$E${last_detail})-ROW($E$2),0)),"
+        f'--((({keys}="SALES")+({keys}="SALES-E"))>0))'
     )
     assert total[-1] == f"=SUBTOTAL(109,$E$2:$E${last_detail})"
     # The values are cached, so a viewer that does not calculate shows them too.
@@ -178,6 +179,33 @@ def test_excel_keeps_subtotal_and_total_rows_below_the_sorted_range_as_cached_fo
         timeout=180,
     )
     assert (tmp_path / "spending.pdf").stat().st_size > 1000
+
+    # Filtered in an office program (SALES-E hidden), the SALES subtotal and the total count
+    # only the rows left: LibreOffice calculates the formulas with the row hidden.
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    filtered = book.worksheets[0]
+    hidden = next(r for r in range(2, last_detail + 1) if filtered.cell(r, 1).value == "SALES-E")
+    filtered.row_dimensions[hidden].hidden = True
+    book.save(tmp_path / "filtered.xlsx")
+    subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "csv",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "filtered.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    lines = list(csv.reader((tmp_path / "filtered.csv").read_text(encoding="utf-8").splitlines()))
+    sales_e = Decimal(lines[hidden - 1][-1])
+    assert Decimal(lines[last_detail][-1]) == Decimal("2000.35") - sales_e
+    assert Decimal(lines[last_detail + 1][-1]) == Decimal("62000.35") - sales_e
 
 
 def test_csv_and_pdf_exports_carry_the_cross_tab(spending, user):
