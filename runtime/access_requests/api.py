@@ -18,13 +18,13 @@ from .. import access
 from ..api import bp
 from ..api.auth import json_body
 from ..api.serialize import iso
-from ..api.submissions import submission_json
+from ..api.submissions import Submission, submission_json
 from ..approvals import engine
 from ..errors import Detail, Forbidden, Invalid, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..models import RoleGrant
-from ..openapi import ENDPOINTS, Endpoint
+from ..openapi import answers, spec
 from ..org import user_by_username
 from .service import ACCESS_REQUEST_FORM
 
@@ -117,6 +117,11 @@ def _api_paths(error: QuireError) -> QuireError:
 
 @bp.post("/access-requests")
 @login_required
+@spec.validate(
+    json=AccessRequestBody,
+    resp=answers(Submission, 400, 401, 403, 404, 422, status=201),
+    tags=["rights"],
+)
 def create_access_request():  # type: ignore[no-untyped-def]
     """File and submit an access request: 201 with the submission, in review."""
     try:
@@ -158,33 +163,10 @@ def grant_item(grant: RoleGrant) -> dict[str, Any]:
 
 @bp.get("/users/<username>/grants")
 @login_required
+@spec.validate(resp=answers(GrantList, 401, 403, 404), tags=["rights"])
 def user_grants(username: str):  # type: ignore[no-untyped-def]
     """The grants that count for ``username`` now, each with where it came from."""
     person = user_by_username(username)
     if not access.may_read_grants_of(current_user, person):
         raise Forbidden("You may not see this person's rights.")
     return jsonify({"items": [grant_item(g) for g in access.current_grants(person)]})
-
-
-ENDPOINTS.extend(
-    [
-        Endpoint(
-            "get",
-            "/users/{username}/grants",
-            "The grants that count for a person now: role, scope, validity and source "
-            "(`request:<number>` or `granted_without_request`); for the person, their "
-            "manager, administrators and auditors",
-            GrantList,
-        ),
-        Endpoint(
-            "post",
-            "/access-requests",
-            "Ask for a role (for yourself, or for your people with `for`): 201 with an "
-            "`access-request` submission in review; 422 with field paths for bad input, and "
-            "naming the separation-of-duties rule a request would break",
-            request=AccessRequestBody,
-            status=201,
-            errors=(400, 401, 403, 404, 422),
-        ),
-    ]
-)

@@ -78,5 +78,5 @@ def test_a_request_breaking_a_separation_of_duties_rule_is_a_422_naming_it_and_k
 
 def test_the_openapi_description_lists_the_grants_endpoints(app, client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    assert "post" in paths["/access-requests"]
-    assert "get" in paths["/users/{username}/grants"]
+    assert "post" in paths["/api/v1/access-requests"]
+    assert "get" in paths["/api/v1/users/{username}/grants"]
