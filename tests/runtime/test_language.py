@@ -42,8 +42,9 @@ def test_the_compiled_catalogue_matches_its_source(tmp_path):
         po = read_po(fh)
     with mo_path.open("rb") as fh:
         mo = read_mo(fh)
-    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
-    compiled = {m.id: m.string for m in mo if m.id}
+    # keyed by context too: "Approved" (a status, 已批准) and pgettext("history", "Approved") (同意)
+    translated = {(m.context, m.id): m.string for m in po if m.id and m.string and not m.fuzzy}
+    compiled = {(m.context, m.id): m.string for m in mo if m.id}
     assert translated == compiled
 
 
