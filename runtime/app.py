@@ -111,12 +111,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .datasources.views import bp as datasources_bp
     from .exports.views import bp as exports_bp
     from .forms.views import bp as forms_bp
+    from .oversight.views import bp as oversight_bp
     from .reports.views import bp as reports_bp
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(oversight_bp)
     app.register_blueprint(forms_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(exports_bp)

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, and_, or_, select
 
 from . import access
 from .models import AuditEvent, User
 
-FILTERS = ("actor", "action", "object_type", "object_id", "since", "until")
+FILTERS = ("actor", "action", "category", "object_type", "object_id", "since", "until")
+#: ``category=permissions``: grants, revocations, role changes and delegations.
+PERMISSION_CATEGORY = "permissions"
 
 
 def _day(name: str, raw: str) -> date:
@@ -33,6 +35,10 @@ def audit_query(args: Mapping[str, Any], reader: User) -> Select[Any]:
             stmt = stmt.where(AuditEvent.action.startswith(action.rstrip("*"), autoescape=True))
         else:
             stmt = stmt.where(AuditEvent.action == action)
+    if args.get("category") == PERMISSION_CATEGORY:
+        stmt = stmt.where(permission_changes())
+    elif args.get("category"):
+        raise ValueError("category", f"must be {PERMISSION_CATEGORY}")
     if args.get("object_type"):
         stmt = stmt.where(AuditEvent.object_type == args["object_type"])
     if args.get("object_id"):
@@ -46,3 +52,18 @@ def audit_query(args: Mapping[str, Any], reader: User) -> Select[Any]:
         )
         stmt = stmt.where(AuditEvent.at < end)
     return stmt.order_by(AuditEvent.seq.desc())
+
+
+def permission_changes() -> Any:
+    """The WHERE clause of events that change who may do what: grants, revocations, role
+    edits, and a person's delegate (``user.update`` naming ``delegate…``)."""
+    from .audit_words import DELEGATION_KEYS, PERMISSION_ACTIONS
+
+    stored = AuditEvent.changes.cast(String)
+    return or_(
+        AuditEvent.action.in_(PERMISSION_ACTIONS),
+        and_(
+            AuditEvent.action == "user.update",
+            or_(*(stored.like(f'%"{key}"%') for key in DELEGATION_KEYS)),
+        ),
+    )

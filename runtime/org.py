@@ -395,7 +395,15 @@ def _revoke(actor: User | None, grant: RoleGrant, reason: str | None) -> None:
         "grant.revoke",
         object_type="role_grant",
         object_id=grant.id,
-        changes={"user": grant.user.username, "role": grant.role.key, "reason": reason},
+        # The whole grant as it was, so the log and the permission-changes report say what
+        # was taken away (role, scope, validity), not only that something was.
+        changes={
+            "user": grant.user.username,
+            "role": grant.role.key,
+            **grant.scope_summary(),
+            "valid_until": grant.valid_until,
+            "reason": reason,
+        },
     )
 
 

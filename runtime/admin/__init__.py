@@ -1,1 +1,1 @@
-"""Administration: departments, users, roles and grants; and the auditor's trail."""
+"""Administration: departments, users, roles and grants."""

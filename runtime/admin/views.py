@@ -18,11 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from .. import access, org
 from ..access import Permission as P
-from ..audit_query import FILTERS, audit_query
-from ..audit_view import shown_changes
 from ..auth import service as auth_service
 from ..auth import sessions
-from ..errors import Detail, Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Department, Role, RoleGrant, User, UserStatus
 from ..pagination import paginate, parse_page_args
@@ -446,19 +444,3 @@ def role_edit(key: str | None = None):  # type: ignore[no-untyped-def]
     elif request.method == "POST":
         status = 422
     return render_template("admin/role_edit.html", form=form, role=role), status
-
-
-# --- audit --------------------------------------------------------------------------------
-@bp.get("/audit")
-@login_required
-def audit_log():  # type: ignore[no-untyped-def]
-    access.authorize(current_user, P.AUDIT_READ)
-    page, per_page = parse_page_args(request.args)
-    try:
-        stmt = audit_query(request.args, current_user)
-    except ValueError as exc:
-        raise Invalid(_("Invalid filter."), [Detail(str(exc.args[0]), str(exc.args[1]))]) from exc
-    result = paginate(stmt, page, per_page)
-    filters = {k: request.args.get(k, "") for k in FILTERS}
-    shown = shown_changes(current_user, result.items)
-    return render_template("audit/list.html", page=result, filters=filters, shown=shown)

@@ -238,7 +238,7 @@ def _paged_endpoints(app):  # type: ignore[no-untyped-def]
 
 def test_the_second_page_of_every_paged_web_list_renders(app, signed_in):
     endpoints = _paged_endpoints(app)
-    assert {"admin.audit_log", "forms.listing"} <= set(endpoints)
+    assert {"oversight.audit_log", "forms.listing"} <= set(endpoints)
     browsers = {u: signed_in(u) for u in ("admin", "auditor", "finrev", "salesmgr", "cfo")}
     with app.test_request_context():
         from flask import url_for
