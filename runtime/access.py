@@ -915,3 +915,116 @@ def _covers(grant: RoleGrant, wanted: _Scope) -> bool:
     ):
         return False
     return True
+
+
+# --- oversight: who can see what ---------------------------------------------------------------
+# The auditor's "who can see what" pages and the permission-changes report ask these. They
+# enumerate with the same functions every decision uses (`current_grants`, `can`,
+# `delegation_active`), so what the pages say is what access does.
+
+
+def may_inspect_access(user: User | None) -> bool:
+    """Who may open the who-can-see-what pages: auditors and those who manage people's
+    rights (somewhere; what they see is limited by :func:`may_inspect`)."""
+    return can(user, Permission.AUDIT_READ) or can(user, Permission.USER_MANAGE)
+
+
+def may_inspect(viewer: User | None, obj: Any) -> bool:
+    """May ``viewer`` see who holds what about ``obj`` (a person, or a department's forms
+    and reports)? Within their ``audit.read`` or ``user.manage`` scope."""
+    return can(viewer, Permission.AUDIT_READ, obj) or can(viewer, Permission.USER_MANAGE, obj)
+
+
+def inspectable_people(viewer: User) -> ColumnElement[bool]:
+    """The WHERE clause of the people whose rights ``viewer`` may inspect."""
+    return or_(
+        scope_filter(viewer, Permission.AUDIT_READ, User),
+        scope_filter(viewer, Permission.USER_MANAGE, User),
+    )
+
+
+def permission_change_events(user: User) -> ColumnElement[bool]:
+    """Audit events a reader may list as permission changes: those of their ``audit.read``
+    scope, and those about people whose rights they manage."""
+    return or_(audit_events(user), scope_filter(user, Permission.USER_MANAGE, AuditEvent))
+
+
+class HeldPermission:
+    """One permission a person holds right now, and where it comes from: a grant (with its
+    role, scope and validity), or a delegation (deciding ``acting_for``'s approval tasks)."""
+
+    def __init__(
+        self,
+        permission: Permission,
+        *,
+        grant: RoleGrant | None = None,
+        acting_for: User | None = None,
+        counts: bool = True,
+        valid_until: Any = None,
+    ) -> None:
+        self.permission = permission
+        self.grant = grant
+        self.acting_for = acting_for
+        #: False: a global permission from a scoped grant, which gives nothing.
+        self.counts = counts
+        self.valid_until = valid_until
+
+    @property
+    def request_submission_id(self) -> int | None:
+        """The access request the grant came from; None: granted without request."""
+        return getattr(self.grant, "request_submission_id", None) if self.grant else None
+
+    def __repr__(self) -> str:
+        source = f"grant {self.grant.id}" if self.grant else f"for {self.acting_for}"
+        return f"<HeldPermission {self.permission.value} from {source}>"
+
+
+def delegating_to(user: User, on: Any) -> list[User]:
+    """The people whose approval tasks ``user`` may decide on day ``on`` as their delegate."""
+    found = db.session.scalars(select(User).where(User.delegate_id == user.id).order_by(User.id))
+    return [other for other in found if delegation_active(other, on)]
+
+
+def effective_permissions(user: User, on: Any = None) -> list[HeldPermission]:
+    """Every permission ``user`` holds right now, one entry per grant that gives it (in grant
+    order) and one per delegation they act under. Expired, revoked and departed people's
+    grants count for nothing, as in :func:`can`."""
+    held: list[HeldPermission] = []
+    for grant in current_grants(user):
+        for value in grant.role.permissions or []:
+            try:
+                permission = Permission(value)
+            except ValueError:
+                continue
+            held.append(
+                HeldPermission(
+                    permission,
+                    grant=grant,
+                    counts=not is_global(permission) or is_unscoped(grant),
+                    valid_until=grant.valid_until,
+                )
+            )
+    if user.status != UserStatus.LEFT:
+        for principal in delegating_to(user, on or _today()):
+            held.append(
+                HeldPermission(
+                    Permission.SUBMISSION_APPROVE,
+                    acting_for=principal,
+                    valid_until=principal.delegate_until,
+                )
+            )
+    return held
+
+
+def people_who_can(permission: Permission, obj: Any = None) -> list[User]:
+    """Everyone who may ``permission`` (on ``obj``) right now, by username: each holder of a
+    current grant, asked :func:`can` exactly as their own request would be."""
+    holders = db.session.scalars(
+        select(User)
+        .where(
+            User.status != UserStatus.LEFT,
+            User.id.in_(select(RoleGrant.user_id).where(grant_is_current())),
+        )
+        .order_by(User.username)
+    )
+    return [person for person in holders if can(person, permission, obj)]

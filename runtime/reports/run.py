@@ -98,6 +98,8 @@ def resolve(
             department=resolved.get("department"),
             status=resolved.get("status"),
             rule=resolved.get("rule"),
+            since=resolved.get("since"),
+            until=resolved.get("until"),
         )
         plan = transforms.rollup(template, dataset.transforms, ctx) if push_down else None
         rows = sources.load(user, source, filters, locale, plan)

@@ -55,6 +55,9 @@ class Filters:
     status: str | None = None
     #: An allocation rule's key (the ``allocation`` report).
     rule: str | None = None
+    #: A period of days, both inclusive (the ``permission-changes`` report).
+    since: date | None = None
+    until: date | None = None
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -497,6 +500,16 @@ def allocation_rows(
     return rows(user, config, filters, locale)
 
 
+def permission_change_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Grants, revocations, role changes and delegations
+    (:mod:`quire.runtime.oversight.changes`)."""
+    from ..oversight.changes import permission_change_rows as rows
+
+    return rows(user, config, filters, locale)
+
+
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
 RollupProvider = Callable[
     [User, Mapping[str, Any], Filters, str, Rollup], list[dict[str, Any]] | None
@@ -509,6 +522,7 @@ PROVIDERS: dict[str, Provider] = {
     "approvals": approval_tasks,
     "budget_rounds": budget_round_rows,
     "allocations": allocation_rows,
+    "permission_changes": permission_change_rows,
 }
 #: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
 ROLLUP_PROVIDERS: dict[str, RollupProvider] = {

@@ -14,6 +14,7 @@ BUILTIN_REPORTS = [
     "budget-compilation",
     "budget-vs-actual",
     "expense-ledger",
+    "permission-changes",
 ]
 
 
