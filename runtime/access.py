@@ -1324,6 +1324,15 @@ def inspectable_people(viewer: User) -> ColumnElement[bool]:
     )
 
 
+def inspectable_departments(viewer: User) -> ColumnElement[bool]:
+    """The WHERE clause of the departments whose forms' and reports' audience ``viewer``
+    may inspect."""
+    return or_(
+        scope_filter(viewer, Permission.AUDIT_READ, Department),
+        scope_filter(viewer, Permission.USER_MANAGE, Department),
+    )
+
+
 def permission_change_events(user: User) -> ColumnElement[bool]:
     """Audit events a reader may list as permission changes: those of their ``audit.read``
     scope, and those about people whose rights they manage."""

@@ -98,6 +98,7 @@ ACTIONS: dict[str, Words] = {
     "budget.adjust": ("预算调整", "Adjusted a budget"),
     "allocation.run": ("执行成本分摊", "Ran a cost allocation"),
     "audit.export": ("导出操作日志", "Exported the audit log"),
+    "access.export": ("导出权限明细", "Exported who can see what"),
 }
 
 #: Object type → (Chinese, English).

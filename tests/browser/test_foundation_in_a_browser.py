@@ -33,4 +33,4 @@ def test_auditor_filters_the_audit_log(page):
     page.goto("/admin/audit?action=auth.*")
     rows = page.locator("table.audit tbody tr")
     assert rows.count() >= 1
-    assert "auth.login" in rows.first.inner_text()
+    assert "登录" in rows.first.inner_text()
