@@ -104,9 +104,7 @@ def test_the_history_says_who_added_whom_and_why(claim, submit, add, user):
     assert "after" in event.details["en"]
 
 
-def test_adding_signers_needs_a_reason_a_position_and_people_who_may_decide(
-    claim, submit, add
-):
+def test_adding_signers_needs_a_reason_a_position_and_people_who_may_decide(claim, submit, add):
     c = submit(claim("sales1", 25000))
     with pytest.raises(Invalid) as no_reason:
         add("salesmgr", c, "after", "sales3", comment=None)
@@ -163,9 +161,7 @@ def test_someone_without_a_task_cannot_copy_a_claim(claim, submit, act):
         act("finrev", c, "copy", to="hr1")
 
 
-def test_a_step_that_names_a_role_copies_its_holders_when_reached(
-    route, capex, submit, user
-):
+def test_a_step_that_names_a_role_copies_its_holders_when_reached(route, capex, submit, user):
     from quire.runtime import access
 
     from .conftest import step
@@ -196,7 +192,12 @@ def test_the_api_adds_a_signer_and_copies_with_the_contract_s_names(claim, submi
 
     refused = manager.post(
         url,
-        json={"action": "add_signer", "to": "sales2", "comment": "x", "version": added.json["version"]},
+        json={
+            "action": "add_signer",
+            "to": "sales2",
+            "comment": "x",
+            "version": added.json["version"],
+        },
     )
     assert refused.status_code == 422
     assert refused.json["error"]["details"][0]["path"] == "position"
