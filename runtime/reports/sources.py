@@ -497,6 +497,15 @@ def allocation_rows(
     return rows(user, config, filters, locale)
 
 
+def access_grant_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Current grants in the reader's scope (:mod:`quire.runtime.reviews.reports`)."""
+    from ..reviews.reports import grant_rows
+
+    return grant_rows(user, config, filters, locale)
+
+
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
 RollupProvider = Callable[
     [User, Mapping[str, Any], Filters, str, Rollup], list[dict[str, Any]] | None
@@ -509,6 +518,7 @@ PROVIDERS: dict[str, Provider] = {
     "approvals": approval_tasks,
     "budget_rounds": budget_round_rows,
     "allocations": allocation_rows,
+    "access_grants": access_grant_rows,
 }
 #: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
 ROLLUP_PROVIDERS: dict[str, RollupProvider] = {

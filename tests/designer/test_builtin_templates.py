@@ -9,6 +9,7 @@ from quire.report_templates import builtin_template_files, builtin_templates
 
 BUILTIN_FORMS = ["cost-allocation", "department-budget", "expense-claim"]
 BUILTIN_REPORTS = [
+    "access-review",
     "allocation",
     "approval-efficiency",
     "budget-compilation",
