@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true, update
 from sqlalchemy.orm import selectinload
 
 from .errors import Forbidden, NotFound
@@ -241,13 +241,74 @@ def can(user: User | None, permission: Permission, obj: Any = None) -> bool:
     if not _signed_in(user):
         return False
     if obj is ORGANISATION or is_global(permission):
-        return any(is_unscoped(g) for g in grants_for(user, permission))
+        unscoped = [g for g in grants_for(user, permission) if is_unscoped(g)]
+        note_grant_use(unscoped[:1])
+        return bool(unscoped)
     if obj is None:
         return bool(grants_for(user, permission))
+    return _can_on(user, permission, obj)
+
+
+def _can_on(user: User, permission: Permission, obj: Any) -> bool:
+    """The object check: each of the user's grant predicates (those :func:`scope_filter`
+    ORs together) and ownership, evaluated on the one row in one query, so that the
+    grants that allowed it are known and marked used (:func:`note_grant_use`)."""
     model = type(obj)
-    predicate = scope_filter(user, permission, model)
-    stmt = select(exists().where(model.id == obj.id, predicate))
-    return bool(db.session.scalar(stmt))
+    spec = scope_of(model)
+    held = [g for g in grants_for(user, permission) if not is_global(permission) or is_unscoped(g)]
+    tests: list[ColumnElement[bool]] = [_grant_predicate(g, model, spec) for g in held]
+    if spec.owner is not None:
+        tests.append(getattr(model, spec.owner) == user.id)
+    if not tests:
+        return False
+    columns = [case((test, 1), else_=0) for test in tests]
+    row = db.session.execute(select(*columns).where(model.id == obj.id)).first()
+    if row is None:
+        return False
+    note_grant_use([g for g, hit in zip(held, row, strict=False) if hit])
+    return any(row)
+
+
+#: Where a session collects the grants that allowed a check, until the request ends.
+GRANTS_USED = "quire.grants_used"
+
+
+def _start_of_day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def note_grant_use(grants: Iterable[RoleGrant], now: datetime | None = None) -> None:
+    """Remember that ``grants`` just allowed something: at most once a day per grant, and
+    without a query (a grant already stamped today costs nothing; the others are stamped
+    together in one UPDATE when the request ends, :func:`record_grant_use`)."""
+    day = _start_of_day(now or utcnow())
+    stale = {g.id for g in grants if g.last_used_at is None or g.last_used_at < day}
+    if stale:
+        db.session.info.setdefault(GRANTS_USED, set()).update(stale)
+
+
+def record_grant_use(now: datetime | None = None) -> int:
+    """Stamp ``last_used_at`` on the grants noted in this session (one guarded UPDATE:
+    a grant stamped today by another request is left alone). Returns how many."""
+    ids = db.session.info.pop(GRANTS_USED, None)
+    if not ids:
+        return 0
+    now = now or utcnow()
+    stamped = db.session.execute(
+        update(RoleGrant)
+        .where(
+            RoleGrant.id.in_(sorted(ids)),
+            or_(RoleGrant.last_used_at.is_(None), RoleGrant.last_used_at < _start_of_day(now)),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for held in list(db.session.identity_map.values()):
+        if isinstance(held, RoleGrant) and held.id in ids:
+            set_committed_value(held, "last_used_at", now)
+    return int(stamped.rowcount or 0)
 
 
 def authorize(

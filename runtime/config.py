@@ -32,6 +32,8 @@ ENV_KEYS: dict[str, type] = {
     "TIMEZONE": str,
     "BASE_URL": str,
     "REPORT_EXPORT_ASYNC_ROWS": int,
+    "DORMANT_ACCOUNT_DAYS": int,
+    "UNUSED_GRANT_DAYS": int,
     "REPORT_EXPORT_KEEP_HOURS": int,
     "REPORT_MAIL_ATTACH_MAX_BYTES": int,
     "WORKBOOK_MAX_BYTES": int,
@@ -93,6 +95,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REPORT_MAIL_ATTACH_MAX_BYTES": 10 * 1024 * 1024,
         # Report exports with more rows than this run as background jobs.
         "REPORT_EXPORT_ASYNC_ROWS": 5000,
+        # Grant hygiene: accounts without a sign-in, grants without a use, for this many days.
+        "DORMANT_ACCOUNT_DAYS": 90,
+        "UNUSED_GRANT_DAYS": 90,
         "REPORT_EXPORT_KEEP_HOURS": 24,
         "WORKBOOK_MAX_BYTES": 5 * 1024 * 1024,
         # Largest CSV/XLSX file an Uploaded-file data source takes.

@@ -43,7 +43,14 @@ log = logging.getLogger(__name__)
 #: Template data-source connectors the report engine serves itself, scoped in SQL; any other
 #: connector named in a template reads a configured data source.
 SCOPED_PROVIDERS = frozenset(
-    {"submissions", "approvals", "budget_rounds", "allocations", "permission_changes"}
+    {
+        "submissions",
+        "approvals",
+        "budget_rounds",
+        "allocations",
+        "permission_changes",
+        "access_grants",
+    }
 )
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PREVIEW_ROWS = 20

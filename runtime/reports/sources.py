@@ -510,6 +510,15 @@ def permission_change_rows(
     return rows(user, config, filters, locale)
 
 
+def access_grant_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Current grants in the reader's scope (:mod:`quire.runtime.reviews.reports`)."""
+    from ..reviews.reports import grant_rows
+
+    return grant_rows(user, config, filters, locale)
+
+
 Provider = Callable[[User, Mapping[str, Any], Filters, str], list[dict[str, Any]]]
 RollupProvider = Callable[
     [User, Mapping[str, Any], Filters, str, Rollup], list[dict[str, Any]] | None
@@ -523,6 +532,7 @@ PROVIDERS: dict[str, Provider] = {
     "budget_rounds": budget_round_rows,
     "allocations": allocation_rows,
     "permission_changes": permission_change_rows,
+    "access_grants": access_grant_rows,
 }
 #: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
 ROLLUP_PROVIDERS: dict[str, RollupProvider] = {

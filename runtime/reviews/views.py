@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import Department, utcnow
 from ..render.excel import write_report_xlsx
 from ..render.pdf_report import write_report_pdf
-from . import evidence, service
+from . import evidence, hygiene, service
 
 bp = Blueprint("reviews", __name__, url_prefix="/access-reviews")
 
@@ -222,3 +222,32 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.get("/hygiene")
+@login_required
+def hygiene_page():  # type: ignore[no-untyped-def]
+    if not access.may_see_grant_hygiene(current_user):
+        raise Forbidden()
+    now = utcnow()
+    days = hygiene.thresholds(current_app.config)
+    return render_template(
+        "reviews/hygiene.html",
+        dormant=hygiene.dormant_accounts(current_user, now, days.dormant_days),
+        unused=hygiene.unused_grants(current_user, now, days.unused_days),
+        days=days,
+    )
+
+
+@bp.after_app_request
+def _stamp_grant_use(response: Response) -> Response:
+    """Grants that allowed something in this request are stamped used (one UPDATE, at most
+    once a day per grant); a failure here never fails the request."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if access.record_grant_use():
+            db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+    return response

@@ -15,6 +15,7 @@ BUILTIN_FORMS = [
     "role-change",
 ]
 BUILTIN_REPORTS = [
+    "access-review",
     "allocation",
     "approval-efficiency",
     "budget-compilation",
