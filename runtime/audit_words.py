@@ -269,6 +269,10 @@ class Vocabulary:
             return self.department(value)
         if key in ("valid_from", "valid_until", "at"):
             return self.when(value)
+        if key == "status" and isinstance(value, str):
+            from .words import STATUS_WORDS, in_locale
+
+            return in_locale(self.locale, STATUS_WORDS, value) if value in STATUS_WORDS else value
         if key == "origin" and isinstance(value, Mapping):
             return str(value.get("by") or "")
         if isinstance(value, list):

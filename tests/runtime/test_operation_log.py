@@ -204,3 +204,15 @@ def test_the_export_masks_a_bank_account_as_the_page_does(api, signed_in):
     url = f"/admin/audit/export?format=csv&action=submission.update&object_id={draft['id']}"
     text = " ".join(r["变更内容 What changed"] for r in _csv_rows(auditor.get(url)))
     assert "4321" in text and "9999" not in text and "1234 5678" not in text
+
+
+def test_a_status_change_reads_as_words_in_the_readers_language(app):  # type: ignore[no-untyped-def]
+    from quire.runtime.audit_words import Vocabulary, describe
+
+    event = AuditEvent(action="submission.approve", object_type="submission")
+    changes = {"status": ["in_review", "approved"]}
+    with app.test_request_context():
+        [english] = describe(event, changes, Vocabulary("en"))
+        [chinese] = describe(event, changes, Vocabulary("zh_CN"))
+    assert (english.old, english.new) == ("In review", "Approved")
+    assert (chinese.old, chinese.new) == ("审批中", "已批准")
