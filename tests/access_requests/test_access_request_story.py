@@ -190,3 +190,22 @@ def test_a_grant_refused_at_approval_ends_the_request_rejected_with_the_reason(
         .limit(1)
     )
     assert last.action == "auto_reject" and "separation-of-duties" in last.comment
+
+
+def test_the_permission_changes_report_names_who_requested_and_approved_a_grant(
+    app, user, request_access, decide
+):
+    from quire.runtime.reports import engine
+
+    request = request_access("sales2", role="finance_reviewer", scope="SALES", days=30)
+    decide("salesmgr", request)
+    decide("finadmin", request)
+    result = engine.run(user("auditor"), "permission-changes", {}, locale="en")
+    [row] = [
+        r
+        for r in result.rows
+        if not r.get("_style") and r.get("request") == request.number and r["kind"] == "grant"
+    ]
+    assert row["user"] == "sales2" and row["role"] == "finance_reviewer"
+    assert row["requested_by"] == "sales2"
+    assert set(row["approved_by"].split(", ")) == {"salesmgr", "finadmin"}
