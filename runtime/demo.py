@@ -128,46 +128,6 @@ SOD_RULES: list[tuple[str, str, str, list[P], list[P], bool, bool]] = [
 ]
 
 
-#: Who approves requests for each role (holders of the owner role), and which roles are
-#: high-risk (the security approver decides too) or granted only for a while.
-FINANCE_ROLES = ("finance_reviewer", "cfo", "auditor", "finance_admin")
-HIGH_RISK_ROLES = ("finance_admin", "cfo", "auditor", "sysadmin")
-TEMPORARY_ROLES: dict[str, int] = {"auditor": 90}
-
-#: The separation-of-duties rules of the demo: (key, zh, en, left, right, same department,
-#: enabled). The third shows a department-bound rule; it is off because the demo's
-#: department managers file their own claims in the department they approve for.
-SOD_RULES: list[tuple[str, str, str, list[P], list[P], bool, bool]] = [
-    (
-        "design-vs-approve",
-        "不得同时设计模板和审批报销",
-        "May not both design templates and approve claims",
-        [P.TEMPLATE_DESIGN],
-        [P.SUBMISSION_APPROVE],
-        False,
-        True,
-    ),
-    (
-        "admin-vs-finance-data",
-        "不得同时管理用户或角色和查看财务数据",
-        "May not both administer users or roles and read finance data",
-        [P.USER_MANAGE, P.ROLE_MANAGE],
-        [P.SUBMISSION_READ, P.REPORT_READ, P.REPORT_EXPORT],
-        False,
-        True,
-    ),
-    (
-        "approve-own-department",
-        "不得审批本人作为员工所在部门的单据",
-        "May not approve for the department one files forms in as staff",
-        [P.SUBMISSION_CREATE],
-        [P.SUBMISSION_APPROVE],
-        True,
-        False,
-    ),
-]
-
-
 @dataclass(frozen=True)
 class DemoUser:
     username: str
