@@ -20,6 +20,7 @@ from quire.designer.references import DRAFT_STEP
 from quire.widgets.base import FieldBase, ParseContext
 
 from .. import access, audit
+from ..approvals.settings import local_day
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import (
@@ -30,6 +31,7 @@ from ..models import (
     SubmissionStatus,
     User,
     VoucherUse,
+    utcnow,
 )
 from ..numbers import parse_id
 from . import templates as template_service
@@ -230,6 +232,12 @@ def _fail_on(
         raise Invalid("Please correct the highlighted fields.", outcome.errors)
 
 
+def _local_today() -> date:
+    """Today in the instance's time zone (a claim typed at 00:30 in Shanghai is dated that
+    day on a UTC server), for callers that do not hand a day in."""
+    return local_day(utcnow())
+
+
 def create(user: User, template_key: str, data: Any, *, today: date | None = None) -> Submission:
     """A new draft on the latest published version of the form."""
     record = template_service.template_by_key(template_key)
@@ -238,7 +246,7 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     if not access.may_fill_forms(user):
         raise Forbidden("You are not allowed to fill in forms.")
     version, template = template_service.published(template_key)
-    today = today or date.today()
+    today = today or _local_today()
     outcome = form_values.process(
         template,
         data if data is not None else {},
@@ -290,7 +298,7 @@ def update(
         raise Forbidden("Only the submitter can change this form.")
     if not access.may_edit_submission(user, submission):
         raise Conflict(f"A submission that is {submission.status.value} can no longer be changed.")
-    today = today or date.today()
+    today = today or _local_today()
     before = dict(submission.data)
     outcome = form_values.process(
         template,
@@ -334,7 +342,7 @@ def edit_at_step(
     editable = [k for k, level in loaded.access.items() if level == "edit"]
     if not editable:
         raise Forbidden("Your step does not let you change this form.")
-    today = today or date.today()
+    today = today or _local_today()
     submitter = submission.submitter
     before = dict(submission.data)
     outcome = form_values.process(
@@ -390,7 +398,7 @@ def validate_for_submit(
     locale: str = "en",
 ) -> None:
     """Everything a submission needs before it enters review: complete, rules met."""
-    today = today or date.today()
+    today = today or _local_today()
     values = form_values.to_python(template, submission.data)
     problems = form_values.check_complete(template, values, checked_context(user, template, today))
     problems += _unchecked_values(user, template, submission.data)
@@ -592,7 +600,7 @@ def _unchanged(user: User, loaded: Loaded, data: dict[str, Any], today: date | N
         previous=loaded.submission.data,
         access=loaded.access,
         extra=submitter_facts(user),
-        ctx=ParseContext(today=today or date.today()),
+        ctx=ParseContext(today=today or _local_today()),
     )
     return not outcome.errors and outcome.data == loaded.submission.data
 
