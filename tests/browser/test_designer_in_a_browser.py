@@ -25,7 +25,10 @@ def saved_after(page, version: str) -> str:  # type: ignore[no-untyped-def]
     """Wait until the draft moved past `version`; return the new one."""
     status = page.get_by_test_id("draft-status")
     expect(status).not_to_have_attribute("data-version", version)
-    return status.get_attribute("data-version") or ""
+    new = status.get_attribute("data-version") or ""
+    # The next change carries the draft's version from #dv: wait until it holds the new one.
+    expect(page.locator("#dv")).to_have_value(new)
+    return new
 
 
 def version_of(page) -> str:  # type: ignore[no-untyped-def]

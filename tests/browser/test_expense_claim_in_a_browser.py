@@ -40,9 +40,12 @@ def test_sales1_adds_three_lines_sees_the_total_attaches_an_invoice_and_saves(pa
     invoice.write_bytes(b"%PDF-1.4\n% an invoice\n")
     page.set_input_files("#slot-lines-0-invoice input[type=file]", str(invoice))
     page.wait_for_selector("#slot-lines-0-invoice .uploaded")
-    page.click("button[name=_action]")
+    # Autosave may already have moved the address to the draft's edit page, so wait for
+    # the save's own page load and its message, not for the address.
+    with page.expect_navigation():
+        page.click("button[name=_action]")
     page.wait_for_url("**/submissions/*/edit")
-    assert page.locator(".flash-ok").is_visible()
+    expect(page.locator(".flash-ok")).to_be_visible()
     # Coming back later, everything is there.
     page.goto(page.url)
     assert page.input_value("input[name=lines-2-description]") == "打印纸"
