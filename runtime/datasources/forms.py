@@ -156,7 +156,10 @@ def _input(field: ConfigField) -> Field:
         return BooleanField(field.label, description=field.hint)
     if field.kind == "select":
         choices = [("", "—")] + [(c, c) for c in field.choices]
-        return SelectField(field.label, choices=choices, description=field.hint)
+        # Left out or "—" means the connector's default; the config model checks the value.
+        return SelectField(
+            field.label, choices=choices, description=field.hint, validate_choice=False
+        )
     if field.kind == "secret":
         return PasswordField(field.label, validators=validators, description=field.hint)
     if field.kind in {"lines", "json"}:
