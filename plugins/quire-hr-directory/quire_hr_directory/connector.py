@@ -134,6 +134,73 @@ class HrDirectoryConnector(Connector):
     display_name: ClassVar[Mapping[str, str]] = {"zh": "人事系统通讯录", "en": "HR directory"}
     version: ClassVar[str] = "0.2.0"
     Config: ClassVar[type[ConnectorConfig]] = HrDirectoryConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "employees_csv": {
+            "zh": "员工导出文件",
+            "en": "Employee export",
+            "help_zh": "该文件夹中人事系统的员工导出文件（UTF-8 CSV，带表头）。",
+        },
+        "departments_csv": {
+            "zh": "部门导出文件",
+            "en": "Department export",
+            "help_zh": "该文件夹中的部门导出文件；没有它时，同步只在已有部门中创建人员。",
+        },
+        "delimiter": {
+            "zh": "CSV 分隔符",
+            "en": "CSV delimiter",
+            "help_zh": "CSV 文件的字段分隔符。",
+        },
+        "source": {
+            "zh": "数据来源",
+            "en": "Source",
+            "help_zh": "通讯录来源：文件夹中的 CSV 导出（csv）或人事系统接口（rest）。",
+        },
+        "base_url": {
+            "zh": "接口地址",
+            "en": "Base URL",
+            "help_zh": "REST：接口路径的起点，例如 https://hr.example.com/api/v2/org/。",
+        },
+        "allowed_hosts": {
+            "zh": "允许访问的主机",
+            "en": "Allowed hosts",
+            "help_zh": "REST：可以访问的主机名，每行一个（精确匹配，或 *.example.com）。",
+        },
+        "auth_header": {
+            "zh": "认证请求头",
+            "en": "Auth header",
+            "help_zh": "REST：携带凭据的请求头。",
+        },
+        "auth_token": {
+            "zh": "认证凭据",
+            "en": "Auth token",
+            "help_zh": "REST：凭据，例如 Bearer eyJ...，加密保存。",
+        },
+        "employees_path": {
+            "zh": "员工列表路径",
+            "en": "Employees path",
+            "help_zh": "REST：员工列表在接口地址下的路径。",
+        },
+        "departments_path": {
+            "zh": "部门列表路径",
+            "en": "Departments path",
+            "help_zh": "REST：部门列表的路径；没有它时，同步只在已有部门中创建人员。",
+        },
+        "rows_path": {
+            "zh": "数据行路径",
+            "en": "Rows path",
+            "help_zh": "REST：每个应答中列表的路径（如 data.items）；应答本身就是列表时留空。",
+        },
+        "page_param": {
+            "zh": "分页参数",
+            "en": "Page parameter",
+            "help_zh": "REST：分页的查询参数（page=1、2……直到空页）；接口一次给出全部列表时留空。",
+        },
+        "timeout_s": {
+            "zh": "超时（秒）",
+            "en": "Timeout (seconds)",
+            "help_zh": "REST：等待一次应答的秒数。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True, lookup=True)
 
     config: HrDirectoryConfig
