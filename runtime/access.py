@@ -546,9 +546,9 @@ def audit_events(user: User) -> ColumnElement[bool]:
 
 
 def _today() -> Any:
-    from datetime import date
+    from . import clock
 
-    return date.today()
+    return clock.today()
 
 
 # --- approvals -------------------------------------------------------------------------------

@@ -96,8 +96,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     auth_session.init_app(app)
     jobs.init_app(app)
+    from . import clock
     from .approvals import settings as approval_settings
 
+    clock.configure(app.config)
     approval_settings.configure(app.config)
     _init_request_hooks(app)
     from . import observability

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import clock
 from .access import PERMISSION_LABELS, Permission
 from .extensions import db
 from .models import AuditEvent, Department, Role
@@ -220,9 +221,9 @@ class ChangeLine:
 class Vocabulary:
     """Names the words need (roles, departments), looked up once per page or export."""
 
-    def __init__(self, locale: str, timezone: str = "Asia/Shanghai") -> None:
+    def __init__(self, locale: str, timezone: str | None = None) -> None:
         self.locale = locale
-        self.zone = ZoneInfo(timezone)
+        self.zone = ZoneInfo(timezone) if timezone else clock.zone()
         self._roles: dict[str, str] | None = None
         self._departments: dict[str, str] | None = None
 
