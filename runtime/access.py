@@ -18,11 +18,23 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    event,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from .errors import Forbidden, NotFound
 from .extensions import db
@@ -125,17 +137,50 @@ def grant_is_current(now: datetime | None = None) -> ColumnElement[bool]:
     )
 
 
+#: Session.info key of the grants already loaded in this unit of work (see `current_grants`).
+_GRANTS_SEEN = "quire.access.current_grants"
+#: How long loaded grants are reused within one unit of work, at most.
+_GRANTS_FRESH_FOR = timedelta(seconds=30)
+
+
 def current_grants(user: User, now: datetime | None = None) -> list[RoleGrant]:
-    """The grants that count right now; expired and revoked ones are left out in SQL."""
+    """The grants that count right now; expired and revoked ones are left out in SQL.
+
+    A page asks many questions of the same person's grants; they are loaded once per request
+    (or unit of work) and reused until anything is written (a flush), the transaction ends,
+    the next request starts, or 30 seconds pass, so a change of grants is never missed."""
     if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
         return []
+    seen: dict[int, tuple[datetime, list[RoleGrant]]] | None = None
+    if now is None:
+        moment = utcnow()
+        seen = db.session.info.setdefault(_GRANTS_SEEN, {})
+        cached = seen.get(user.id)
+        session = db.session()
+        pending = session.new or session.dirty or session.deleted  # a query would flush them
+        fresh = cached is not None and timedelta(0) <= moment - cached[0] < _GRANTS_FRESH_FOR
+        if cached is not None and fresh and not pending:
+            return list(cached[1])
     stmt = (
         select(RoleGrant)
         .where(RoleGrant.user_id == user.id, grant_is_current(now))
         .order_by(RoleGrant.id)
         .options(selectinload(RoleGrant.role), selectinload(RoleGrant.department))
     )
-    return list(db.session.scalars(stmt))
+    grants = list(db.session.scalars(stmt))
+    if seen is not None:
+        seen[user.id] = (moment, grants)
+    return list(grants)
+
+
+def forget_loaded_grants(session: Session, *_: Any) -> None:
+    """Drop the grants `current_grants` keeps for a unit of work (on every flush, commit,
+    rollback, and at the start of each request)."""
+    session.info.pop(_GRANTS_SEEN, None)
+
+
+for _moment in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _moment, forget_loaded_grants)
 
 
 def is_unscoped(grant: RoleGrant) -> bool:

@@ -200,7 +200,10 @@ def make_budget(
         "notes": f"{year} 年度预算编制 / Budget {year}",
     }
     submission = forms_service.create(
-        filer, "department-budget", data, today=instance_clock.local_day(created or instance_clock.now())
+        filer,
+        "department-budget",
+        data,
+        today=instance_clock.local_day(created or instance_clock.now()),
     )
     db.session.flush()
     if created:

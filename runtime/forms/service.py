@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from quire.designer.model import Template
 from quire.designer.references import DRAFT_STEP
@@ -614,8 +615,17 @@ def list_query(
     department: str | None = None,
     mine: bool = False,
 ) -> Select[Any]:
-    """Submissions the user may see, newest first, filtered."""
-    stmt = select(Submission).where(access.submission_filter(user))
+    """Submissions the user may see, newest first, filtered; each row's form, department and
+    submitter come with the page in one query each, however many rows it has."""
+    stmt = (
+        select(Submission)
+        .where(access.submission_filter(user))
+        .options(
+            selectinload(Submission.template),
+            selectinload(Submission.department),
+            selectinload(Submission.submitter),
+        )
+    )
     if mine:
         stmt = stmt.where(access.own_submissions(user))
     if form:
