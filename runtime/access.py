@@ -725,6 +725,22 @@ def separation_of_duties(
     return DECIDED_ANOTHER_STEP if decided else None
 
 
+def hand_on_refusal(
+    person: User, submission: Any, step: str, *, actor: User, holders: Iterable[int]
+) -> str | None:
+    """Why ``actor`` may not hand their task at ``step`` of ``submission`` to ``person``
+    (转交 or 委托), or None. The hand-on action and the people picker both ask this, so the
+    picker never offers someone the action would refuse."""
+    if person.status == UserStatus.LEFT:
+        return "has left"
+    if person.id == actor.id:
+        return "the task is already yours"
+    if person.id in set(holders):
+        return "already holds this step"
+    conflict = separation_of_duties(person, submission, step)
+    return f"{conflict} and cannot decide on it" if conflict else None
+
+
 #: Forms whose approval changes someone's rights, and the field naming that person.
 RIGHTS_FORMS = {"access-request": "for"}
 #: Forms whose approval changes what a role can do, and the field naming the role: nobody

@@ -258,6 +258,17 @@ def _posted_names() -> list[str] | str | None:
     return names if len(names) > 1 else (names[0] if names else None)
 
 
+@bp.get("/submissions/<int:submission_id>/hand-on-people")
+@login_required
+def hand_on_people(submission_id: int):  # type: ignore[no-untyped-def]
+    """The hand-on picker's suggestions as the approver types: people who may take the task."""
+    loaded = forms_service.load(current_user, submission_id)
+    people = engine.people_to_hand_on(
+        current_user, loaded.submission, request.args.get("to", ""), _today()
+    )
+    return render_template("approvals/_hand_on_people.html", people=people)
+
+
 @bp.post("/submissions/<int:submission_id>/act")
 @login_required
 def act(submission_id: int):  # type: ignore[no-untyped-def]
