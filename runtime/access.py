@@ -417,6 +417,16 @@ def may_edit_submission(user: User | None, submission: Any) -> bool:
     return _signed_in(user) and is_submitter(user, submission) and submission.editable
 
 
+def may_amend(user: User | None, submission: Any) -> bool:
+    """May ``user`` amend (变更) ``submission``, opening a revision that is routed again?
+
+    Only its submitter: a revision is a new claim in their name, routed and decided like any
+    other, so nobody files one for someone else. Finance corrects a claim while it is in
+    review (the fields their step may edit, a return); once approved, the claimant amends.
+    Whether the submission is in a state to be amended is the engine's question (409)."""
+    return _signed_in(user) and is_submitter(user, submission) and may_fill_forms(user)
+
+
 def may_upload_attachment(user: User | None, submission: Any = None) -> bool:
     """Uploading changes a form: someone who may edit ``submission``, or, for a form not
     saved yet, someone who may fill forms in. Readers (auditors, admins) upload nothing."""
@@ -445,7 +455,26 @@ def may_download_attachment(user: User | None, attachment: Any) -> bool:
     from .models import Submission
 
     submission = db.session.get(Submission, attachment.submission_id)
-    return submission is not None and may_read_submission(user, submission)
+    # A revision keeps its original's invoice files: whoever may read a revision made from
+    # the file's submission (its approvers) may open them too.
+    if submission is None:
+        return False
+    family, frontier = {submission.id}, {submission.id}
+    while frontier and len(family) < 1000:
+        frontier = (
+            set(
+                db.session.scalars(
+                    select(Submission.id).where(Submission.supersedes_id.in_(frontier))
+                )
+            )
+            - family
+        )
+        family |= frontier
+    return bool(
+        db.session.scalar(
+            select(exists().where(Submission.id.in_(family), submission_filter(user)))
+        )
+    )
 
 
 def owns_export(user: User | None, job: Any) -> bool:
