@@ -553,7 +553,7 @@ def holds_task(user: User | None, submission: Any, *, on: Any = None) -> bool:
         exists().where(
             ApprovalTask.submission_id == submission.id,
             ApprovalTask.status == TaskStatus.OPEN,
-            actionable_tasks(user, on or _today()),
+            offered_tasks(user, on or _today()),
         )
     )
     return bool(db.session.scalar(stmt))
@@ -628,6 +628,26 @@ def actionable_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
     return or_(
         and_(ApprovalTask.through_delegation.is_(True), ApprovalTask.on_behalf_of_id.in_(ids)),
         and_(ApprovalTask.through_delegation.is_not(True), ApprovalTask.assignee_id.in_(ids)),
+    )
+
+
+def offered_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
+    """The WHERE clause of the approval tasks offered to ``user`` on day ``on`` (the inbox,
+    its count, "waiting for you" notifications, an approver's view of the fields): those they
+    may decide (:func:`actionable_tasks`), except on forms they submitted themselves. Such a
+    task reaches them through a delegation, and separation of duties refuses the decision,
+    so it is never shown as theirs to decide."""
+    from sqlalchemy.orm import aliased
+
+    from .models import ApprovalTask, Submission
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    own = aliased(Submission)
+    return and_(
+        actionable_tasks(user, on),
+        ~exists().where(own.id == ApprovalTask.submission_id, own.submitter_id == user.id),
     )
 
 

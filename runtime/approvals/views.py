@@ -109,7 +109,7 @@ def inbox():  # type: ignore[no-untyped-def]
         page=result,
         sort=sort,
         locale=_locale(),
-        notifications=notify.notifications_for(current_user, 10),
+        notifications=notify.notifications_for(current_user, 10, today=_today()),
     )
 
 
