@@ -48,6 +48,10 @@ MESSAGES = (
     _l("reassign"),
     _l("add_signer"),
     _l("copy"),
+    _l("amend"),
+    _l("supersede"),
+    # Amendments (approvals.amend).
+    _l("Only the submitter can amend this form."),
     # Add signers and copies (approvals.participants).
     _l("Please say why."),
     _l("Please say whom."),

@@ -18,6 +18,7 @@ from quire.designer.model import Template
 
 from .. import access
 from ..extensions import db
+from ..forms import revisions
 from ..forms import service as forms_service
 from ..forms import values as form_values
 from ..models import (
@@ -233,4 +234,11 @@ def _actions(
         actions.add("withdraw")
     if submission.status != S.DRAFT and access.may_comment(viewer, submission):
         actions.add("comment")
+    if (
+        submission.status == S.APPROVED
+        and submission.superseded_by_id is None
+        and access.may_amend(viewer, submission)
+        and revisions.open_revision(submission) is None
+    ):
+        actions.add("amend")
     return actions

@@ -3,8 +3,10 @@ the latest approved revision counts in reports and budgets."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from quire.runtime.models import SubmissionStatus as S
@@ -200,3 +202,77 @@ def test_the_action_at_a_past_moment_keeps_the_times_given(claim, submit, user):
     revision = engine.act(user("sales1"), original.id, "amend", version=original.version, now=NOW)
     db.session.commit()
     assert revision.supersedes_id == original.id and revision.status == S.DRAFT
+
+
+# --- the web pages and the print copy ------------------------------------------------------------
+
+
+def test_the_claimant_amends_from_the_page_after_confirming_and_lands_on_the_draft(
+    claim, submit, signed_in
+):
+    from quire.runtime.extensions import db
+    from quire.runtime.models import Submission
+
+    original = submit(claim("sales1", 300))
+    browser = signed_in("sales1")
+    page = browser.get(f"/submissions/{original.id}").text
+    assert 'data-testid="amend"' in page and 'data-testid="confirm-amend"' in page
+
+    response = browser.post_form(
+        f"/submissions/{original.id}/act",
+        {"action": "amend", "version": original.version, "comment": "wrong amount"},
+        page=f"/submissions/{original.id}",
+    )
+
+    assert response.status_code == 303
+    revision = db.session.scalar(select(Submission).where(Submission.supersedes_id == original.id))
+    assert response.headers["Location"].endswith(f"/submissions/{revision.id}/edit")
+    draft = browser.get(f"/submissions/{revision.id}/edit").text
+    assert 'data-testid="revision-of"' in draft and original.number in draft
+    again = browser.get(f"/submissions/{original.id}").text
+    assert 'data-testid="open-revision"' in again and revision.number in again
+    assert 'data-testid="confirm-amend"' not in again, "one open revision at a time"
+
+
+def test_nobody_but_the_claimant_sees_the_amend_button(claim, submit, signed_in):
+    original = submit(claim("sales1", 300))
+
+    for name in ("salesmgr", "cfo"):
+        page = signed_in(name).get(f"/submissions/{original.id}").text
+        assert 'data-testid="amend"' not in page
+
+
+def test_both_pages_link_to_each_other_once_the_revision_is_approved(
+    claim, submit, api, user, signed_in
+):
+    original = submit(claim("sales1", 500))
+    revision = _lower_first_line("sales1", _amend(api("sales1"), original).json["id"], "400", user)
+    submit(revision)
+    browser = signed_in("sales1")
+
+    old = browser.get(f"/submissions/{original.id}").text
+    new = browser.get(f"/submissions/{revision.id}").text
+
+    assert 'data-testid="amended-by"' in old and f"/submissions/{revision.id}" in old
+    assert 'data-testid="amend"' not in old, "the replaced claim is amended through its revision"
+    assert 'data-testid="revision-of"' in new and f"/submissions/{original.id}" in new
+    assert 'data-testid="amend"' in new
+
+
+def test_the_print_copy_shows_the_revision_number_and_what_it_amends(claim, submit, api, user):
+    from quire.runtime.exports import print as print_copy
+
+    original = submit(claim("sales1", 500))
+    revision = _lower_first_line("sales1", _amend(api("sales1"), original).json["id"], "400", user)
+    submit(revision)
+
+    new = print_copy.build(user("sales1"), revision.id, "zh_CN")
+    old = print_copy.build(user("sales1"), original.id, "zh_CN")
+    assert new.number == f"{original.number}-R1" and new.revision_of == original.number
+    assert old.superseded_by == revision.number
+    assert any("变更为" in (h.comment or "") and revision.number in h.comment for h in old.history)
+
+    pdf = api("sales1").get(f"/api/v1/submissions/{revision.id}.pdf")
+    assert pdf.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert revision.number in text and f"Revision of {original.number}" in text
