@@ -317,6 +317,10 @@ def create_revision(
             revision = create(user, original.template.key, data, today=today, revision_of=original)
             return revision, left_out
         except Invalid as exc:
+            # A department the submitter may no longer file for is refused, never swapped
+            # for their own behind their back.
+            if any(d.path == "department" for d in exc.details):
+                raise
             if not _drop_invalid(data, exc.details):
                 raise
             left_out.extend(exc.details)

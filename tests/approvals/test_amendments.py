@@ -276,3 +276,24 @@ def test_the_print_copy_shows_the_revision_number_and_what_it_amends(claim, subm
     assert pdf.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert revision.number in text and f"Revision of {original.number}" in text
+
+
+def test_a_revision_is_made_on_the_forms_latest_version_and_follows_its_route(
+    route, capex, submit, api, holders
+):
+    from .conftest import step
+
+    manager = step("manager", {"kind": "manager_of_submitter"})
+    route(manager, auto="total < 100000")  # v1: approved at once under 100,000
+    original = submit(capex("sales1", 50000))
+    assert original.status == S.APPROVED
+    route(manager)  # v2: the manager decides every request
+
+    body = _amend(api("sales1"), original).json
+
+    assert body["template_version"] == original.template_version + 1
+    from quire.runtime.extensions import db
+    from quire.runtime.models import Submission
+
+    revision = submit(db.session.get(Submission, body["id"]))
+    assert revision.status == S.IN_REVIEW and holders(revision) == ["salesmgr"]
