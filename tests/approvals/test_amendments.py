@@ -257,6 +257,8 @@ def test_both_pages_link_to_each_other_once_the_revision_is_approved(
     assert 'data-testid="amend"' not in old, "the replaced claim is amended through its revision"
     assert 'data-testid="revision-of"' in new and f"/submissions/{original.id}" in new
     assert 'data-testid="amend"' in new
+    listing = browser.get("/submissions").text
+    assert listing.count('data-testid="superseded"') == 1
 
 
 def test_the_print_copy_shows_the_revision_number_and_what_it_amends(claim, submit, api, user):
