@@ -299,3 +299,55 @@ def test_a_revision_is_made_on_the_forms_latest_version_and_follows_its_route(
 
     revision = submit(db.session.get(Submission, body["id"]))
     assert revision.status == S.IN_REVIEW and holders(revision) == ["salesmgr"]
+
+
+def test_a_revision_keeps_the_invoice_file_and_its_approvers_may_open_it(org, signed_in, api, user):
+    import re
+    from datetime import date
+
+    from quire.runtime.extensions import db
+    from quire.runtime.models import Attachment
+
+    sales1 = signed_in("sales1")
+    answer = sales1.post_form(
+        "/attachments?name=lines-0-invoice",
+        {"file": (io.BytesIO(b"%PDF-1.4 an invoice"), "invoice.pdf")},
+        page="/forms/expense-claim/new",
+        content_type="multipart/form-data",
+    )
+    attachment_id = re.search(r'value="(\d+)"', answer.text).group(1)
+    line = {
+        "date": "2026-11-10",
+        "category": "travel",
+        "description": "taxi",
+        "amount": "500",
+        "invoice": attachment_id,
+    }
+    client = api("sales1")
+    body = {"payee_name": "sales1", "bank_account": "6222 0210 0000 1234", "lines": [line]}
+    created = client.post("/api/v1/forms/expense-claim/submissions", json={"data": body}).json
+    client.post(f"/api/v1/submissions/{created['id']}/submit", json={})
+    original = client.get(f"/api/v1/submissions/{created['id']}").json
+    assert original["status"] == "approved"
+
+    revision = client.post(
+        f"/api/v1/submissions/{original['id']}/actions",
+        json={"action": "amend", "version": original["version"]},
+    ).json
+    assert revision["data"]["lines"][0]["invoice"] == attachment_id
+    changed = client.patch(
+        f"/api/v1/submissions/{revision['id']}",
+        json={"data": {**body, "lines": [{**line, "amount": "25000"}]}, "version": 1},
+    )
+    assert changed.status_code == 200, changed.json
+    submitted = client.post(f"/api/v1/submissions/{revision['id']}/submit", json={})
+    assert submitted.json["status"] == "in_review"
+    assert db.session.get(Attachment, int(attachment_id)).submission_id == original["id"]
+
+    # rd1 reads the revision only because salesmgr's task reaches them through a delegation.
+    manager = user("salesmgr")
+    manager.delegate, manager.delegate_from = user("rd1"), date(2000, 1, 1)
+    db.session.commit()
+    assert signed_in("rd1").get(f"/api/v1/submissions/{original['id']}").status_code == 404
+    assert signed_in("rd1").get(f"/attachments/{attachment_id}").status_code == 200
+    assert signed_in("hr1").get(f"/attachments/{attachment_id}").status_code == 404
