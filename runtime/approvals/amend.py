@@ -17,6 +17,7 @@ from ..extensions import db
 from ..forms import revisions
 from ..forms import service as forms_service
 from ..models import ApprovalEvent, Submission, User, utcnow
+from .budget import BUDGET_FORM
 from .settings import local_day
 from .state import S, clean_comment, current_round, flush, load_locked, races_are_conflicts, record
 
@@ -40,22 +41,9 @@ def amend(
     forms_service.check_version(original, version)
     if not access.may_amend(actor, original):
         raise Forbidden("Only the submitter can amend this form.")
-    if original.status != S.APPROVED:
-        raise Conflict(
-            f"Only an approved submission can be amended; this one is {original.status.value}."
-        )
-    if original.superseded_by is not None:
-        newer = original.superseded_by.number
-        raise Conflict(
-            f"This submission was replaced by its revision {newer}; amend that one instead.",
-            [Detail("superseded_by", newer)],
-        )
-    pending = revisions.open_revision(original)
-    if pending is not None:
-        raise Conflict(
-            f"Revision {pending.number} is already open; submit or finish it first.",
-            [Detail("revision", pending.number)],
-        )
+    refused = refusal(original)
+    if refused is not None:
+        raise refused
     revision, left_out = forms_service.create_revision(actor, original, today=local_day(now))
     record(
         original,
@@ -100,6 +88,33 @@ def amend(
     )
     flush()
     return revision
+
+
+def refusal(original: Submission) -> Conflict | None:
+    """Why ``original`` cannot be amended now (a 409), or None: it must be approved, not
+    already replaced, without a revision still open, and not a budget (a budget changes
+    through an adjustment, which knows about budget rounds)."""
+    if original.status != S.APPROVED:
+        return Conflict(
+            f"Only an approved submission can be amended; this one is {original.status.value}."
+        )
+    if original.template.key == BUDGET_FORM:
+        return Conflict(
+            "A budget is changed by a budget adjustment, from its department's budget page."
+        )
+    if original.superseded_by is not None:
+        newer = original.superseded_by.number
+        return Conflict(
+            f"This submission was replaced by its revision {newer}; amend that one instead.",
+            [Detail("superseded_by", newer)],
+        )
+    pending = revisions.open_revision(original)
+    if pending is not None:
+        return Conflict(
+            f"Revision {pending.number} is already open; submit or finish it first.",
+            [Detail("revision", pending.number)],
+        )
+    return None
 
 
 def supersede_original(revision: Submission, now: datetime) -> None:

@@ -18,7 +18,6 @@ from quire.designer.model import Template
 
 from .. import access
 from ..extensions import db
-from ..forms import revisions
 from ..forms import service as forms_service
 from ..forms import values as form_values
 from ..models import (
@@ -30,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import engine, reasons, routing
+from . import amend, engine, reasons, routing
 
 S = SubmissionStatus
 
@@ -236,9 +235,8 @@ def _actions(
         actions.add("comment")
     if (
         submission.status == S.APPROVED
-        and submission.superseded_by_id is None
         and access.may_amend(viewer, submission)
-        and revisions.open_revision(submission) is None
+        and amend.refusal(submission) is None
     ):
         actions.add("amend")
     return actions

@@ -351,3 +351,16 @@ def test_a_revision_keeps_the_invoice_file_and_its_approvers_may_open_it(org, si
     assert signed_in("rd1").get(f"/api/v1/submissions/{original['id']}").status_code == 404
     assert signed_in("rd1").get(f"/attachments/{attachment_id}").status_code == 200
     assert signed_in("hr1").get(f"/attachments/{attachment_id}").status_code == 404
+
+
+def test_a_budget_is_adjusted_not_amended(org, api):
+    from quire.runtime.approvals import budget
+    from quire.runtime.org import department_by_code
+
+    approved = budget.budget_submission(department_by_code("SALES"), TODAY.year)
+    client = api(approved.submitter.username)
+
+    response = _amend(client, approved)
+
+    assert response.status_code == 409
+    assert "budget adjustment" in response.json["error"]["message"]
