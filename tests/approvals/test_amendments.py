@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -278,6 +279,13 @@ def test_the_print_copy_shows_the_revision_number_and_what_it_amends(claim, subm
     assert pdf.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert revision.number in text and f"Revision of {original.number}" in text
+    for sid, said in (
+        (revision.id, "变更自 Revision of"),
+        (original.id, "已被变更取代 Replaced by"),
+    ):
+        book = load_workbook(io.BytesIO(api("sales1").get(f"/api/v1/submissions/{sid}.xlsx").data))
+        cells = [c.value for row in book.worksheets[0].iter_rows() for c in row]
+        assert said in cells
 
 
 def test_a_revision_is_made_on_the_forms_latest_version_and_follows_its_route(
