@@ -462,6 +462,16 @@ def may_edit_submission(user: User | None, submission: Any) -> bool:
     return _signed_in(user) and is_submitter(user, submission) and submission.editable
 
 
+def may_amend(user: User | None, submission: Any) -> bool:
+    """May ``user`` amend (变更) ``submission``, opening a revision that is routed again?
+
+    Only its submitter: a revision is a new claim in their name, routed and decided like any
+    other, so nobody files one for someone else. Finance corrects a claim while it is in
+    review (the fields their step may edit, a return); once approved, the claimant amends.
+    Whether the submission is in a state to be amended is the engine's question (409)."""
+    return _signed_in(user) and is_submitter(user, submission) and may_fill_forms(user)
+
+
 def may_upload_attachment(user: User | None, submission: Any = None) -> bool:
     """Uploading changes a form: someone who may edit ``submission``, or, for a form not
     saved yet, someone who may fill forms in. Readers (auditors, admins) upload nothing."""
@@ -490,7 +500,26 @@ def may_download_attachment(user: User | None, attachment: Any) -> bool:
     from .models import Submission
 
     submission = db.session.get(Submission, attachment.submission_id)
-    return submission is not None and may_read_submission(user, submission)
+    # A revision keeps its original's invoice files: whoever may read a revision made from
+    # the file's submission (its approvers) may open them too.
+    if submission is None:
+        return False
+    family, frontier = {submission.id}, {submission.id}
+    while frontier and len(family) < 1000:
+        frontier = (
+            set(
+                db.session.scalars(
+                    select(Submission.id).where(Submission.supersedes_id.in_(frontier))
+                )
+            )
+            - family
+        )
+        family |= frontier
+    return bool(
+        db.session.scalar(
+            select(exists().where(Submission.id.in_(family), submission_filter(user)))
+        )
+    )
 
 
 def owns_export(user: User | None, job: Any) -> bool:
@@ -569,7 +598,7 @@ def holds_task(user: User | None, submission: Any, *, on: Any = None) -> bool:
         exists().where(
             ApprovalTask.submission_id == submission.id,
             ApprovalTask.status == TaskStatus.OPEN,
-            actionable_tasks(user, on or _today()),
+            offered_tasks(user, on or _today()),
         )
     )
     return bool(db.session.scalar(stmt))
@@ -644,6 +673,26 @@ def actionable_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
     return or_(
         and_(ApprovalTask.through_delegation.is_(True), ApprovalTask.on_behalf_of_id.in_(ids)),
         and_(ApprovalTask.through_delegation.is_not(True), ApprovalTask.assignee_id.in_(ids)),
+    )
+
+
+def offered_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
+    """The WHERE clause of the approval tasks offered to ``user`` on day ``on`` (the inbox,
+    its count, "waiting for you" notifications, an approver's view of the fields): those they
+    may decide (:func:`actionable_tasks`), except on forms they submitted themselves. Such a
+    task reaches them through a delegation, and separation of duties refuses the decision,
+    so it is never shown as theirs to decide."""
+    from sqlalchemy.orm import aliased
+
+    from .models import ApprovalTask, Submission
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    own = aliased(Submission)
+    return and_(
+        actionable_tasks(user, on),
+        ~exists().where(own.id == ApprovalTask.submission_id, own.submitter_id == user.id),
     )
 
 

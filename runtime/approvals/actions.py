@@ -23,7 +23,7 @@ from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..models import ApprovalTask, Submission, TaskStatus, User, UserStatus, utcnow
-from . import notify, participants, routing
+from . import amend, notify, participants, routing
 from .facts import compute_facts, evaluate_strict, facts_at_submission, figures
 from .handing import hand_over, holder_ids
 from .route import Run, advance, decide, finish, later_steps, open_step, return_targets
@@ -63,6 +63,7 @@ ACTIONS = (
     "comment",
     "add_signer",
     "copy",
+    "amend",
 )
 
 
@@ -215,9 +216,12 @@ def act(
     ``approve`` may carry ``data``: the fields the current step lets its approvers edit,
     changed first (as :func:`edit_at_step` does) and then approved, in one transaction.
     ``return`` names the earlier ``step`` (or ``to``) and whether the steps between decide
-    ``again`` (default) or the form comes straight back."""
+    ``again`` (default) or the form comes straight back. ``amend`` returns the new revision
+    (see :mod:`.amend`)."""
     if action not in ACTIONS:
         raise Invalid("Unknown action.", [Detail("action", "must be one of " + ", ".join(ACTIONS))])
+    if action == "amend" and data is None:
+        return amend.amend(actor, submission_id, version=version, comment=comment, now=now)
     if data is not None and action != "approve":
         raise Invalid(
             "Only an approval may carry changed values.",
