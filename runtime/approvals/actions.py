@@ -546,9 +546,7 @@ def _hand_on(
         target, submission, task.step_key, actor=actor, holders=holder_ids(task)
     )
     if refusal:
-        raise Invalid(
-            "Please choose someone else.", [Detail("to", f"{target.username} {refusal}")]
-        )
+        raise Invalid("Please choose someone else.", [Detail("to", f"{target.username} {refusal}")])
     new = hand_over(
         task,
         target,

@@ -110,9 +110,7 @@ def test_narrowing_to_an_end_date_ends_the_grant_when_that_local_day_ends(
     assert sales_reviewer.revoked_at is None
     # Shanghai is UTC+8: the local day ends at 16:00 UTC.
     ends = sales_reviewer.valid_until.astimezone(UTC)
-    assert ends == datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(
-        hours=16
-    )
+    assert ends == datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=16)
 
 
 def test_narrowing_never_widens(app, start, sales_reviewer, item_of, user, now):
