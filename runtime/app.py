@@ -179,8 +179,10 @@ def _init_request_hooks(app: Flask) -> None:
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         # Grants loaded by an earlier request on this session are not trusted for this one.
         from . import access
+        from .forms import templates
 
         access.forget_loaded_grants(db.session())
+        templates.forget_loaded_versions(db.session())
 
     @app.before_request
     def _protect() -> None:
