@@ -156,7 +156,8 @@ def _input(field: ConfigField) -> Field:
         return BooleanField(field.label, description=field.hint)
     if field.kind == "select":
         choices = [("", "—")] + [(c, c) for c in field.choices]
-        return SelectField(field.label, choices=choices, description=field.hint)
+        # Left out of a post (a script, an older form): the connector's default applies.
+        return SelectField(field.label, choices=choices, default="", description=field.hint)
     if field.kind == "secret":
         return PasswordField(field.label, validators=validators, description=field.hint)
     if field.kind in {"lines", "json"}:

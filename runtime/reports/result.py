@@ -27,6 +27,9 @@ from ..render.document import (
 from .parameters import Parameters, ReportDefinition, refer
 
 LINKS_KEY = "_links"
+#: ``=row.account`` in a link's parameters: the row's value only (left out where the row has
+#: none, as on a subtotal), never the report parameter of that name.
+ROW_PREFIX = "row."
 SUBTOTAL = {"zh": "小计", "en": "Subtotal"}
 #: Places of the decimal strings the API sends: money 2, percent (a fraction) 4.
 JSON_PLACES = {"money": 2, "percent": 4, "number": 2}
@@ -83,6 +86,9 @@ class ReportResult:
     generated_by: str
     detail_count: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Sentences under the title saying how the numbers are counted, in the reader's language
+    #: (where budget actuals come from; which statuses a total adds up).
+    basis: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -124,6 +130,7 @@ class ReportResult:
             "columns": columns,
             "rows": rows,
             "totals": totals,
+            "basis": list(self.basis),
         }
 
     def to_document(self, *, company: str, orientation: str | None = None) -> ReportDocument:
@@ -146,6 +153,9 @@ class ReportResult:
             chart=self.charts[0] if self.charts else None,
             paper=layout.paper,
             sheet_name=layout.sheet_name,
+            subtitle={"zh": " ".join(self.basis), "en": " ".join(self.basis)}
+            if self.basis
+            else None,
         )
 
 
@@ -229,6 +239,8 @@ class Derive:
             if not text.startswith("="):
                 return text
             name = text[1:]
+            if name.startswith(ROW_PREFIX):
+                return row.get(name.removeprefix(ROW_PREFIX))  # the row's own, never a parameter
             if name in row:
                 return row[name]
             return self.params.raw.get(name)
