@@ -140,7 +140,8 @@ class Question:
 
     ``reader`` bounds every line by their REPORT_READ scope (a report); None is the
     organisation's own question (a claim's budget check), which sees every line.
-    ``department`` includes its subtree unless ``alone``."""
+    ``department`` includes its subtree unless ``alone``; ``project`` ``-`` is "no project"
+    (claims without one, ledger postings and allocations)."""
 
     year: int
     reader: User | None = None
@@ -197,6 +198,12 @@ def _filters(question: Question) -> Any:
         alone=question.alone,
         project=question.project,
     )
+
+
+def _of_a_project(question: Question) -> bool:
+    from ..reports.sources import NO_PROJECT
+
+    return bool(question.project) and question.project != NO_PROJECT
 
 
 def _wanted(question: Question, account: str) -> bool:
@@ -307,7 +314,7 @@ def _ledger_lines(
             continue
         if question.month is not None and period.month != question.month:
             continue
-        if question.project or not _wanted(question, account):
+        if _of_a_project(question) or not _wanted(question, account):
             continue  # the ledger knows no projects
         reference = str(posting.get("reference") or "")
         if not rule.counts_posting(account, posts_a_claim=reference in posted_claims):
@@ -339,7 +346,7 @@ def _allocation_lines(
 ) -> list[dict[str, Any]]:
     from ..allocation.reports import allocation_rows
 
-    if question.project:
+    if _of_a_project(question):
         return []  # allocations are not booked to projects
     config = {"lines": "all"}
     lines = []

@@ -28,8 +28,12 @@ from .parameters import Parameters, ReportDefinition, refer
 
 LINKS_KEY = "_links"
 #: ``=row.account`` in a link's parameters: the row's value only (left out where the row has
-#: none, as on a subtotal), never the report parameter of that name.
+#: none, as on a subtotal; empty text is passed as :data:`ROW_EMPTY`), never the report
+#: parameter of that name.
 ROW_PREFIX = "row."
+#: What ``=row.project`` passes for a row whose value is empty text (claims of no project), so
+#: the drill-down lists those rather than everything.
+ROW_EMPTY = "-"
 SUBTOTAL = {"zh": "小计", "en": "Subtotal"}
 #: Places of the decimal strings the API sends: money 2, percent (a fraction) 4.
 JSON_PLACES = {"money": 2, "percent": 4, "number": 2}
@@ -240,7 +244,13 @@ class Derive:
                 return text
             name = text[1:]
             if name.startswith(ROW_PREFIX):
-                return row.get(name.removeprefix(ROW_PREFIX))  # the row's own, never a parameter
+                # The row's own value, never a parameter; a subtotal row has only the value it
+                # groups by (its other text cells are labels such as "Subtotal").
+                key = name.removeprefix(ROW_PREFIX)
+                if row.get(STYLE_KEY) and key not in (row.get(MEMBERS_KEY) or {}):
+                    return None
+                found = row.get(key)
+                return ROW_EMPTY if found == "" else found
             if name in row:
                 return row[name]
             return self.params.raw.get(name)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Numeric, Text, column, func, select, true
+from sqlalchemy import Numeric, Text, column, func, or_, select, true
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import aliased
 
@@ -40,8 +40,13 @@ from ..models import (
     User,
     utcnow,
 )
+from .result import ROW_EMPTY
 
 log = logging.getLogger(__name__)
+
+
+#: The project parameter of "no project" (a drill-down from the row of claims without one).
+NO_PROJECT = ROW_EMPTY
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class Filters:
     department: Department | None = None
     #: The chosen department alone, without its subtree (a budget check, a report row).
     alone: bool = False
-    #: A project code (submissions of that project only).
+    #: A project code (submissions of that project only); :data:`NO_PROJECT`: those of none.
     project: str | None = None
     #: An account code (the ``actuals`` source's lines of that account only).
     account: str | None = None
@@ -190,7 +195,9 @@ def _submission_criteria(
         criteria.append(Submission.department_id == filters.department.id)
     elif filters.department is not None:
         criteria.append(_subtree(filters.department))
-    if filters.project:
+    if filters.project == NO_PROJECT:
+        criteria.append(or_(Submission.project.is_(None), Submission.project == ""))
+    elif filters.project:
         criteria.append(Submission.project == filters.project)
     return criteria
 

@@ -124,17 +124,20 @@ def generate(
     prefix: str = "",
     months: int = 12,
     posted: Iterable[Posting | Mapping[str, object]] = (),
+    accounts: Iterable[str] | None = None,
 ) -> SampleLedger:
     """Create the schema if needed, load master data and `months` months of actuals.
 
     The generated postings are the ERP's own (supplier invoices, each with a voucher number as
     its reference); `posted` adds documents posted as they are, such as approved claims under
-    their numbers. Existing actuals of the same company and year are replaced, so running it
+    their numbers; `accounts` limits the ERP's own postings to those accounts (all by
+    default). Existing actuals of the same company and year are replaced, so running it
     twice gives the same ledger rather than doubled amounts.
     """
     tables = ledger_tables(prefix)
     create_schema(engine, prefix)
     rng = random.Random(f"{seed}:{company}:{year}")
+    own = set(accounts) if accounts is not None else None
     summary = SampleLedger()
     lines = []
     centers_by_dept = defaultdict(list)
@@ -145,6 +148,8 @@ def generate(
         last_day = calendar.monthrange(year, month)[1]
         for dept, *_ in DEPARTMENTS:
             for account, *_ in ACCOUNTS:
+                if own is not None and account not in own:
+                    continue
                 budget = _MONTHLY_BASE[dept][account] * _SEASON[month - 1]
                 postings = rng.randint(1, 4)
                 for _ in range(postings):
@@ -203,7 +208,8 @@ def generate(
             conn.execute(table.insert(), rows)
         gl = tables.actuals
         conn.execute(gl.delete().where(gl.c.company == company, gl.c.fiscal_year == year))
-        conn.execute(gl.insert(), lines)
+        if lines:
+            conn.execute(gl.insert(), lines)
     return summary
 
 
