@@ -81,7 +81,7 @@ QUERIES: dict[str, dict[str, Any]] = {
 }
 
 
-class ErpLedgerConfig(SqlDatabaseConfig, LedgerActualsSettings):
+class ErpLedgerConfig(LedgerActualsSettings, SqlDatabaseConfig):
     company: str | None = Field(default=None, max_length=10)
     """ERP company code to restrict to; all companies when empty."""
     table_prefix: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$", max_length=40)
