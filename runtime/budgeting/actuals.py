@@ -28,6 +28,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
+from quire.designer.model import Template
 from quire.plugins.ledger import LINES_QUERY, LedgerActualsSettings
 from quire.widgets.base import Bilingual, localized
 
@@ -37,7 +38,14 @@ from ..approvals.budget import BUDGET_FORM, ZERO, _money, account_labels, amount
 from ..datasources import service as datasources
 from ..extensions import db
 from ..forms import templates as template_service
-from ..models import Department, FormTemplate, Submission, SubmissionStatus, User
+from ..models import (
+    Department,
+    FormTemplate,
+    Submission,
+    SubmissionStatus,
+    TemplateVersion,
+    User,
+)
 
 #: The data source whose postings are the ledger's actuals (``erp_ledger``, set up by finance).
 LEDGER_SOURCE = "erp-actuals"
@@ -58,6 +66,8 @@ class ClaimForm:
     key: str
     table: str
     account: str
+    #: The latest published version, whose account options name the accounts.
+    template: Template = field(compare=False, repr=False)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -67,15 +77,20 @@ class ClaimForm:
 
 def claim_forms() -> list[ClaimForm]:
     """Forms whose approved submissions count as actuals, as the budget check reads them."""
-    stmt = select(FormTemplate).where(
-        FormTemplate.kind == "form",
-        FormTemplate.key != BUDGET_FORM,
-        FormTemplate.latest_version > 0,
+    stmt = (
+        select(FormTemplate.key, TemplateVersion)
+        .join(TemplateVersion, TemplateVersion.template_id == FormTemplate.id)
+        .where(
+            FormTemplate.kind == "form",
+            FormTemplate.key != BUDGET_FORM,
+            TemplateVersion.version == FormTemplate.latest_version,
+        )
+        .order_by(FormTemplate.key)
     )
     found = []
-    for record in db.session.scalars(stmt.order_by(FormTemplate.key)):
-        _, template = template_service.published(record.key)
-        found += [ClaimForm(record.key, t, a) for t, a in amount_columns(template)]
+    for key, version in db.session.execute(stmt):
+        template = template_service.parsed(version)
+        found += [ClaimForm(key, t, a, template) for t, a in amount_columns(template)]
     return found
 
 
@@ -395,8 +410,7 @@ def _head(row: Mapping[str, Any], kind: str, locale: str) -> dict[str, Any]:
 def _account_labels(forms: Iterable[ClaimForm], locale: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     for form in forms:
-        _, template = template_service.published(form.key)
-        labels.update(account_labels(template, locale))
+        labels.update(account_labels(form.template, locale))
     return labels
 
 
