@@ -108,8 +108,9 @@ class Basis:
         rule = self.settings.rule(account)
         return rule == "ledger" or (rule == "claims_and_ledger" and not posts_a_claim)
 
-    def sentence(self, locale: str) -> str:
-        """How the actual column is made, in the reader's language."""
+    def sentence(self, locale: str, labels: Mapping[str, str] | None = None) -> str:
+        """How the actual column is made, in the reader's language (accounts by ``labels``,
+        their names, where given)."""
         if self.ledger_name is None:
             text = Bilingual(
                 zh="实际数 = 已批准报销单 + 分摊转入（未设置 ERP 总账数据源）。",
@@ -131,10 +132,16 @@ class Basis:
             ("claims", self.settings.claims_accounts),
         ):
             if accounts:
-                parts.append(f"{', '.join(accounts)}: {localized(words[rule], locale)}")
+                names = ", ".join((labels or {}).get(a, a) for a in accounts)
+                parts.append(f"{names}: {localized(words[rule], locale)}")
         if locale.startswith("zh"):
             return f"实际数口径：{'；'.join(parts)}；另加分摊转入。"
         return f"Actual: {'; '.join(parts)}; plus allocated costs."
+
+
+def describe(locale: str) -> str:
+    """The sentence under budget-vs-actual's title: where each account's actual comes from."""
+    return basis().sentence(locale, _account_labels(claim_forms(), locale))
 
 
 def basis() -> Basis:

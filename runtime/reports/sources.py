@@ -607,9 +607,9 @@ ROLLUP_PROVIDERS: dict[str, RollupProvider] = {
 def basis(source: DataSource, locale: str) -> str | None:
     """The sentence a source puts under the report's title: how its numbers are counted."""
     if source.connector == "actuals":
-        from ..budgeting.actuals import basis as actuals_basis
+        from ..budgeting.actuals import describe
 
-        return actuals_basis().sentence(locale)
+        return describe(locale)
     return None
 
 

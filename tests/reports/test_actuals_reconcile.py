@@ -176,14 +176,14 @@ def test_the_report_says_where_actuals_come_from_in_both_languages(budget, claim
     english = engine.run(cfo, "budget-vs-actual", {}, today=TODAY, locale="en")
     assert english.basis == [
         "Actual: approved claims + ERP ledger postings whose reference is not a claim number "
-        "(a claim posted to the ledger counts once); travel: the ERP ledger alone; "
+        "(a claim posted to the ledger counts once); Travel: the ERP ledger alone; "
         "plus allocated costs."
     ]
     chinese = engine.run(cfo, "budget-vs-actual", {}, today=TODAY)
     assert chinese.basis[0].startswith(
         "实际数口径：已批准报销单 + ERP 总账中凭证号不是报销单号的分录"
     )
-    assert "travel: 仅 ERP 总账" in chinese.basis[0]
+    assert "差旅费: 仅 ERP 总账" in chinese.basis[0]
 
 
 def test_the_report_page_and_the_api_show_the_sentence_under_the_title(
