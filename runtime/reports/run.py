@@ -220,12 +220,13 @@ def _status_basis(report: ReportDefinition, params: Parameters, locale: str) -> 
 
 def _month_number(value: Any) -> int | None:
     """A month parameter as a number: ``3``, or the month of a period ``2026-03`` (a
-    drill-down from a row of one month)."""
-    if value is None or value == "":
-        return None
+    drill-down from a row of one month); a whole year (``2026``) is no month."""
     if isinstance(value, int):
         return value
-    return int(str(value)[5:7]) if len(str(value)) == 7 else int(str(value))
+    text = str(value or "")
+    if len(text) == 7 and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return int(text[5:])
+    return None
 
 
 def _last_pivot(template: Template) -> PivotStep | None:
