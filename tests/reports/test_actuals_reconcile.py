@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from quire.runtime.datasources import service
 from quire.runtime.extensions import db
 from quire.runtime.reports import engine
 from tests.datasources.conftest import make_source  # noqa: F401 - the fixture, shared
@@ -63,7 +64,6 @@ def ledger(app, make_source, tmp_path) -> Iterator[Any]:  # noqa: F811
     from quire_erp_ledger.sample import Posting, generate
 
     from quire.plugins.builtin.sql import dispose_engines
-    from quire.runtime.datasources import service
 
     url = f"sqlite:///{tmp_path / 'erp.db'}"
 
@@ -105,7 +105,6 @@ def test_the_demo_ledger_posts_approved_claims_and_they_are_not_counted_twice(ap
     assert Decimal("0.9") <= claims_only["execution_rate"] <= 1  # the budget-warning demo
 
     from quire.plugins.builtin.sql import dispose_engines
-    from quire.runtime.datasources import service
     from quire.runtime.demo import write_sample_ledger
 
     path = write_sample_ledger(TODAY)
@@ -197,3 +196,32 @@ def test_the_report_page_and_the_api_show_the_sentence_under_the_title(
     body = api("cfo").get(f"/api/v1/reports/expense-ledger?year={YEAR}").json
     assert {r["status"] for r in body["rows"]} == {"approved"}
     assert body["basis"] == ["仅含状态为“已批准”的单据，合计只计这些（默认；可选择其他状态查看）。"]
+
+
+def test_finance_declares_the_rule_per_account_on_the_ledger_source_page(
+    budget, claim, signed_in, user, ledger
+):
+    budget("RD", {"training": 40000})
+    posted = claim("RD", [("training", "9600.00")], month=3)
+    db.session.commit()
+    ledger([("RD", "training", date(YEAR, 3, 20), "9600.00", posted.number)])
+    finadmin = signed_in("finadmin")
+    source = service.source_by_key("erp-actuals")
+    saved = finadmin.post_form(
+        "/admin/data-sources/erp-actuals/edit",
+        {
+            "name": source.name,
+            "cfg_url": source.config["url"],
+            "cfg_actuals": "claims_and_ledger",
+            "cfg_ledger_accounts": "training\n",
+            "confirm": "y",
+        },
+    )
+    assert saved.status_code == 302, saved.text
+    db.session.refresh(source)
+    assert source.config["ledger_accounts"] == ["training"]
+    report = engine.run(user("cfo"), "budget-vs-actual", {"department": "RD"}, today=TODAY)
+    assert "培训费: 仅 ERP 总账" in report.basis[0]
+    row = next(r for r in report.rows if r.get("account") == "training" and not r.get("_style"))
+    assert row["actual"] == Decimal("9600.00")  # the posting, not the claim as well
+    assert {line["kind"] for line in _lines_behind(user("cfo"), row, "actual")} == {"ledger"}
