@@ -976,7 +976,9 @@ class ReportLink(StrictModel):
     report: str | None = Field(default=None, max_length=64)
     """Key of the report opened (drill-down)."""
     params: dict[str, str] = Field(default_factory=dict)
-    """Its parameters; `=department` takes the row's value, else the report parameter's."""
+    """Its parameters; `=department` takes the row's value, else the report parameter's;
+    `=row.account` the row's value only (left out where the row has none, as on a subtotal;
+    empty text is passed as `-`)."""
     submission: str | None = Field(default=None, max_length=200)
     """`=submission_id`: open that submission."""
 

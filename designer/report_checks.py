@@ -106,7 +106,16 @@ def check_report(template: Template, source_shape: SourceShape | None = None) ->
         if link is not None:
             for key, value in link.params.items():
                 name = value[1:] if value.startswith("=") else None
-                if name and name not in known and name not in parameters and not shape.open:
+                if name and name.startswith("row."):
+                    name = name.removeprefix("row.")
+                    if name not in known and not shape.open:
+                        issues.append(
+                            Issue(
+                                at(path, "link", "params", key),
+                                f'unknown column "{name}"' + did_you_mean(name, known),
+                            )
+                        )
+                elif name and name not in known and name not in parameters and not shape.open:
                     issues.append(
                         Issue(
                             at(path, "link", "params", key),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -339,9 +340,16 @@ def sample_ledger_path() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "datasources" / "erp-actuals" / "ledger.db"
 
 
+#: Accounts the sample ERP also books outside claims (supplier invoices); training is paid
+#: through claims alone, so RD's training stays the budget-warning demo with the ledger added.
+LEDGER_OWN_ACCOUNTS = ("travel", "meals", "office", "other")
+
+
 def write_sample_ledger(today: date) -> Path | None:
     """The ERP's GL actuals for this year as a SQLite file, when the quire-erp-ledger plugin is
-    installed: a finance admin adds it as the ``erp-actuals`` data source (issue 7's story)."""
+    installed: a finance admin adds it as the ``erp-actuals`` data source (issue 7's story).
+    As a real ERP does, it holds this year's approved claims, posted under their numbers,
+    beside its own postings; budget actuals count a posted claim once."""
     try:
         from quire_erp_ledger.sample import generate
     except ModuleNotFoundError:
@@ -352,10 +360,43 @@ def write_sample_ledger(today: date) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{path}")
     try:
-        generate(engine, today.year, months=max(1, today.month - 1))
+        generate(
+            engine,
+            today.year,
+            months=max(1, today.month - 1),
+            posted=posted_claims(today.year),
+            accounts=LEDGER_OWN_ACCOUNTS,
+        )
     finally:
         engine.dispose()
     return path
+
+
+def posted_claims(year: int) -> list[dict[str, Any]]:
+    """This year's approved claim lines as the ERP posts them: in the claim's period, under
+    the claim's number."""
+    from .budgeting.actuals import claim_forms
+    from .reports.sources import Filters, submission_lines
+
+    posted = []
+    for form in claim_forms():
+        for line in submission_lines(None, form.config, Filters(year=year), "zh_CN"):
+            day, period = line.get("date"), line["period"]
+            if not line.get(form.account) or line.get("amount") is None:
+                continue
+            if not isinstance(day, date) or (day.year, day.month) != (period.year, period.month):
+                day = period
+            posted.append(
+                {
+                    "department": line["department"],
+                    "account": line[form.account],
+                    "posted_on": day,
+                    "amount": line["amount"],
+                    "reference": line["number"],
+                    "description": str(line.get("description") or ""),
+                }
+            )
+    return posted
 
 
 def logins_table() -> str:

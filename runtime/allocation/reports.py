@@ -20,18 +20,20 @@ from ..models import AllocationLine, AllocationRule, AllocationRun, Department, 
 
 
 def allocation_rows(
-    user: User, config: Mapping[str, Any], filters: Any, locale: str
+    user: User | None, config: Mapping[str, Any], filters: Any, locale: str
 ) -> list[dict[str, Any]]:
     """One row per allocation line; ``config.lines``: ``in`` (shares only, the default) or
-    ``all`` (shares and the pools they came out of)."""
+    ``all`` (shares and the pools they came out of). ``user`` None is the organisation's own
+    question (a claim's budget check, through budget actuals), which reads every line."""
     stmt = (
         select(AllocationLine, AllocationRun, AllocationRule, Department)
         .join(AllocationRun, AllocationRun.id == AllocationLine.run_id)
         .join(AllocationRule, AllocationRule.id == AllocationLine.rule_id)
         .join(Department, Department.id == AllocationLine.department_id)
-        .where(access.scope_filter(user, Permission.REPORT_READ, AllocationLine))
         .order_by(AllocationLine.period, AllocationRule.key, Department.code, AllocationLine.id)
     )
+    if user is not None:
+        stmt = stmt.where(access.scope_filter(user, Permission.REPORT_READ, AllocationLine))
     if config.get("lines", "in") != "all":
         stmt = stmt.where(AllocationLine.kind == "in")
     if filters.year is not None:
@@ -42,7 +44,9 @@ def allocation_rows(
                 AllocationLine.period >= date(filters.year, 1, 1),
                 AllocationLine.period <= date(filters.year, 12, 31),
             )
-    if filters.department is not None:
+    if filters.department is not None and getattr(filters, "alone", False):
+        stmt = stmt.where(Department.id == filters.department.id)
+    elif filters.department is not None:
         stmt = stmt.where(Department.path.startswith(filters.department.path, autoescape=True))
     rule_key = getattr(filters, "rule", None)
     if rule_key:

@@ -41,6 +41,9 @@ class ReportOut(BaseModel):
     columns: list[ReportColumnOut]
     rows: list[dict[str, Any]]
     totals: dict[str, Any] | None
+    #: Sentences saying how the numbers are counted (where budget actuals come from, which
+    #: status a total adds up), in the caller's language; the page shows them under the title.
+    basis: list[str] = []
 
 
 class ReportParameterOut(BaseModel):

@@ -2,10 +2,11 @@
 
 A department's budget for a fiscal year is its latest approved ``department-budget``
 submission (lines of account × quarter). What is used of it is what Quire pays out:
-approved claims (actuals) plus claims still in review (commitments), read from every
-form whose table has an account column (``category`` or ``account``) and an ``amount``
-column, plus the shared costs allocated to the department (cost allocation runs: a share
-received counts as spent, a pool moved away as spent back). The approval engine asks it
+the year's actuals, exactly as budget-vs-actual counts them (approved claims, ERP ledger
+postings as finance declared per account, and allocated shared costs: see
+:mod:`quire.runtime.budgeting.actuals`), plus claims still in review (commitments), read from
+every form whose table has an account column (``category`` or ``account``) and an
+``amount`` column. The approval engine asks it
 when a claim is submitted; the claim form asks it (through htmx) while lines are being added,
 so both see the same numbers.
 """
@@ -28,7 +29,6 @@ from ..extensions import db
 from ..forms import templates as template_service
 from ..forms.revisions import in_effect
 from ..models import (
-    AllocationLine,
     Department,
     FormTemplate,
     Submission,
@@ -60,7 +60,7 @@ class AccountBudget:
 
     account: str
     budget: Decimal
-    #: Approved claims (actuals).
+    #: Actuals: approved claims, ERP ledger postings and allocated costs (see ``used``).
     spent: Decimal
     #: Other claims still in review (commitments).
     committed: Decimal
@@ -250,9 +250,12 @@ def _left_out(exclude_id: int | None) -> set[int]:
 def used(
     department: Department, year: int, *, exclude_id: int | None = None
 ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """(spent, committed) per account: approved claims (the latest approved revision of each,
-    never one a revision replaced) and claims in review of the year. While a revision is in
-    review its original still counts as spent for other claims: more review, never less."""
+    """(spent, committed) per account: the year's actuals as budget-vs-actual counts them
+    (:func:`quire.runtime.budgeting.actuals.spent_by_account`: approved claims, the latest
+    approved revision of each, ERP ledger postings and allocated costs), and claims still in
+    review. The claim being checked is left out, and so is the original it revises (变更)."""
+    from ..budgeting.actuals import spent_by_account
+
     left_out = _left_out(exclude_id)
     rows = db.session.execute(
         select(Submission.id, Submission.status, Submission.data, TemplateVersion)
@@ -268,37 +271,17 @@ def used(
             Submission.department_id == department.id,
             Submission.period >= date(year, 1, 1),
             Submission.period <= date(year, 12, 31),
-            Submission.status.in_([SubmissionStatus.APPROVED, SubmissionStatus.IN_REVIEW]),
+            Submission.status == SubmissionStatus.IN_REVIEW,
             in_effect(),
         )
     ).all()
-    spent: dict[str, Decimal] = defaultdict(lambda: ZERO)
     committed: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for submission_id, status, data, version in rows:
+    for submission_id, _status, data, version in rows:
         if submission_id in left_out:
             continue
-        into = spent if status == SubmissionStatus.APPROVED else committed
         for account, amount in claim_amounts(template_service.parsed(version), data).items():
-            into[account] += amount
-    for account, amount in allocated(department, year).items():
-        spent[account] += amount
-    return dict(spent), dict(committed)
-
-
-def allocated(department: Department, year: int) -> dict[str, Decimal]:
-    """Allocated shared costs per account of the year (shares in, pools out), as the last
-    run of each month left them."""
-    rows = db.session.execute(
-        select(AllocationLine.account, AllocationLine.amount).where(
-            AllocationLine.department_id == department.id,
-            AllocationLine.period >= date(year, 1, 1),
-            AllocationLine.period <= date(year, 12, 31),
-        )
-    ).all()
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for account, amount in rows:
-        totals[str(account)] += _money(amount)
-    return dict(totals)
+            committed[account] += amount
+    return spent_by_account(department, year, exclude=left_out), dict(committed)
 
 
 def check(

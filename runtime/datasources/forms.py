@@ -163,7 +163,11 @@ def _input(field: ConfigField) -> Field:
         choices = [("", "—")] + [(c, c) for c in field.choices]
         # Left out or "—" means the connector's default; the config model checks the value.
         return SelectField(
-            field.label, choices=choices, description=field.hint, validate_choice=False
+            field.label,
+            choices=choices,
+            default="",
+            description=field.hint,
+            validate_choice=False,
         )
     if field.kind == "secret":
         return PasswordField(field.label, validators=validators, description=field.hint)

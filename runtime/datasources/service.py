@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 SCOPED_PROVIDERS = frozenset(
     {
         "submissions",
+        "actuals",
         "approvals",
         "budget_rounds",
         "allocations",
@@ -299,6 +300,10 @@ def referenced_key(entry: Mapping[str, Any]) -> str | None:
     config = entry.get("config") if isinstance(entry.get("config"), Mapping) else {}
     if config.get("source"):
         return str(config["source"])
+    if entry.get("connector") == "actuals":
+        from ..budgeting.actuals import LEDGER_SOURCE
+
+        return LEDGER_SOURCE  # budget actuals read the ledger source when there is one
     if entry.get("connector") in SCOPED_PROVIDERS:
         return None
     key = entry.get("key")

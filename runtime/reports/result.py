@@ -27,6 +27,13 @@ from ..render.document import (
 from .parameters import Parameters, ReportDefinition, refer
 
 LINKS_KEY = "_links"
+#: ``=row.account`` in a link's parameters: the row's value only (left out where the row has
+#: none, as on a subtotal; empty text is passed as :data:`ROW_EMPTY`), never the report
+#: parameter of that name.
+ROW_PREFIX = "row."
+#: What ``=row.project`` passes for a row whose value is empty text (claims of no project), so
+#: the drill-down lists those rather than everything.
+ROW_EMPTY = "-"
 SUBTOTAL = {"zh": "小计", "en": "Subtotal"}
 #: Places of the decimal strings the API sends: money 2, percent (a fraction) 4.
 JSON_PLACES = {"money": 2, "percent": 4, "number": 2}
@@ -83,6 +90,9 @@ class ReportResult:
     generated_by: str
     detail_count: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Sentences under the title saying how the numbers are counted, in the reader's language
+    #: (where budget actuals come from; which statuses a total adds up).
+    basis: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -124,6 +134,7 @@ class ReportResult:
             "columns": columns,
             "rows": rows,
             "totals": totals,
+            "basis": list(self.basis),
         }
 
     def to_document(self, *, company: str, orientation: str | None = None) -> ReportDocument:
@@ -146,6 +157,9 @@ class ReportResult:
             chart=self.charts[0] if self.charts else None,
             paper=layout.paper,
             sheet_name=layout.sheet_name,
+            subtitle={"zh": " ".join(self.basis), "en": " ".join(self.basis)}
+            if self.basis
+            else None,
         )
 
 
@@ -229,6 +243,14 @@ class Derive:
             if not text.startswith("="):
                 return text
             name = text[1:]
+            if name.startswith(ROW_PREFIX):
+                # The row's own value, never a parameter; a subtotal row has only the value it
+                # groups by (its other text cells are labels such as "Subtotal").
+                key = name.removeprefix(ROW_PREFIX)
+                if row.get(STYLE_KEY) and key not in (row.get(MEMBERS_KEY) or {}):
+                    return None
+                found = row.get(key)
+                return ROW_EMPTY if found == "" else found
             if name in row:
                 return row[name]
             return self.params.raw.get(name)

@@ -30,7 +30,7 @@ from quire.designer.report import (
     frame_of,
     records,
 )
-from quire.widgets.base import Bilingual
+from quire.widgets.base import Bilingual, localized
 
 from ..models import User
 from ..render.document import FLAGS_KEY, MEMBERS_KEY, STYLE_KEY
@@ -89,17 +89,24 @@ def resolve(
 
     frames: dict[str, pd.DataFrame] = {}
     stacked = []
+    said = [sentence for sentence in _status_basis(report, params, locale)]
     for index, dataset in enumerate(template.datasets):
         source = sources_by_key[dataset.source]
+        if (sentence := sources.basis(source, locale)) and sentence not in said:
+            said.append(sentence)
         resolved = {k: refer(v, params) for k, v in dataset.params.items()}
+        only = resolved.get("only_department")
         filters = sources.Filters(
             year=resolved.get("year"),
-            month=resolved.get("month"),
-            department=resolved.get("department"),
+            month=_month_number(resolved.get("month")),
+            department=only or resolved.get("department"),
+            alone=only is not None,
             status=resolved.get("status"),
             rule=resolved.get("rule"),
             since=resolved.get("since"),
             until=resolved.get("until"),
+            project=resolved.get("project") or None,
+            account=resolved.get("account") or None,
         )
         plan = transforms.rollup(template, dataset.transforms, ctx) if push_down else None
         rows = sources.load(user, source, filters, locale, plan)
@@ -174,7 +181,52 @@ def resolve(
         generated_by=user.display_name or user.username,
         detail_count=len(detail),
         notes=[f"first {limit} of {len(rows)} rows"] if truncated else [],
+        basis=said,
     )
+
+
+def _status_basis(report: ReportDefinition, params: Parameters, locale: str) -> list[str]:
+    """What a status parameter means for the totals, said under the title: they add up one
+    status (the default one, if the reader chose none), or every status together."""
+    from ..words import STATUS_WORDS, in_locale
+
+    said = []
+    for parameter in report.template.parameters:
+        if parameter.type != "status":
+            continue
+        value = params.values.get(parameter.key)
+        if value is None:
+            said.append(
+                localized(
+                    Bilingual(
+                        zh="包含所有状态：合计把各状态的金额加在一起。",
+                        en="Every status: the total adds up claims of all statuses together.",
+                    ),
+                    locale,
+                )
+            )
+            continue
+        word = in_locale(locale, STATUS_WORDS, value)
+        default = parameter.default is not None and str(parameter.default) == value
+        if locale.startswith("zh"):
+            text = f"仅含状态为“{word}”的单据，合计只计这些"
+            text += "（默认；可选择其他状态查看）。" if default else "。"
+        else:
+            text = f"Only {word.lower()} claims: the total counts these alone"
+            text += " (the default; choose another status to see others)." if default else "."
+        said.append(text)
+    return said
+
+
+def _month_number(value: Any) -> int | None:
+    """A month parameter as a number: ``3``, or the month of a period ``2026-03`` (a
+    drill-down from a row of one month); a whole year (``2026``) is no month."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "")
+    if len(text) == 7 and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return int(text[5:])
+    return None
 
 
 def _last_pivot(template: Template) -> PivotStep | None:

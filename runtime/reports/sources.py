@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Numeric, Text, column, func, select, true
+from sqlalchemy import Numeric, Text, column, func, or_, select, true
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import aliased
 
@@ -41,8 +41,13 @@ from ..models import (
     User,
     utcnow,
 )
+from .result import ROW_EMPTY
 
 log = logging.getLogger(__name__)
+
+
+#: The project parameter of "no project" (a drill-down from the row of claims without one).
+NO_PROJECT = ROW_EMPTY
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class Filters:
     month: int | None = None
     #: The chosen department (its subtree is included); None: every department in scope.
     department: Department | None = None
+    #: The chosen department alone, without its subtree (a budget check, a report row).
+    alone: bool = False
+    #: A project code (submissions of that project only); :data:`NO_PROJECT`: those of none.
+    project: str | None = None
+    #: An account code (the ``actuals`` source's lines of that account only).
+    account: str | None = None
     status: str | None = None
     #: An allocation rule's key (the ``allocation`` report).
     rule: str | None = None
@@ -96,10 +107,11 @@ def _period_bounds(filters: Filters) -> list[Any]:
     return clauses
 
 
-def readable_submissions(user: User) -> Any:
+def readable_submissions(user: User | None) -> Any:
     """The WHERE clause of submissions a report reader may count (see
-    :func:`quire.runtime.access.report_rows`)."""
-    return access.report_rows(user)
+    :func:`quire.runtime.access.report_rows`); None is the organisation's own question (a
+    claim's budget check), which counts every submission."""
+    return access.report_rows(user) if user is not None else true()
 
 
 def _latest_per_department_and_period(found: list[Any]) -> list[Any]:
@@ -164,7 +176,9 @@ def _table_shape(template: Template, table: str, locale: str) -> _TableShape:
     return _TableShape(labels, frozenset(numeric), frozenset(dates), frozenset(keys))
 
 
-def _submission_criteria(user: User, config: Mapping[str, Any], filters: Filters) -> list[Any]:
+def _submission_criteria(
+    user: User | None, config: Mapping[str, Any], filters: Filters
+) -> list[Any]:
     """The WHERE clauses of a ``submissions`` source: its form, the reader's scope, the
     statuses it counts and the report's period and department."""
     form = config.get("form")
@@ -179,13 +193,19 @@ def _submission_criteria(user: User, config: Mapping[str, Any], filters: Filters
         criteria.append(Submission.status.in_(statuses))
     if filters.status:
         criteria.append(Submission.status == SubmissionStatus(filters.status))
-    if filters.department is not None:
+    if filters.department is not None and filters.alone:
+        criteria.append(Submission.department_id == filters.department.id)
+    elif filters.department is not None:
         criteria.append(_subtree(filters.department))
+    if filters.project == NO_PROJECT:
+        criteria.append(or_(Submission.project.is_(None), Submission.project == ""))
+    elif filters.project:
+        criteria.append(Submission.project == filters.project)
     return criteria
 
 
 def submission_lines(
-    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+    user: User | None, config: Mapping[str, Any], filters: Filters, locale: str
 ) -> list[dict[str, Any]]:
     """One row per line of a table field (``config.lines``) of the form ``config.form``, or one
     row per submission without ``lines``. Each row carries the submission's number, id,
@@ -269,7 +289,7 @@ _HEADS = frozenset(_ROLLUP_HEADS) | _PER_LINE_HEADS
 
 
 def submission_line_totals(
-    user: User, config: Mapping[str, Any], filters: Filters, locale: str, rollup: Rollup
+    user: User | None, config: Mapping[str, Any], filters: Filters, locale: str, rollup: Rollup
 ) -> list[dict[str, Any]] | None:
     """:func:`submission_lines` summed in the database: one row per combination of
     ``rollup.keys`` with the ``rollup.sums`` added up, under the same scope and filters.
@@ -493,6 +513,48 @@ def budget_round_rows(
     return round_rows(user, config, filters, locale)
 
 
+def _actuals_question(user: User, filters: Filters) -> Any:
+    from ..budgeting.actuals import Question
+
+    if filters.year is None:
+        raise Invalid("The report is misconfigured: actuals need a year.", [])
+    return Question(
+        year=filters.year,
+        reader=user,
+        department=filters.department,
+        alone=filters.alone,
+        month=filters.month,
+        account=filters.account,
+        project=filters.project,
+    )
+
+
+def actual_rows(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str
+) -> list[dict[str, Any]]:
+    """Every line of a budget's actual: approved claims, ERP ledger postings and allocations,
+    as finance declared per account (:func:`quire.runtime.budgeting.actuals.actual_lines`)."""
+    from ..budgeting.actuals import actual_lines
+
+    return actual_lines(_actuals_question(user, filters), locale)
+
+
+def actual_totals(
+    user: User, config: Mapping[str, Any], filters: Filters, locale: str, rollup: Rollup
+) -> list[dict[str, Any]] | None:
+    """:func:`actual_rows` with the claims summed in the database; ledger postings and
+    allocation lines come as they are (the report adds them up with the claims)."""
+    from ..budgeting.actuals import actual_lines, claim_totals
+
+    if "actual" not in rollup.sums or rollup.keys & (_PER_LINE_HEADS | {"kind", "date"}):
+        return None
+    question = _actuals_question(user, filters)
+    claims = claim_totals(question, rollup.keys, locale)
+    if claims is None:
+        return None
+    return claims + actual_lines(question, locale, claims=False)
+
+
 def allocation_rows(
     user: User, config: Mapping[str, Any], filters: Filters, locale: str
 ) -> list[dict[str, Any]]:
@@ -530,6 +592,7 @@ RollupProvider = Callable[
 #: are scoped by their department column (:mod:`quire.runtime.datasources.reports`).
 PROVIDERS: dict[str, Provider] = {
     "submissions": submission_lines,
+    "actuals": actual_rows,
     "approvals": approval_tasks,
     "budget_rounds": budget_round_rows,
     "allocations": allocation_rows,
@@ -539,7 +602,17 @@ PROVIDERS: dict[str, Provider] = {
 #: Connector type → provider of summed rows (:class:`Rollup`), where one exists.
 ROLLUP_PROVIDERS: dict[str, RollupProvider] = {
     "submissions": submission_line_totals,
+    "actuals": actual_totals,
 }
+
+
+def basis(source: DataSource, locale: str) -> str | None:
+    """The sentence a source puts under the report's title: how its numbers are counted."""
+    if source.connector == "actuals":
+        from ..budgeting.actuals import describe
+
+        return describe(locale)
+    return None
 
 
 def load(

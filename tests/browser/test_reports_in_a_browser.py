@@ -108,7 +108,7 @@ def test_cfo_opens_the_dashboard_sees_the_chart_and_drills_into_a_red_department
     page.wait_for_selector("[data-testid=tile-execution] .vega-chart[data-rendered=true] svg")
     assert page.locator("[data-testid=tile-execution] svg .mark-rect path").count() >= 2
     page.click("[data-testid=dept-SALES-E]")
-    page.wait_for_url("**/reports/expense-ledger?**")
+    page.wait_for_url("**/reports/actual-lines?**")
     page.wait_for_selector("[data-testid=report-table]")
     text = page.locator("[data-testid=report-table]").inner_text()
     assert "高铁" in text and "机票" not in text  # SALES-E's claim, not SALES's

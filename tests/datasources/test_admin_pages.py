@@ -186,13 +186,16 @@ def test_changing_or_deleting_a_source_of_a_published_template_asks_first(
     assert done.status_code == 302
     event = _audit("datasource.update")[-1]
     assert event.changes["name"] == ["ERP-ACTUALS", "ERP (new name)"]
-    assert event.changes["confirmed_for"] == ["budget-vs-actual"]
+    assert event.changes["confirmed_for"] == ["actual-lines", "budget-vs-actual"]
 
     delete = "/admin/data-sources/erp-actuals/delete"
     assert b.post_form(delete, {}).status_code == 409
     assert b.post_form(delete, {"confirm": "y"}).status_code == 302
     assert db.session.scalar(select(DataSource).where(DataSource.key == "erp-actuals")) is None
-    assert _audit("datasource.delete")[-1].changes["confirmed_for"] == ["budget-vs-actual"]
+    assert _audit("datasource.delete")[-1].changes["confirmed_for"] == [
+        "actual-lines",
+        "budget-vs-actual",
+    ]
 
 
 def test_a_source_nobody_uses_is_deleted_without_asking(signed_in, make_source, erp_ledger):

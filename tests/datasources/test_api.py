@@ -152,12 +152,14 @@ def test_a_source_of_a_published_template_changes_only_when_confirmed(api, make_
     asked = finadmin.patch(f"{BASE}/erp-actuals", json={"name": "ERP (new)"})
     assert asked.status_code == 409
     assert "confirm=1" in asked.json["error"]["message"]
-    assert asked.json["error"]["details"][0]["path"] == "used_by.budget-vs-actual"
+    paths = [d["path"] for d in asked.json["error"]["details"]]
+    assert paths == ["used_by.actual-lines", "used_by.budget-vs-actual"]
     assert finadmin.get(f"{BASE}/erp-actuals").json["name"] == "ERP-ACTUALS"
     done = finadmin.patch(f"{BASE}/erp-actuals?confirm=1", json={"name": "ERP (new)"})
     assert done.status_code == 200 and done.json["name"] == "ERP (new)"
     assert done.json["config"]["url"] == url  # settings left out keep their value
-    assert _audit("datasource.update")[-1].changes["confirmed_for"] == ["budget-vs-actual"]
+    confirmed = _audit("datasource.update")[-1].changes["confirmed_for"]
+    assert confirmed == ["actual-lines", "budget-vs-actual"]
 
     assert finadmin.delete(f"{BASE}/erp-actuals").status_code == 409
     assert finadmin.delete(f"{BASE}/erp-actuals?confirm=1").status_code == 204

@@ -16,6 +16,7 @@ BUILTIN_FORMS = [
 ]
 BUILTIN_REPORTS = [
     "access-review",
+    "actual-lines",
     "allocation",
     "approval-efficiency",
     "budget-compilation",

@@ -250,3 +250,23 @@ def test_group_totals_in_decimal_and_top_n_keeps_the_largest():
         "B",
         "C",
     ]
+
+
+def test_a_drill_down_parameter_from_the_rows_own_column_names_a_column_the_rows_have():
+    def linked(value: str) -> dict:  # type: ignore[type-arg]
+        link = {"report": "expense-ledger", "params": {"department": value}}
+        return report(
+            [{"op": "group", "by": ["department"], "aggregates": {"spent": "sum(amount)"}}],
+            columns=[
+                {"key": "department", "label": {"zh": "部门", "en": "Dept."}, "link": link},
+                {"key": "spent", "label": {"zh": "支出", "en": "Spent"}, "type": "money"},
+            ],
+        )
+
+    assert problems(linked("=row.department")) == []
+    assert problems(linked("=row.departmnt")) == [
+        (
+            "columns[0].link.params.department",
+            'unknown column "departmnt" (did you mean "department"?)',
+        )
+    ]

@@ -45,7 +45,8 @@ def test_sales_manager_totals_are_the_hand_computed_sum_over_sales_and_east_chin
     assert {p["department_name"] for p in chart} == {"销售部", "华东销售"}
     for row in result.rows:
         for target in (row.get("_links") or {}).values():
-            assert target["params"]["department"] in {"SALES", "SALES-E"}
+            params = target["params"]
+            assert params.get("only_department", params.get("department")) in {"SALES", "SALES-E"}
 
 
 def test_the_cfo_sees_every_department_and_rows_are_department_by_account(sales_and_rnd, user):
@@ -68,9 +69,10 @@ def test_the_cfo_sees_every_department_and_rows_are_department_by_account(sales_
         r for r in result.rows if r.get("_style") == "subtotal" and r["department"] == "RD"
     )
     assert subtotal["budget"] == Decimal("40000.00") and subtotal["actual"] == Decimal("10377.00")
+    # A department opens the lines that make its actual (claims, ledger, allocations).
     assert subtotal["_links"]["department_name"] == {
-        "report": "expense-ledger",
-        "params": {"year": str(YEAR), "department": "RD", "status": "approved"},
+        "report": "actual-lines",
+        "params": {"year": str(YEAR), "only_department": "RD"},
     }
 
 
@@ -94,8 +96,11 @@ def test_the_same_template_switches_dimension_to_account_or_month(sales_and_rnd,
 
 def test_the_expense_ledger_has_one_row_per_line_filtered_by_month_and_status(sales_and_rnd, user):
     ledger = engine.run(user("cfo"), "expense-ledger", {"year": str(YEAR)})
-    assert len(ledger.rows) == 7  # every line of this year's claims, in review included
+    # Approved claims by default (the claim in review is left out), and the report says so.
+    assert len(ledger.rows) == 6
+    assert {r["status"] for r in ledger.rows} == {"approved"}
     assert ledger.totals["amount"] == sum(r["amount"] for r in ledger.rows)
+    assert ledger.basis == ["仅含状态为“已批准”的单据，合计只计这些（默认；可选择其他状态查看）。"]
     first = ledger.rows[0]
     assert set(first) >= {
         "number",

@@ -39,7 +39,7 @@ def test_a_report_answers_columns_rows_and_totals_with_money_as_decimal_strings(
     assert body["totals"]["execution_rate"] == "0.5059"
     red = next(r for r in body["rows"] if r["department"] == "SALES-E" and not r.get("_style"))
     assert red["execution_rate"] == "1.2000" and red["_flags"] == {"execution_rate": "red"}
-    assert red["_links"]["department"].startswith("/api/v1/reports/expense-ledger?")
+    assert red["_links"]["department"].startswith("/api/v1/reports/actual-lines?")
 
 
 def test_the_report_list_names_each_report_and_its_parameters(app, api):

@@ -10,6 +10,7 @@ exact queries that run against their database.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from quire.plugins.base import (
     check_limit,
 )
 from quire.plugins.builtin.sql import SqlConnector, SqlDatabaseConfig
+from quire.plugins.ledger import LINES_QUERY, LedgerActualsSettings
 
 from .schema import LedgerTables, ledger_tables
 
@@ -41,6 +43,20 @@ QUERIES: dict[str, dict[str, Any]] = {
             ColumnInfo("cost_center", "text"),
             ColumnInfo("account", "text"),
             ColumnInfo("period", "text"),
+            ColumnInfo("amount", "money"),
+        ],
+    },
+    LINES_QUERY: {
+        "params": {"year": "required", "department": "optional", "account": "optional"},
+        "columns": [
+            ColumnInfo("id", "number"),
+            ColumnInfo("department", "text"),
+            ColumnInfo("cost_center", "text"),
+            ColumnInfo("account", "text"),
+            ColumnInfo("period", "text"),
+            ColumnInfo("posted_on", "date"),
+            ColumnInfo("reference", "text"),
+            ColumnInfo("description", "text"),
             ColumnInfo("amount", "money"),
         ],
     },
@@ -65,7 +81,7 @@ QUERIES: dict[str, dict[str, Any]] = {
 }
 
 
-class ErpLedgerConfig(SqlDatabaseConfig):
+class ErpLedgerConfig(LedgerActualsSettings, SqlDatabaseConfig):
     company: str | None = Field(default=None, max_length=10)
     """ERP company code to restrict to; all companies when empty."""
     table_prefix: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$", max_length=40)
@@ -117,6 +133,8 @@ class ErpLedgerConnector(SqlConnector):
             raise QueryRejected(f"The {query} query has no parameter {', '.join(unknown)}.")
         if query == "actuals":
             return self._actual_rows(self._stream(self._actuals_statement(params), {}, limit))
+        if query == LINES_QUERY:
+            return self._line_rows(self._stream(self._lines_statement(params), {}, limit))
         table = self._tables.accounts if query == "accounts" else self._tables.departments
         statement = sa.select(*table.c).order_by(table.c.code)
         return self._stream(statement, {}, limit)
@@ -141,17 +159,37 @@ class ErpLedgerConnector(SqlConnector):
             raise QueryRejected(f"{query!r} is not a query of this source (use {names}).") from None
 
     def _actuals_statement(self, params: Mapping[str, Any]) -> sa.Select:
-        if "year" not in params:
-            raise QueryRejected("The actuals query needs a year.")
-        year = _year(params["year"])
         gl = self._tables.actuals
         keys = [gl.c.department, gl.c.cost_center, gl.c.account, gl.c.fiscal_year, gl.c.period_no]
         statement = (
             sa.select(*keys, sa.func.sum(gl.c.amount).label("amount"))
-            .where(gl.c.fiscal_year == year)
             .group_by(*keys)
             .order_by(*keys)
         )
+        return self._filtered(statement, "actuals", params)
+
+    def _lines_statement(self, params: Mapping[str, Any]) -> sa.Select:
+        gl = self._tables.actuals
+        statement = sa.select(
+            gl.c.id,
+            gl.c.department,
+            gl.c.cost_center,
+            gl.c.account,
+            gl.c.fiscal_year,
+            gl.c.period_no,
+            gl.c.posted_on,
+            gl.c.reference,
+            gl.c.description,
+            gl.c.amount,
+        ).order_by(gl.c.fiscal_year, gl.c.period_no, gl.c.posted_on, gl.c.id)
+        return self._filtered(statement, LINES_QUERY, params)
+
+    def _filtered(self, statement: sa.Select, query: str, params: Mapping[str, Any]) -> sa.Select:
+        """The year, company, department and account filters both ledger queries share."""
+        if "year" not in params:
+            raise QueryRejected(f"The {query} query needs a year.")
+        gl = self._tables.actuals
+        statement = statement.where(gl.c.fiscal_year == _year(params["year"]))
         if self.config.company is not None:
             statement = statement.where(gl.c.company == self.config.company)
         for name, column in (("department", gl.c.department), ("account", gl.c.account)):
@@ -175,6 +213,30 @@ class ErpLedgerConnector(SqlConnector):
                 # SQLite sums NUMERIC as float; str() gives the shortest exact digits first.
                 "amount": Decimal(str(row["amount"])).quantize(_CENT),
             }
+
+    @staticmethod
+    def _line_rows(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            posted_on = row["posted_on"]
+            yield {
+                "id": row["id"],
+                "department": row["department"],
+                "cost_center": row["cost_center"],
+                "account": row["account"],
+                "period": f"{int(row['fiscal_year']):04d}-{int(row['period_no']):02d}",
+                "posted_on": posted_on if isinstance(posted_on, date) else _day(posted_on),
+                "reference": row["reference"] or "",
+                "description": row["description"] or "",
+                "amount": Decimal(str(row["amount"])).quantize(_CENT),
+            }
+
+
+def _day(value: Any) -> date | None:
+    """A posting date as SQLite hands it back (text)."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _year(value: Any) -> int:

@@ -12,6 +12,7 @@ import argparse
 import calendar
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,15 @@ import sqlalchemy as sa
 
 from .schema import ledger_tables
 
-__all__ = ["ACCOUNTS", "DEPARTMENTS", "SampleLedger", "create_schema", "drop_schema", "generate"]
+__all__ = [
+    "ACCOUNTS",
+    "DEPARTMENTS",
+    "Posting",
+    "SampleLedger",
+    "create_schema",
+    "drop_schema",
+    "generate",
+]
 
 #: code, name, Chinese name, parent
 DEPARTMENTS = [
@@ -78,8 +87,28 @@ class SampleLedger:
     )
 
 
+@dataclass(frozen=True)
+class Posting:
+    """A document posted to the ledger as it is, e.g. an approved expense claim that the ERP
+    books under the claim's number (``reference``)."""
+
+    department: str
+    account: str
+    posted_on: date
+    amount: Decimal
+    reference: str
+    description: str = ""
+
+
 def create_schema(engine: sa.Engine, prefix: str = "") -> None:
-    ledger_tables(prefix).metadata.create_all(engine)
+    """Create the tables; a ledger written before postings carried a reference is made anew."""
+    tables = ledger_tables(prefix)
+    inspector = sa.inspect(engine)
+    if inspector.has_table(tables.actuals.name):
+        names = {c["name"] for c in inspector.get_columns(tables.actuals.name)}
+        if "reference" not in names:
+            tables.metadata.drop_all(engine)
+    tables.metadata.create_all(engine)
 
 
 def drop_schema(engine: sa.Engine, prefix: str = "") -> None:
@@ -94,15 +123,21 @@ def generate(
     company: str = "Q100",
     prefix: str = "",
     months: int = 12,
+    posted: Iterable[Posting | Mapping[str, object]] = (),
+    accounts: Iterable[str] | None = None,
 ) -> SampleLedger:
     """Create the schema if needed, load master data and `months` months of actuals.
 
-    Existing actuals of the same company and year are replaced, so running it twice gives the
-    same ledger rather than doubled amounts.
+    The generated postings are the ERP's own (supplier invoices, each with a voucher number as
+    its reference); `posted` adds documents posted as they are, such as approved claims under
+    their numbers; `accounts` limits the ERP's own postings to those accounts (all by
+    default). Existing actuals of the same company and year are replaced, so running it
+    twice gives the same ledger rather than doubled amounts.
     """
     tables = ledger_tables(prefix)
     create_schema(engine, prefix)
     rng = random.Random(f"{seed}:{company}:{year}")
+    own = set(accounts) if accounts is not None else None
     summary = SampleLedger()
     lines = []
     centers_by_dept = defaultdict(list)
@@ -113,11 +148,14 @@ def generate(
         last_day = calendar.monthrange(year, month)[1]
         for dept, *_ in DEPARTMENTS:
             for account, *_ in ACCOUNTS:
+                if own is not None and account not in own:
+                    continue
                 budget = _MONTHLY_BASE[dept][account] * _SEASON[month - 1]
                 postings = rng.randint(1, 4)
                 for _ in range(postings):
                     share = budget / postings * rng.uniform(0.6, 1.4)
                     amount = Decimal(str(round(share, 2))).quantize(_CENT)
+                    voucher = f"AP-{year}{month:02d}-{len(lines) + 1:05d}"
                     lines.append(
                         {
                             "company": company,
@@ -129,11 +167,35 @@ def generate(
                             "amount": amount,
                             "posted_on": date(year, month, rng.randint(1, last_day)),
                             "description": f"{account} {dept} {year}-{month:02d}",
+                            "reference": voucher,
                         }
                     )
                     summary.postings += 1
                     summary.total += amount
                     summary.by_department_account[(dept, account)] += amount
+
+    for given in posted:
+        posting = given if isinstance(given, Posting) else Posting(**given)  # type: ignore[arg-type]
+        if posting.posted_on.year != year:
+            continue
+        amount = Decimal(str(posting.amount)).quantize(_CENT)
+        lines.append(
+            {
+                "company": company,
+                "fiscal_year": year,
+                "period_no": posting.posted_on.month,
+                "department": posting.department,
+                "cost_center": (centers_by_dept.get(posting.department) or [posting.department])[0],
+                "account": posting.account,
+                "amount": amount,
+                "posted_on": posting.posted_on,
+                "description": posting.description[:200],
+                "reference": posting.reference,
+            }
+        )
+        summary.postings += 1
+        summary.total += amount
+        summary.by_department_account[(posting.department, posting.account)] += amount
 
     with engine.begin() as conn:
         for table, records in (
@@ -146,7 +208,8 @@ def generate(
             conn.execute(table.insert(), rows)
         gl = tables.actuals
         conn.execute(gl.delete().where(gl.c.company == company, gl.c.fiscal_year == year))
-        conn.execute(gl.insert(), lines)
+        if lines:
+            conn.execute(gl.insert(), lines)
     return summary
 
 

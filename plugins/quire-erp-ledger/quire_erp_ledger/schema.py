@@ -67,6 +67,9 @@ def ledger_tables(prefix: str = "") -> LedgerTables:
         sa.Column("amount", sa.Numeric(14, 2), nullable=False),
         sa.Column("posted_on", sa.Date, nullable=False),
         sa.Column("description", sa.String(200), nullable=False, default=""),
+        #: The document the posting came from: a claim's number when the ERP posts an approved
+        #: Quire claim, a voucher or invoice number otherwise.
+        sa.Column("reference", sa.String(40), nullable=True),
         sa.Index(f"{prefix}ix_gl_actuals_year_dept", "company", "fiscal_year", "department"),
     )
     return LedgerTables(metadata, accounts, departments, cost_centers, actuals)

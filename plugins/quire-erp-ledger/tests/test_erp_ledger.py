@@ -158,3 +158,34 @@ def test_wrong_table_prefix_says_the_ledger_is_missing(ledger_db):
 def test_a_prefix_cannot_smuggle_sql():
     with pytest.raises(ConfigInvalid):
         _ledger("sqlite://", 'x"; DROP TABLE t; --')
+
+
+def test_lines_list_every_posting_with_its_reference(tmp_path):
+    from datetime import date
+
+    from quire_erp_ledger.sample import Posting
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
+    claim = Posting("RD", "training", date(YEAR, 3, 12), Decimal("12800.00"), "EC-0001", "课程")
+    summary = generate(engine, YEAR, seed=3, posted=[claim])
+    engine.dispose()
+    source = _ledger(f"sqlite:///{tmp_path / 'erp.db'}", "")
+    lines = list(source.fetch("lines", {"year": YEAR, "department": ["RD"]}, 100_000))
+    assert {line["department"] for line in lines} == {"RD"}
+    rd = sum((v for (d, _), v in summary.by_department_account.items() if d == "RD"), Decimal(0))
+    assert sum(line["amount"] for line in lines) == rd
+    posted = [line for line in lines if line["reference"] == "EC-0001"]
+    assert len(posted) == 1
+    assert posted[0]["period"] == f"{YEAR}-03" and posted[0]["posted_on"] == date(YEAR, 3, 12)
+    assert posted[0]["cost_center"] == "RD-400" and posted[0]["amount"] == Decimal("12800.00")
+    # The ERP's own postings carry a voucher number, never a claim's.
+    assert all(line["reference"].startswith("AP-") for line in lines if line not in posted)
+
+
+def test_finance_declares_one_actuals_rule_per_account_on_the_source():
+    settings = _ledger("sqlite://", "", ledger_accounts=["travel", " "], claims_accounts=["meals"])
+    assert settings.config.rule("travel") == "ledger"
+    assert settings.config.rule("meals") == "claims"
+    assert settings.config.rule("office") == "claims_and_ledger"
+    with pytest.raises(ConfigInvalid, match="travel"):
+        _ledger("sqlite://", "", ledger_accounts=["travel"], claims_accounts=["travel"])

@@ -1,0 +1,82 @@
+"""What a general-ledger connector gives Quire's budget actuals, and what it lets finance declare.
+
+A connector whose rows are GL postings (the `erp_ledger` plugin) answers the query
+:data:`LINES_QUERY` with one row per posting and mixes :class:`LedgerActualsSettings` into its
+`Config`. Quire then counts the ledger in budget-vs-actual, its drill-down and the budget check
+of a claim (:mod:`quire.runtime.budgeting.actuals`), per account as declared here, so a claim
+that is also posted to the ledger is never counted twice.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+
+from .base import ConnectorConfig
+
+__all__ = ["ACTUALS_RULES", "LINES_COLUMNS", "LINES_QUERY", "ActualsRule", "LedgerActualsSettings"]
+
+#: The query giving one row per posting. Parameters: `year` (required), `department` (a code or
+#: a list of codes). Columns: :data:`LINES_COLUMNS`.
+LINES_QUERY = "lines"
+#: `period` is `YYYY-MM`, `posted_on` a date, `amount` a Decimal; `reference` is the document
+#: the posting came from (a claim's number when the ERP posts an approved claim), or empty.
+LINES_COLUMNS = (
+    "id",
+    "department",
+    "cost_center",
+    "account",
+    "period",
+    "posted_on",
+    "reference",
+    "description",
+    "amount",
+)
+
+ActualsRule = Literal["claims_and_ledger", "ledger", "claims"]
+#: claims_and_ledger: approved claims, plus the ledger's postings whose reference is not an
+#: approved claim's number (a claim posted to the ledger counts once, as the claim).
+#: ledger: the ledger alone (claims are assumed posted). claims: approved claims alone.
+ACTUALS_RULES: tuple[str, ...] = ("claims_and_ledger", "ledger", "claims")
+
+
+class LedgerActualsSettings(ConnectorConfig):
+    """Where each account's actual comes from, declared by finance on the ledger source."""
+
+    actuals: ActualsRule = "claims_and_ledger"
+    """Actuals of every account not listed below: claims_and_ledger (approved claims plus
+    ledger postings whose reference is not a claim number, so a posted claim counts once),
+    ledger (the ledger alone) or claims (approved claims alone)."""
+    ledger_accounts: tuple[str, ...] = ()
+    """Accounts whose actual is the ledger alone, one per line (e.g. travel)."""
+    claims_accounts: tuple[str, ...] = ()
+    """Accounts whose actual is approved claims alone, one per line; the ledger's postings
+    on them are not counted."""
+
+    @field_validator("ledger_accounts", "claims_accounts")
+    @classmethod
+    def _account_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        codes = tuple(dict.fromkeys(v.strip() for v in value if v and v.strip()))
+        for code in codes:
+            if len(code) > 40:
+                raise ValueError(f"{code[:40]}… is not an account code")
+        return codes
+
+    @model_validator(mode="after")
+    def _one_rule_per_account(self) -> LedgerActualsSettings:
+        both = sorted(set(self.ledger_accounts) & set(self.claims_accounts))
+        if both:
+            raise ValueError(
+                f"an account takes its actual from one place: {', '.join(both)} "
+                "is listed under both ledger and claims"
+            )
+        return self
+
+    def rule(self, account: str) -> ActualsRule:
+        """The rule of one account."""
+        if account in self.ledger_accounts:
+            return "ledger"
+        if account in self.claims_accounts:
+            return "claims"
+        return self.actuals
