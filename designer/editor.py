@@ -74,7 +74,8 @@ def _context(
     if sel.startswith("step:") and template.approval:
         step = next((s for s in template.approval.steps if s.key == sel[5:]), None)
     locked = drafts.published_keys(record)
-    role_columns, role_rows = workspace.role_matrix(template, _roles(), registry, locale)
+    roles = _roles()
+    role_columns, role_rows = workspace.role_matrix(template, roles, registry, locale)
     step_columns, step_rows = workspace.step_matrix(template, registry, locale)
     page = FormPage(
         template,
@@ -112,9 +113,9 @@ def _context(
         "step_rows": step_rows,
         "access_levels": workspace.ACCESS_LEVELS,
         "assignee_kinds": workspace.ASSIGNEE_KINDS,
-        "roles": _roles(),
+        "roles": roles,
         "people": _people(),
-        "route": workspace.route_tree(template, locale),
+        "route": workspace.route_tree(template, locale, dict(roles)),
         "changes": changes,
         "publishers": {
             u.id: u.username

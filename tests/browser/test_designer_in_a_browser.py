@@ -1,6 +1,8 @@
-"""The form designer in Chromium: finadmin builds a travel request from scratch, simulates,
-previews, publishes; sales1 files one; the expense claim's auto-approve limit is lowered and
-the diff read before publishing. A second story drives the designer by keyboard alone.
+"""The form designer in Chromium: finadmin builds a travel request from scratch (the finance
+step may correct the advance), simulates, previews, publishes; sales1 files one, salesmgr
+approves it from the inbox, finrev corrects the advance and approves. The expense claim's
+auto-approve limit is lowered and the diff read before publishing. A second story drives the
+designer by keyboard alone.
 
 Every step waits for the state it needs (a cell, a status, a sentence), never for time.
 """
@@ -135,7 +137,18 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     expect(page.locator("#panel-route .formula-meaning").first).to_be_visible()
     page.press("#s-step_2-when", "Tab")
     expect(page.locator(".route-tree [data-step='step_2'] .rt-reason")).to_contain_text("100,000")
+    # Who decides is said with the role's name, not its key.
+    expect(page.locator(".route-tree [data-step='step_2'] .rt-detail")).to_have_text(
+        "全公司的财务审核"
+    )
     shot(page, "2-route")
+
+    # The finance step may correct the advance: one cell of the step × field matrix.
+    open_tab(page, "permissions")
+    choose(page, "#stepperm-advance-step_2", "edit")
+    expect(page.locator("#stepperm-advance-step_2")).to_have_value("edit")
+    expect(page.locator("#stepperm-advance-step")).to_have_value("")
+    shot(page, "2b-step-permissions")
 
     # Simulate 3,000 and 150,000 for sales1 of SALES.
     open_tab(page, "simulate")
@@ -187,6 +200,56 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     page.wait_for_url("**/submissions/*/edit")
     expect(page.locator("#computed-total")).to_contain_text("3,000")
     shot(page, "5-filed")
+
+    # It is a bigger trip than that: 150,000, so the finance step will run. sales1 submits.
+    page.fill("input[name=lines-0-amount]", "150000")
+    expect(page.locator("#computed-total")).to_contain_text("150,000")
+    page.click("[data-testid=submit]")
+    page.wait_for_url("**/submissions/*")
+    expect(page.locator("#status")).to_have_text("审批中")
+    expect(page.locator(".route-tree [data-step='step_2']")).to_be_visible()
+    number = page.locator("hgroup h1 small").inner_text()
+    shot(page, "5b-submitted")
+
+    # salesmgr finds it in the inbox, opens it and approves.
+    page.context.clear_cookies()
+    sign_in(page, "salesmgr")
+    page.goto("/inbox")
+    item = page.get_by_test_id("inbox-item").filter(has_text=number)
+    expect(item).to_contain_text("150,000.00")
+    shot(page, "5c-inbox")
+    item.get_by_role("link", name=number).click()
+    page.wait_for_url("**/submissions/*")
+    expect(page.locator("#step-edit-form")).to_have_count(0)  # the manager's step edits nothing
+    page.get_by_role("button", name="同意", exact=True).click()
+    expect(page.locator(".flash-ok")).to_contain_text("已同意")
+    expect(page.get_by_test_id("current-step")).to_contain_text("财务审核")
+    shot(page, "5d-manager-approved")
+
+    # finrev opens it from the inbox; the advance is an input at the finance step: 500 → 800.
+    page.context.clear_cookies()
+    sign_in(page, "finrev")
+    page.goto("/inbox")
+    item = page.get_by_test_id("inbox-item").filter(has_text=number)
+    expect(item).to_contain_text("财务审核")
+    item.get_by_role("link", name=number).click()
+    page.wait_for_url("**/submissions/*")
+    form = page.locator("#step-edit-form")
+    expect(form.locator("input[name=advance]")).to_have_value("500.00")
+    expect(form.locator("input[name=destination]")).to_have_count(0)
+    form.locator("input[name=advance]").fill("800")
+    page.fill("#approval input[name=comment]", "预支按标准调整")
+    shot(page, "5e-finance-corrects")
+    # The decision's own 同意 carries the correction (no second button to find).
+    page.get_by_role("button", name="同意", exact=True).click()
+    expect(page.locator("#status")).to_have_text("已批准")
+    changes = page.get_by_test_id("step-edit-changes")
+    expect(changes).to_contain_text("预支金额")
+    expect(changes.locator("del")).to_contain_text("500")
+    expect(changes.locator("ins")).to_contain_text("800")
+    expect(page.locator("#approval .timeline")).to_contain_text("预支按标准调整")
+    shot(page, "5f-approved")
+    assert page.csp_violations == []
 
 
 def test_the_expense_claim_limit_is_lowered_and_the_diff_read_before_publishing(page):  # type: ignore[no-untyped-def]
