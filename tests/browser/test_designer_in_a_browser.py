@@ -315,3 +315,41 @@ def test_the_designer_by_keyboard_alone(page):  # type: ignore[no-untyped-def]
     expect(steps.nth(1)).to_have_attribute("data-key", "cfo")
     shot(page, "7-keyboard")
     assert page.csp_violations == []
+
+
+def test_a_refused_json_save_keeps_the_text_and_selects_the_wrong_line(page):  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, "finadmin")
+    page.goto("/designer/templates/cost-allocation/design?tab=json")
+    editor = page.get_by_test_id("json-editor")
+    text = editor.input_value()
+    typed = text.replace('"key": "amount"', '"key": "amount" "note": 1', 1)
+    wrong_line = typed[: typed.index('"note"')].count("\n") + 1
+    editor.fill(typed)
+    page.click("#json-save")
+
+    problem = page.get_by_test_id("json-problem")
+    expect(problem).to_have_attribute("data-line", str(wrong_line))
+    expect(problem).to_contain_text(f"第 {wrong_line} 行")
+    expect(problem).to_contain_text("缺少逗号")
+    expect(editor).to_have_value(typed)
+    # The editor has the wrong place selected, ready to correct.
+    selected = page.evaluate(
+        "() => { const e = document.getElementById('json-document');"
+        " return e.value.slice(0, e.selectionStart).split('\\n').length; }"
+    )
+    assert selected == wrong_line
+    expect(editor).to_be_focused()
+    shot(page, "8-json-refused")
+
+    # A problem of the document itself: its path links to its line in the text.
+    editor.fill(text.replace('"type": "money"', '"type": "monee"', 1))
+    page.click("#json-save")
+    problem = page.get_by_test_id("json-problem")
+    expect(problem.locator(".json-path")).to_have_text("fields[2].type")
+    expect(problem.locator(".json-message")).to_contain_text("未知的字段类型“monee”")
+    expect(problem.locator(".json-message")).to_contain_text("是不是“money”")
+    page.click("#panel-json h2")  # away from the editor, then back by the link
+    problem.locator(".json-at").click()
+    expect(editor).to_be_focused()
+    assert page.csp_violations == []
