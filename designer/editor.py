@@ -494,8 +494,13 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
     )
     data = sample_data(template, submitter)
     page = FormPage(template, data, field_access, _locale())
+    step_name = (
+        next((s.name.text(_locale()) for s in template.approval.steps if s.key == step), _("draft"))
+        if template.approval
+        else _("draft")
+    )
     return render_template(
-        "designer/_preview.html", page=page, error=None, viewer=viewer, step=step, key=key
+        "designer/_preview.html", page=page, error=None, viewer=viewer, step=step_name, key=key
     )
 
 
@@ -512,8 +517,10 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
     registry = default_registry()
     day = local_today()  # the instance's time zone, like every date a user files
     today = day.isoformat()
+    bank_account = "6222 0212 3456 1234"
     candidates: list[Any] = [
-        "6222 0212 3456 1234",
+        _("Sample text"),
+        bank_account,
         "2500.00",
         today,
         {"start": today, "end": today},
@@ -526,7 +533,10 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
         if not widget.has_value or widget.computed:
             return None
         options = getattr(f, "options", None)
-        for raw in ([options[0].value] if options else []) + candidates:
+        first = [options[0].value] if options else []
+        if getattr(f, "mask", None):
+            first.append(bank_account)  # a masked field shows its masking on a real-looking value
+        for raw in first + candidates:
             try:
                 if widget.parse(f, raw) is not None:
                     return raw

@@ -178,6 +178,7 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     page.select_option("#pv-step", "step")
     page.click("#pv-run")
     expect(page.locator("#preview-result #value-bank_account")).to_contain_text("****")
+    expect(page.get_by_test_id("preview-result")).to_contain_text("在“审批”时看到的样子")
     shot(page, "4-preview")
 
     # Publish with a note.

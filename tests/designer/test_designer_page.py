@@ -122,6 +122,7 @@ def test_simulator_and_preview_on_the_page(signed_in):
         data={"csrf_token": token, "viewer": "salesmgr", "submitter": "sales1", "step": "manager"},
     ).text
     assert "6222 **** **** 1234" in preview  # the bank account is masked for the manager
+    assert "“部门经理审批”" in preview and "“manager”" not in preview  # the step by its name
     own = finadmin.client.post(
         "/designer/templates/expense-claim/design/preview",
         data={"csrf_token": token, "viewer": "sales1", "submitter": "sales1", "step": "draft"},
