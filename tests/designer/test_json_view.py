@@ -160,3 +160,22 @@ def test_a_path_is_found_in_the_text_however_it_is_written():
     assert position(compact, "") == 0
     spread = '{\n  "fields": [\n    {\n      "key": "x"\n    }\n  ]\n}'
     assert spread.count("\n", 0, position(spread, "fields[0].key")) + 1 == 4
+
+
+def test_template_problems_are_retold_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from quire.designer.issue_words import say
+
+    with app.test_request_context():
+        with force_locale("zh_CN"):
+            assert say('unknown key "lable" (did you mean "label"?)') == (
+                "未知的键“lable”（是不是“label”？）"
+            )
+            assert say("formula error: the formula ends too early (at column 9)") == (
+                "公式有误：公式不完整（第 9 列）"
+            )
+            assert say("must be at least 3 characters long") == "至少需要 3 个字符"
+            assert say("a check added later") == "a check added later"  # shown, untranslated
+        with force_locale("en"):
+            assert say('unknown key "lable"') == "unknown key “lable”"
