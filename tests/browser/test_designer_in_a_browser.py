@@ -353,4 +353,13 @@ def test_a_refused_json_save_keeps_the_text_and_selects_the_wrong_line(page):  #
     page.click("#panel-json h2")  # away from the editor, then back by the link
     problem.locator(".json-at").click()
     expect(editor).to_be_focused()
+
+    # Corrected, it saves, and the designer shows the same draft.
+    before = version_of(page)
+    editor.fill(text.replace('"zh": "分摊金额"', '"zh": "分摊总额"', 1))
+    page.click("#json-save")
+    saved_after(page, before)
+    expect(page.get_by_test_id("json-problem")).to_have_count(0)
+    open_tab(page, "form")
+    expect(page.locator("#sel-amount")).to_contain_text("分摊总额")
     assert page.csp_violations == []
