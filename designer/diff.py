@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .canonical import template_data
+from .issues import TemplateInvalid
 from .model import Template
 from .references import repeats
 from .validate import load_template
@@ -12,7 +13,12 @@ from .validate import load_template
 
 def _as_data(template: Template | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(template, Template):
-        template = load_template(template)
+        try:
+            template = load_template(template)
+        except TemplateInvalid:
+            # A draft may still have problems to fix before publishing (a formula half
+            # written): what it says can be compared all the same.
+            template = Template.model_validate(template)
     return template_data(template)
 
 

@@ -294,7 +294,10 @@ def chain(nodes: list[RouteNode]) -> RouteNode | None:
     return head
 
 
-def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> str:
+def assignee_text(
+    step: ApprovalStep, locale: str, labels: dict[str, str], role_names: dict[str, str]
+) -> str:
+    """Who decides at a step, in words; fields and roles by their names, not their keys."""
     rule = step.assignee
     zh = locale.startswith("zh")
     kind = rule.kind
@@ -306,7 +309,8 @@ def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> st
             "submitter_department": ("提交人部门内", "in the submitter's department"),
             "department_field": ("所选部门内", "in the chosen department"),
         }[rule.scope]
-        return f"{scope[0]}的 {rule.role}" if zh else f"{rule.role} {scope[1]}"
+        role = role_names.get(rule.role, rule.role)
+        return f"{scope[0]}的{role}" if zh else f"{role} {scope[1]}"
     if kind == "user":
         return rule.username
     if kind == "user_field":
@@ -332,8 +336,11 @@ def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> st
     return f"“{name}”部门的经理" if zh else f"manager of the department in “{name}”"
 
 
-def route_tree(template: Template, locale: str) -> RouteNode | None:
-    """The designed route: start, the auto-approval rule, each step with who and when, end."""
+def route_tree(
+    template: Template, locale: str, role_names: dict[str, str] | None = None
+) -> RouteNode | None:
+    """The designed route: start, the auto-approval rule, each step with who and when, end.
+    `role_names` are the roles' names in the locale (keys stand in for those missing)."""
     zh = locale.startswith("zh")
     document = template.model_dump(mode="json", by_alias=True)
     labels = {f.key: localized(f.label, locale) for f in template.fields}
@@ -350,7 +357,7 @@ def route_tree(template: Template, locale: str) -> RouteNode | None:
             )
         )
     for step in approval.steps if approval else []:
-        detail = assignee_text(step, locale, labels)
+        detail = assignee_text(step, locale, labels, role_names or {})
         mode = {"all": ("全部通过", "all must approve"), "n_of_m": ("多人中若干人", "N of M")}
         if step.mode in mode:
             detail += " · " + mode[step.mode][0 if zh else 1]
