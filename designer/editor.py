@@ -25,6 +25,7 @@ from quire.runtime.models import FormTemplate, Role, TemplateVersion, User, User
 from quire.widgets.registry import default_registry
 
 from . import drafts, workspace
+from .approval import ApprovalStep
 from .diff import describe_changes
 from .formula import FormulaError, parse
 from .model import Template
@@ -72,7 +73,7 @@ def _context(
     selected = workspace.find_field(template, sel[6:]) if sel.startswith("field:") else None
     step = None
     if sel.startswith("step:") and template.approval:
-        step = next((s for s in template.approval.steps if s.key == sel[5:]), None)
+        step = next((s for s in template.approval.all_steps() if s.key == sel[5:]), None)
     locked = drafts.published_keys(record)
     role_columns, role_rows = workspace.role_matrix(template, _roles(), registry, locale)
     step_columns, step_rows = workspace.step_matrix(template, registry, locale)
@@ -145,7 +146,10 @@ def _sample_fields(template: Template) -> list[Any]:
     names: set[str] = set()
     approval = template.approval
     formulas = [approval.auto_approve_when] if approval and approval.auto_approve_when else []
-    formulas += [s.when for s in approval.steps if s.when] if approval else []
+    formulas += [s.when for s in approval.all_steps() if s.when] if approval else []
+    formulas += (
+        [b.when for g in approval.groups() for b in g.branches if b.when] if approval else []
+    )
     for text in formulas:
         try:
             names |= {n.partition(".")[0] for n in parse(text).references}
@@ -416,22 +420,26 @@ def design_simulate(key: str):  # type: ignore[no-untyped-def]
             "designer/_simulation.html", error=_("Choose who submits the sample."), result=None
         )
     result = simulate(template, data, submitter, locale=_locale())
+    simulated = {s.key: s for s in result.steps}
+
+    def box(step: ApprovalStep) -> workspace.RouteNode:
+        s = simulated[step.key]
+        return workspace.RouteNode(
+            s.key,
+            s.name,
+            ", ".join(u.display_name for u in s.assignees),
+            status=s.status,
+            people=[u.username for u in s.assignees],
+            reason=s.reason,
+        )
+
+    skipped = [s.key for s in result.steps if s.status == "skipped"]
     route = workspace.chain(
         [
             workspace.RouteNode(
                 "start", _("Submitted"), submitter.display_name, status="done", css="rt-start"
             ),
-            *[
-                workspace.RouteNode(
-                    s.key,
-                    s.name,
-                    ", ".join(u.display_name for u in s.assignees),
-                    status=s.status,
-                    people=[u.username for u in s.assignees],
-                    reason=s.reason,
-                )
-                for s in result.steps
-            ],
+            *workspace.route_items(template, _locale(), box, skipped),
             workspace.RouteNode("end", _("approved"), css="rt-end"),
         ]
     )
@@ -452,7 +460,7 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
     except NotFound:
         return render_template("designer/_preview.html", error=_("Choose a person."), page=None)
     step = request.form.get("step") or "draft"
-    steps = [s.key for s in template.approval.steps] if template.approval else []
+    steps = [s.key for s in template.approval.all_steps()] if template.approval else []
     if step not in ("draft", *steps):
         step = "draft"
     field_access = access.field_access(
