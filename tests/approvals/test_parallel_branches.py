@@ -112,9 +112,7 @@ def test_a_branch_whose_condition_is_false_is_skipped_with_the_reason_in_words(
     assert holders(c) == ["cfo"]
 
 
-def test_when_every_branch_is_skipped_the_route_goes_straight_on(
-    route, capex, submit, holders
-):
+def test_when_every_branch_is_skipped_the_route_goes_straight_on(route, capex, submit, holders):
     route(
         group(branch(MANAGER, when="total > 1000000"), branch(FINANCE, when="total > 1000000")),
         CFO,
@@ -152,9 +150,7 @@ def test_returned_within_a_branch_the_other_branch_carries_on(
     assert holders(c) == ["cfo"]
 
 
-def test_a_step_in_another_branch_is_no_place_to_return_to(
-    route, capex, submit, act, send_back
-):
+def test_a_step_in_another_branch_is_no_place_to_return_to(route, capex, submit, act, send_back):
     from quire.runtime.errors import Invalid
 
     route(group(branch(MANAGER), branch(FINANCE, HR)), CFO)
@@ -220,9 +216,7 @@ def test_the_history_and_the_submission_page_show_both_branches(
     assert "rt-parallel" in page and "rt-branch-head" in page
 
 
-def test_while_both_branches_wait_each_approver_sees_the_buttons(
-    route, capex, submit, signed_in
-):
+def test_while_both_branches_wait_each_approver_sees_the_buttons(route, capex, submit, signed_in):
     route(group(branch(MANAGER), branch(FINANCE)), CFO)
     c = submit(capex("sales1"))
     for who in ("salesmgr", "finrev"):

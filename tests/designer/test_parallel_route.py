@@ -124,3 +124,143 @@ def test_the_designer_simulator_draws_the_branches_side_by_side(api, signed_in):
     assert page.status_code == 200
     assert 'class="rt-parallel"' in page.text
     assert page.text.index('data-step="manager"') < page.text.index('data-step="finance"')
+
+
+def _draft(client):  # type: ignore[no-untyped-def]
+    return client.get("/api/v1/templates/expense-claim/draft").json
+
+
+def _ops(client, version, *ops):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/v1/templates/expense-claim/draft/ops", json={"version": version, "ops": list(ops)}
+    )
+
+
+def test_the_designer_adds_a_group_branches_and_steps_in_them_with_undo(api):
+    finadmin = api("finadmin")
+    start = _draft(finadmin)
+    added = _ops(finadmin, start["version"], {"op": "add_group", "index": 1})
+    assert added.status_code == 200, added.json
+    group = added.json["document"]["approval"]["steps"][1]
+    assert group["kind"] == "parallel" and len(group["branches"]) == 2
+    key = group["key"]
+
+    more = _ops(
+        finadmin,
+        added.json["version"],
+        {"op": "add_branch", "group": key},
+        {"op": "add_step", "group": key, "branch": 0},
+        {"op": "set_branch", "group": key, "branch": 1, "name": "when", "value": "total >= 5000"},
+        {"op": "set_branch", "group": key, "branch": 1, "name": "name.en", "value": "Finance"},
+        {"op": "move_step", "key": "finance", "index": 0, "group": key, "branch": 2},
+    )
+    assert more.status_code == 200, more.json
+    group = more.json["document"]["approval"]["steps"][1]
+    assert [len(b["steps"]) for b in group["branches"]] == [2, 1, 2]
+    assert group["branches"][1]["when"] == "total >= 5000"
+    assert group["branches"][1]["name"] == {"zh": "Finance", "en": "Finance"}
+    assert group["branches"][2]["steps"][0]["key"] == "finance"
+    assert more.json["issues"] == []
+    keys = [s["key"] for b in group["branches"] for s in b["steps"]]
+    assert len(set(keys)) == len(keys) and "manager" not in keys
+
+    undone = finadmin.post(
+        "/api/v1/templates/expense-claim/draft/undo", json={"version": more.json["version"]}
+    ).json
+    assert [len(b["steps"]) for b in undone["document"]["approval"]["steps"][1]["branches"]] == [
+        1,
+        1,
+    ]
+    stale = _ops(finadmin, more.json["version"], {"op": "remove_group", "key": key})
+    assert stale.status_code == 409
+
+
+def test_a_branch_condition_is_checked_like_a_step_condition(api):
+    finadmin = api("finadmin")
+    added = _ops(finadmin, _draft(finadmin)["version"], {"op": "add_group"}).json
+    key = added["document"]["approval"]["steps"][-1]["key"]
+    typo = _ops(
+        finadmin,
+        added["version"],
+        {"op": "set_branch", "group": key, "branch": 0, "name": "when", "value": "totl > 5"},
+    ).json
+    assert {"path": "approval.steps[3].branches[0].when", "message": 'unknown field "totl"'
+            ' (did you mean "total"?)'} in typo["issues"]  # fmt: skip
+
+
+def test_removing_one_of_two_branches_dissolves_the_group_and_keeps_its_condition(api):
+    finadmin = api("finadmin")
+    added = _ops(finadmin, _draft(finadmin)["version"], {"op": "add_group", "index": 0}).json
+    group = added["document"]["approval"]["steps"][0]
+    kept = group["branches"][1]["steps"][0]["key"]
+    done = _ops(
+        finadmin,
+        added["version"],
+        {
+            "op": "set_branch",
+            "group": group["key"],
+            "branch": 1,
+            "name": "when",
+            "value": "total > 1",
+        },
+        {"op": "remove_branch", "group": group["key"], "branch": 0},
+    )
+    assert done.status_code == 200, done.json
+    route = done.json["document"]["approval"]["steps"]
+    assert (route[0]["key"], route[0]["when"]) == (kept, "total > 1")
+    assert "kind" not in route[0]
+
+
+def test_the_last_step_of_a_branch_cannot_be_removed_alone(api):
+    finadmin = api("finadmin")
+    added = _ops(finadmin, _draft(finadmin)["version"], {"op": "add_group"}).json
+    only = added["document"]["approval"]["steps"][-1]["branches"][0]["steps"][0]["key"]
+    refused = _ops(finadmin, added["version"], {"op": "remove_step", "key": only})
+    assert refused.status_code == 422
+    assert "remove the branch instead" in refused.json["error"]["details"][0]["message"]
+
+
+def test_the_readable_diff_names_group_and_branch_changes(expense_claim):
+    from quire.designer.diff import describe_changes
+
+    before = copy.deepcopy(expense_claim)
+    after = _in_parallel(expense_claim)
+    lines = describe_changes(before, after, "en")
+    assert "parallel group added: Reviews (2 branches)" in lines
+    assert "step Finance review moved into parallel group Reviews, branch 2" in lines
+
+    later = copy.deepcopy(after)
+    later["approval"]["steps"][0]["branches"][1]["when"] = "total >= 8000"
+    later["approval"]["steps"][0]["branches"].append(
+        {
+            "steps": [
+                {
+                    "key": "hr",
+                    "name": {"zh": "人事", "en": "HR"},
+                    "assignee": {"kind": "user", "username": "hr1"},
+                }
+            ]
+        }  # fmt: skip
+    )
+    lines = describe_changes(after, later, "en")
+    assert "parallel group Reviews: branch 3 added" in lines
+    assert "parallel group Reviews, branch 2 condition limit 5,000 → 8,000" in lines
+    assert "删除并行分支：会审" in describe_changes(after, before, "zh_CN")
+
+
+def test_the_route_tab_edits_a_group_with_buttons_for_every_change(api, signed_in):
+    finadmin = api("finadmin")
+    added = _ops(finadmin, _draft(finadmin)["version"], {"op": "add_group", "index": 1}).json
+    group = added["document"]["approval"]["steps"][1]
+    key = group["key"]
+    page = signed_in("finadmin").get("/designer/templates/expense-claim/design?tab=route").text
+
+    assert f'data-testid="group-{key}"' in page
+    assert f'data-testid="branch-{key}-0"' in page and f'data-testid="branch-{key}-1"' in page
+    for button in (f"add-branch-{key}", f"branch-del-{key}-1", f"branch-add-step-{key}-0",
+                   f"group-del-{key}", "add-group"):  # fmt: skip
+        assert f'id="{button}"' in page, button
+    assert f'id="b-{key}-1-when"' in page
+    assert f'data-group="{key}" data-branch="1"' in page
+    # the drawing beside the editor: the branches side by side
+    assert 'class="rt-parallel"' in page
