@@ -234,6 +234,34 @@ def resume(run: Run, back: Place, returned: Place) -> None:
         _join(run, back.item, back.group)
 
 
+def _covered_in_parallel(run: Run, place: Place, decided: ApprovalTask) -> None:
+    """Four eyes in parallel: whoever just decided a step (or the one they acted for) may
+    not decide another step of the form, so their open tasks in the other branches of the
+    group are withdrawn; a step nobody else holds is passed, their decision standing for it
+    (as when a later step's only candidate decided an earlier one), and its branch goes on."""
+    if place.group is None or run.submission.status != S.IN_REVIEW:
+        return
+    people = {decided.assignee_id, decided.on_behalf_of_id} - {None}
+    siblings = {
+        s.key: (s, p)
+        for s, p in run.template.approval.places()  # type: ignore[union-attr]
+        if p.item == place.item and p.branch != place.branch
+    }
+    for key, (step, sibling) in siblings.items():
+        tasks = [t for t in unfinished_tasks(run.submission, key)]
+        blocked = [t for t in tasks if t.assignee_id in people]
+        if not blocked:
+            continue
+        cancel(blocked, run.now)
+        if len(blocked) < len(tasks):
+            continue
+        person = decided.on_behalf_of or decided.assignee
+        four_eyes_skip(run, step, routing.DecidedAlready(key, person))
+        _after_approval(run, sibling)
+        if run.submission.status != S.IN_REVIEW:
+            return
+
+
 def _point_at_open_step(run: Run) -> None:
     """``current_step`` names the first step, in route order, that waits for a decision
     (while branches run in parallel, several do; each task knows its own step)."""
@@ -395,7 +423,10 @@ def decide(
         if back is not None:
             resume(run, back, _place_of(run.template, step.key))
         else:
-            _after_approval(run, _place_of(run.template, step.key))
+            place = _place_of(run.template, step.key)
+            _after_approval(run, place)
+            if actor is not None:
+                _covered_in_parallel(run, place, task)
     elif outcome == "rejected":
         finish(run, S.REJECTED, comment)
 

@@ -267,3 +267,42 @@ def test_a_signer_added_in_one_branch_holds_only_that_branch(
     assert holders(c) == ["sales3"]
     act("sales3", c, "approve")
     assert holders(c) == ["cfo"]
+
+
+def test_one_person_in_two_branches_decides_once_and_that_decision_stands_for_both(
+    route, capex, submit, act, holders, history
+):
+    owner = step("owner", {"kind": "user", "username": "salesmgr"})
+    route(group(branch(MANAGER), branch(owner)), CFO)
+    c = submit(capex("sales1"))
+    assert holders(c) == ["salesmgr", "salesmgr"]
+
+    act("salesmgr", c, "approve")
+    assert holders(c) == ["cfo"]
+    assert ("owner", "skip", None) in history(c)
+
+
+def test_each_branch_s_approver_gets_their_own_step_s_permissions(
+    org, claim, submit, act, user, history
+):
+    """The expense claim's finance step lets finrev edit the approved amount; with the
+    manager in a parallel branch (and the manager's step current first), finrev still may."""
+    from quire.report_templates import builtin_templates
+    from quire.runtime.approvals import engine
+    from quire.runtime.extensions import db
+    from quire.runtime.forms import templates
+
+    doc = builtin_templates()["expense-claim"]
+    manager, finance, cfo = doc["approval"]["steps"]
+    doc["approval"]["steps"] = [group(branch(manager), branch(finance)), cfo]
+    templates.save_draft(None, doc)
+    templates.publish(None, "expense-claim")
+    db.session.commit()
+    c = submit(claim("sales1", 20000))
+    assert c.current_step == "manager"
+
+    engine.edit_at_step(user("finrev"), c.id, {"approved_amount": "19000"}, version=c.version,
+                        now=NOW)  # fmt: skip
+    db.session.commit()
+    assert c.data["approved_amount"] == "19000.00"
+    assert ("finance", "edit", "finrev") in history(c)
