@@ -62,7 +62,22 @@ list of steps is still a route. When the route reaches a group, every branch who
 holds starts at once (a branch whose condition is false is skipped, each of its steps with the
 reason in the history); each branch goes on by itself, and the route moves to the next item
 only once every branch that runs is done (the join). Step keys are unique across the whole
-route, branches included, and a group's key shares that namespace.
+route, branches included, and a group's key shares that namespace. The department manager and
+the project owner at once (the owner only from 50,000), then the CFO:
+
+```json
+"steps": [
+  {{"kind": "parallel", "key": "reviews", "name": {{"zh": "会审", "en": "Reviews"}},
+   "branches": [
+     {{"steps": [{{"key": "manager", "name": {{"zh": "部门经理", "en": "Manager"}},
+                 "assignee": {{"kind": "manager_of_submitter"}}}}]}},
+     {{"name": {{"zh": "项目线", "en": "Project"}}, "when": "total >= 50000",
+      "steps": [{{"key": "owner", "name": {{"zh": "项目负责人", "en": "Project owner"}},
+                 "assignee": {{"kind": "user_field", "field": "owner"}}}}]}}]}},
+  {{"key": "cfo", "name": {{"zh": "财务总监", "en": "CFO"}},
+   "assignee": {{"kind": "role", "role": "cfo"}}}}
+]
+```
 
 - **Reject** in any branch rejects the submission; what the other branches still wait for is
   cancelled.
@@ -76,6 +91,9 @@ route, branches included, and a group's key shares that namespace.
   automatic approval moves that branch on, an automatic rejection rejects the submission.
 - **Add signers** (加签) joins the step of the task they are added to; only that branch waits
   for them.
+- **One person in two branches** decides once (four eyes: nobody decides two steps of a
+  form): their decision withdraws their task in the other branch, and a step nobody else holds
+  is passed with that reason in the history, their decision standing for it.
 - While branches run, several steps are current at once: each approver's task knows its own
   step, and a step's `permissions` apply to that step's approvers. The API's `current_step`
   names the first waiting step in route order.
