@@ -7,10 +7,36 @@ Every step waits for the state it needs, never for time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import expect
 
 from .conftest import sign_in
-from .test_designer_in_a_browser import change, open_tab, saved_after, shot, version_of
+
+SHOTS = Path("test-results")
+
+
+def version_of(page) -> str:  # type: ignore[no-untyped-def]
+    return page.get_by_test_id("draft-status").get_attribute("data-version") or ""
+
+
+def saved_after(page, version: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the draft moved past `version` and the next change will carry the new one."""
+    status = page.get_by_test_id("draft-status")
+    expect(status).not_to_have_attribute("data-version", version)
+    expect(page.locator("#dv")).to_have_value(status.get_attribute("data-version") or "")
+
+
+def change(page, selector: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    before = version_of(page)
+    page.fill(selector, value)
+    page.press(selector, "Tab")
+    saved_after(page, before)
+
+
+def open_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.click(f"#tab-{name}")
+    expect(page.locator(f"#panel-{name}")).to_be_visible()
 
 
 def test_finadmin_adds_steps_in_parallel_and_simulates_them(page):  # type: ignore[no-untyped-def]
@@ -34,7 +60,8 @@ def test_finadmin_adds_steps_in_parallel_and_simulates_them(page):  # type: igno
     drawn = page.locator("#panel-route .route-tree .rt-parallel").first
     expect(drawn.locator(":scope > .rt-branch")).to_have_count(2)
     expect(drawn).to_contain_text("50,000")
-    shot(page, "parallel-route")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "designer-parallel-route.png"), full_page=True)
 
     open_tab(page, "simulate")
     page.select_option("#sim-submitter", "sales1")
