@@ -238,6 +238,14 @@ def _coerce(kind: str, form: Any) -> Any:
             raise Invalid(_("This is not valid JSON."), [Detail("value", "JSON")]) from None
     if kind == "mask":
         return {"preset": raw} if raw else None
+    if kind == "place":
+        # "" is the route itself; "group:branch" a branch of a parallel group.
+        group, _sep, branch = (raw or "").rpartition(":")
+        if not raw:
+            return {}
+        if not group or not branch.isdigit():
+            raise Invalid(_("Please choose a place."), [Detail("value", "group:branch")])
+        return {"group": group, "branch": int(branch)}
     return raw
 
 
@@ -252,7 +260,9 @@ def _op_from(form: Any) -> dict[str, Any]:
     into = op.pop("value_into", None)
     if kind is not None:
         value = _coerce(kind, form)
-        if into:
+        if kind == "place":
+            op.update(value)  # where a step moves: the route, or a group's branch
+        elif into:
             # The input fills another part of the operation (a permission's access, a preset,
             # the table a field moves into).
             target = op

@@ -158,7 +158,8 @@ class MoveStep(StrictModel):
 
     op: Literal["move_step"]
     key: str = Field(min_length=1, max_length=64)
-    index: int = Field(ge=0)
+    index: int | None = Field(default=None, ge=0)
+    """Unset: at the end."""
     group: str | None = Field(default=None, max_length=64)
     branch: int | None = Field(default=None, ge=0)
 
@@ -839,7 +840,7 @@ class _Draft:
         if source is not target and source is not self._steps() and len(source) == 1:
             raise OpError("a branch needs a step; remove the branch instead", "key")
         source.remove(item)
-        target.insert(min(op.index, len(target)), item)
+        target.insert(len(target) if op.index is None else min(op.index, len(target)), item)
 
     def remove_step(self, op: RemoveStep) -> None:
         steps = self._container(op.key)

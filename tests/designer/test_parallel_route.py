@@ -264,3 +264,39 @@ def test_the_route_tab_edits_a_group_with_buttons_for_every_change(api, signed_i
     assert f'data-group="{key}" data-branch="1"' in page
     # the drawing beside the editor: the branches side by side
     assert 'class="rt-parallel"' in page
+
+
+def test_a_step_moves_into_a_branch_and_back_by_keyboard_from_its_place_list(api, signed_in):
+    import json
+    import re
+
+    from tests.conftest import csrf_from
+
+    finadmin = api("finadmin")
+    added = _ops(finadmin, _draft(finadmin)["version"], {"op": "add_group"}).json
+    key = added["document"]["approval"]["steps"][-1]["key"]
+    browser = signed_in("finadmin")
+    page = browser.get("/designer/templates/expense-claim/design?tab=route").text
+    assert 'id="s-finance-place"' in page
+
+    def place(value: str, html: str):  # type: ignore[no-untyped-def]
+        version = re.search(r'id="dv" name="version" value="(\d+)"', html).group(1)
+        return browser.client.post(
+            "/designer/templates/expense-claim/design/ops",
+            data={
+                "csrf_token": csrf_from(html),
+                "version": version,
+                "op": json.dumps({"op": "move_step", "key": "finance", "value_kind": "place"}),
+                "value": value,
+            },
+        )
+
+    moved = place(f"{key}:1", page)
+    assert moved.status_code == 200
+    group = _draft(finadmin)["document"]["approval"]["steps"][-1]
+    assert group["branches"][1]["steps"][-1]["key"] == "finance"
+    assert f'<option value="{key}:1" selected' in moved.text
+
+    back = place("", moved.text)
+    assert back.status_code == 200
+    assert _draft(finadmin)["document"]["approval"]["steps"][-1]["key"] == "finance"
