@@ -73,3 +73,4 @@ def test_finadmin_adds_steps_in_parallel_and_simulates_them(page):  # type: igno
     expect(skipped).to_have_attribute("data-status", "skipped")
     expect(skipped.locator(".sim-reason")).to_contain_text("50,000")
     expect(result.locator(".rt-parallel")).to_be_visible()
+    assert page.csp_violations == []
