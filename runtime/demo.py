@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from . import clock
 from .access import Permission as P
 from .extensions import db
 from .models import Department, Role, SodRule, User
@@ -237,7 +238,7 @@ def seed_demo() -> bool:
     """Create the demo organisation; returns False when it was already there."""
     if is_seeded():
         if not sample_ledger_path().exists():
-            write_sample_ledger(date.today())
+            write_sample_ledger(clock.today())
         seed_projects()
         seed_governance()
         db.session.commit()
@@ -292,9 +293,9 @@ def seed_demo() -> bool:
         from .demo_data import seed_sample_data
     except ModuleNotFoundError:
         return True
-    seed_sample_data(date.today())
+    seed_sample_data(clock.today())
     db.session.commit()
-    write_sample_ledger(date.today())
+    write_sample_ledger(clock.today())
     seed_projects()
     db.session.commit()
     return True

@@ -30,7 +30,8 @@ class ActionRequest(BaseModel):
     """``approve`` may carry ``data`` with the fields the current step lets its approvers
     edit; ``delegate`` and ``transfer`` name the user in ``to``."""
 
-    #: approve, reject, return, delegate, transfer, withdraw, comment, add_signer or copy.
+    #: approve, reject, return, delegate, transfer, withdraw, comment, add_signer, copy or
+    #: amend (an approved submission's submitter: 201 with the new draft revision).
     action: str
     comment: str | None = None
     #: Whom: a username (delegate, transfer), a step key (return), usernames (add_signer),
@@ -145,13 +146,14 @@ def submit_submission(submission_id: int):  # type: ignore[no-untyped-def]
 @login_required
 @spec.validate(
     json=ActionRequest,
-    resp=answers(Submission, 400, 401, 403, 404, 409, 422),
+    resp=answers(Submission, 400, 401, 403, 404, 409, 422, also={201: Submission}),
     tags=["approvals"],
 )
 def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
-    """Approve, reject, return, delegate, transfer, withdraw or comment, at `version`."""
+    """Approve, reject, return, delegate, transfer, withdraw, comment, add signers or copy,
+    at `version`; `amend` answers 201 with the new draft revision of an approved submission."""
     body = _body()
-    engine.act(
+    result = engine.act(
         current_user,
         submission_id,
         body.get("action"),
@@ -167,6 +169,8 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
     from ..extensions import db
 
     db.session.commit()
+    if result.id != submission_id:  # amend: the new revision
+        return _submission_response(result.id), 201
     return _submission_response(submission_id)
 
 

@@ -26,6 +26,7 @@ from quire.designer.model import Template
 from ..budgeting.in_force import in_force
 from ..extensions import db
 from ..forms import templates as template_service
+from ..forms.revisions import in_effect
 from ..models import (
     AllocationLine,
     Department,
@@ -210,6 +211,7 @@ def budget_submission(department: Department, year: int) -> Submission | None:
             Submission.period == date(year, 1, 1),
             Submission.status == SubmissionStatus.APPROVED,
             in_force(),
+            in_effect(),
         )
         .order_by(Submission.decided_at.desc().nulls_last(), Submission.id.desc())
         .limit(1)
@@ -236,10 +238,22 @@ def approved_budget(department: Department, year: int) -> dict[str, Decimal] | N
     return annual_by_account(found.data) if found is not None else None
 
 
+def _left_out(exclude_id: int | None) -> set[int]:
+    """The claim being checked, and the approved claim it revises (变更): once approved it
+    replaces that one, so the original's amount is not counted against it."""
+    if exclude_id is None:
+        return set()
+    revises = db.session.scalar(select(Submission.supersedes_id).where(Submission.id == exclude_id))
+    return {exclude_id} | ({revises} if revises is not None else set())
+
+
 def used(
     department: Department, year: int, *, exclude_id: int | None = None
 ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """(spent, committed) per account: approved claims and claims in review of the year."""
+    """(spent, committed) per account: approved claims (the latest approved revision of each,
+    never one a revision replaced) and claims in review of the year. While a revision is in
+    review its original still counts as spent for other claims: more review, never less."""
+    left_out = _left_out(exclude_id)
     rows = db.session.execute(
         select(Submission.id, Submission.status, Submission.data, TemplateVersion)
         .join(FormTemplate, FormTemplate.id == Submission.template_id)
@@ -255,12 +269,13 @@ def used(
             Submission.period >= date(year, 1, 1),
             Submission.period <= date(year, 12, 31),
             Submission.status.in_([SubmissionStatus.APPROVED, SubmissionStatus.IN_REVIEW]),
+            in_effect(),
         )
     ).all()
     spent: dict[str, Decimal] = defaultdict(lambda: ZERO)
     committed: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for submission_id, status, data, version in rows:
-        if submission_id == exclude_id:
+        if submission_id in left_out:
             continue
         into = spent if status == SubmissionStatus.APPROVED else committed
         for account, amount in claim_amounts(template_service.parsed(version), data).items():
