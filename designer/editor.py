@@ -25,6 +25,7 @@ from quire.runtime.models import FormTemplate, Role, TemplateVersion, User, User
 from quire.widgets.registry import default_registry
 
 from . import drafts, json_view, workspace
+from .approval import ApprovalStep
 from .diff import describe_changes
 from .formula import FormulaError, parse
 from .issue_words import say
@@ -73,7 +74,7 @@ def _context(
     selected = workspace.find_field(template, sel[6:]) if sel.startswith("field:") else None
     step = None
     if sel.startswith("step:") and template.approval:
-        step = next((s for s in template.approval.steps if s.key == sel[5:]), None)
+        step = next((s for s in template.approval.all_steps() if s.key == sel[5:]), None)
     locked = drafts.published_keys(record)
     roles = _roles()
     role_columns, role_rows = workspace.role_matrix(template, roles, registry, locale)
@@ -166,7 +167,10 @@ def _sample_fields(template: Template) -> list[Any]:
     names: set[str] = set()
     approval = template.approval
     formulas = [approval.auto_approve_when] if approval and approval.auto_approve_when else []
-    formulas += [s.when for s in approval.steps if s.when] if approval else []
+    formulas += [s.when for s in approval.all_steps() if s.when] if approval else []
+    formulas += (
+        [b.when for g in approval.groups() for b in g.branches if b.when] if approval else []
+    )
     for text in formulas:
         try:
             names |= {n.partition(".")[0] for n in parse(text).references}
@@ -255,6 +259,14 @@ def _coerce(kind: str, form: Any) -> Any:
             raise Invalid(_("This is not valid JSON."), [Detail("value", "JSON")]) from None
     if kind == "mask":
         return {"preset": raw} if raw else None
+    if kind == "place":
+        # "" is the route itself; "group:branch" a branch of a parallel group.
+        group, _sep, branch = (raw or "").rpartition(":")
+        if not raw:
+            return {}
+        if not group or not branch.isdigit():
+            raise Invalid(_("Please choose a place."), [Detail("value", "group:branch")])
+        return {"group": group, "branch": int(branch)}
     return raw
 
 
@@ -269,7 +281,9 @@ def _op_from(form: Any) -> dict[str, Any]:
     into = op.pop("value_into", None)
     if kind is not None:
         value = _coerce(kind, form)
-        if into:
+        if kind == "place":
+            op.update(value)  # where a step moves: the route, or a group's branch
+        elif into:
             # The input fills another part of the operation (a permission's access, a preset,
             # the table a field moves into).
             target = op
@@ -445,22 +459,26 @@ def design_simulate(key: str):  # type: ignore[no-untyped-def]
             "designer/_simulation.html", error=_("Choose who submits the sample."), result=None
         )
     result = simulate(template, data, submitter, locale=_locale())
+    simulated = {s.key: s for s in result.steps}
+
+    def box(step: ApprovalStep) -> workspace.RouteNode:
+        s = simulated[step.key]
+        return workspace.RouteNode(
+            s.key,
+            s.name,
+            ", ".join(u.display_name for u in s.assignees),
+            status=s.status,
+            people=[u.username for u in s.assignees],
+            reason=s.reason,
+        )
+
+    skipped = [s.key for s in result.steps if s.status == "skipped"]
     route = workspace.chain(
         [
             workspace.RouteNode(
                 "start", _("Submitted"), submitter.display_name, status="done", css="rt-start"
             ),
-            *[
-                workspace.RouteNode(
-                    s.key,
-                    s.name,
-                    ", ".join(u.display_name for u in s.assignees),
-                    status=s.status,
-                    people=[u.username for u in s.assignees],
-                    reason=s.reason,
-                )
-                for s in result.steps
-            ],
+            *workspace.route_items(template, _locale(), box, skipped),
             workspace.RouteNode("end", _("approved"), css="rt-end"),
         ]
     )
@@ -481,7 +499,7 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
     except NotFound:
         return render_template("designer/_preview.html", error=_("Choose a person."), page=None)
     step = request.form.get("step") or "draft"
-    steps = [s.key for s in template.approval.steps] if template.approval else []
+    steps = [s.key for s in template.approval.all_steps()] if template.approval else []
     if step not in ("draft", *steps):
         step = "draft"
     field_access = access.field_access(

@@ -78,14 +78,19 @@
         onUpdate: dropped,
       });
     });
+    const movedStep = (event) => {
+      const into = event.to.dataset;
+      const where = into.group ? { group: into.group, branch: Number(into.branch) } : {};
+      send({ op: "move_step", key: event.item.dataset.key, index: event.newDraggableIndex, ...where });
+    };
     document.querySelectorAll(".dz-steps").forEach((list) => {
       Sortable.create(list, {
         group: "steps",
         draggable: ".dz-step",
         handle: ".dz-grip",
-        onUpdate: (event) => {
-          send({ op: "move_step", key: event.item.dataset.key, index: event.newDraggableIndex });
-        },
+        // A branch's list names its group and branch: a step dropped there goes into it.
+        onUpdate: movedStep,
+        onAdd: movedStep,
       });
     });
   }
