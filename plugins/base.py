@@ -181,6 +181,10 @@ class Connector:
     #: Importable modules the connector needs; if one is missing the type is listed as
     #: "disabled: driver missing" rather than failing when first used.
     requires_modules: ClassVar[tuple[str, ...]] = ()
+    #: What the admin form calls each setting, by config field name: ``{"zh": label,
+    #: "en": label, "help_zh": the Chinese hint}`` (the English hint is the field's docstring).
+    #: A subclass adds to its parent's; a setting without words shows its field name.
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
     def __init__(self, config: ConnectorConfig | Mapping[str, Any]) -> None:
         self.config = self.parse_config(config)
@@ -210,6 +214,14 @@ class Connector:
     def config_schema(cls) -> dict[str, Any]:
         """The JSON Schema of `Config`, from which the admin page draws its form."""
         return cls.Config.model_json_schema()
+
+    @classmethod
+    def words_for_settings(cls) -> dict[str, Mapping[str, str]]:
+        """`setting_words` of this class and its parents, the nearest class winning."""
+        merged: dict[str, Mapping[str, str]] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(getattr(klass, "setting_words", None) or {})
+        return merged
 
     @classmethod
     def secret_fields(cls) -> frozenset[str]:

@@ -18,11 +18,23 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    event,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from .errors import Forbidden, NotFound
 from .extensions import db
@@ -125,17 +137,50 @@ def grant_is_current(now: datetime | None = None) -> ColumnElement[bool]:
     )
 
 
+#: Session.info key of the grants already loaded in this unit of work (see `current_grants`).
+_GRANTS_SEEN = "quire.access.current_grants"
+#: How long loaded grants are reused within one unit of work, at most.
+_GRANTS_FRESH_FOR = timedelta(seconds=30)
+
+
 def current_grants(user: User, now: datetime | None = None) -> list[RoleGrant]:
-    """The grants that count right now; expired and revoked ones are left out in SQL."""
+    """The grants that count right now; expired and revoked ones are left out in SQL.
+
+    A page asks many questions of the same person's grants; they are loaded once per request
+    (or unit of work) and reused until anything is written (a flush), the transaction ends,
+    the next request starts, or 30 seconds pass, so a change of grants is never missed."""
     if user is None or not getattr(user, "id", None) or user.status == UserStatus.LEFT:
         return []
+    seen: dict[int, tuple[datetime, list[RoleGrant]]] | None = None
+    if now is None:
+        moment = utcnow()
+        seen = db.session.info.setdefault(_GRANTS_SEEN, {})
+        cached = seen.get(user.id)
+        session = db.session()
+        pending = session.new or session.dirty or session.deleted  # a query would flush them
+        fresh = cached is not None and timedelta(0) <= moment - cached[0] < _GRANTS_FRESH_FOR
+        if cached is not None and fresh and not pending:
+            return list(cached[1])
     stmt = (
         select(RoleGrant)
         .where(RoleGrant.user_id == user.id, grant_is_current(now))
         .order_by(RoleGrant.id)
         .options(selectinload(RoleGrant.role), selectinload(RoleGrant.department))
     )
-    return list(db.session.scalars(stmt))
+    grants = list(db.session.scalars(stmt))
+    if seen is not None:
+        seen[user.id] = (moment, grants)
+    return list(grants)
+
+
+def forget_loaded_grants(session: Session, *_: Any) -> None:
+    """Drop the grants `current_grants` keeps for a unit of work (on every flush, commit,
+    rollback, and at the start of each request)."""
+    session.info.pop(_GRANTS_SEEN, None)
+
+
+for _moment in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _moment, forget_loaded_grants)
 
 
 def is_unscoped(grant: RoleGrant) -> bool:
@@ -417,6 +462,16 @@ def may_edit_submission(user: User | None, submission: Any) -> bool:
     return _signed_in(user) and is_submitter(user, submission) and submission.editable
 
 
+def may_amend(user: User | None, submission: Any) -> bool:
+    """May ``user`` amend (变更) ``submission``, opening a revision that is routed again?
+
+    Only its submitter: a revision is a new claim in their name, routed and decided like any
+    other, so nobody files one for someone else. Finance corrects a claim while it is in
+    review (the fields their step may edit, a return); once approved, the claimant amends.
+    Whether the submission is in a state to be amended is the engine's question (409)."""
+    return _signed_in(user) and is_submitter(user, submission) and may_fill_forms(user)
+
+
 def may_upload_attachment(user: User | None, submission: Any = None) -> bool:
     """Uploading changes a form: someone who may edit ``submission``, or, for a form not
     saved yet, someone who may fill forms in. Readers (auditors, admins) upload nothing."""
@@ -445,7 +500,26 @@ def may_download_attachment(user: User | None, attachment: Any) -> bool:
     from .models import Submission
 
     submission = db.session.get(Submission, attachment.submission_id)
-    return submission is not None and may_read_submission(user, submission)
+    # A revision keeps its original's invoice files: whoever may read a revision made from
+    # the file's submission (its approvers) may open them too.
+    if submission is None:
+        return False
+    family, frontier = {submission.id}, {submission.id}
+    while frontier and len(family) < 1000:
+        frontier = (
+            set(
+                db.session.scalars(
+                    select(Submission.id).where(Submission.supersedes_id.in_(frontier))
+                )
+            )
+            - family
+        )
+        family |= frontier
+    return bool(
+        db.session.scalar(
+            select(exists().where(Submission.id.in_(family), submission_filter(user)))
+        )
+    )
 
 
 def owns_export(user: User | None, job: Any) -> bool:
@@ -524,7 +598,7 @@ def holds_task(user: User | None, submission: Any, *, on: Any = None) -> bool:
         exists().where(
             ApprovalTask.submission_id == submission.id,
             ApprovalTask.status == TaskStatus.OPEN,
-            actionable_tasks(user, on or _today()),
+            offered_tasks(user, on or _today()),
         )
     )
     return bool(db.session.scalar(stmt))
@@ -546,9 +620,9 @@ def audit_events(user: User) -> ColumnElement[bool]:
 
 
 def _today() -> Any:
-    from datetime import date
+    from . import clock
 
-    return date.today()
+    return clock.today()
 
 
 # --- approvals -------------------------------------------------------------------------------
@@ -599,6 +673,26 @@ def actionable_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
     return or_(
         and_(ApprovalTask.through_delegation.is_(True), ApprovalTask.on_behalf_of_id.in_(ids)),
         and_(ApprovalTask.through_delegation.is_not(True), ApprovalTask.assignee_id.in_(ids)),
+    )
+
+
+def offered_tasks(user: User | None, on: Any) -> ColumnElement[bool]:
+    """The WHERE clause of the approval tasks offered to ``user`` on day ``on`` (the inbox,
+    its count, "waiting for you" notifications, an approver's view of the fields): those they
+    may decide (:func:`actionable_tasks`), except on forms they submitted themselves. Such a
+    task reaches them through a delegation, and separation of duties refuses the decision,
+    so it is never shown as theirs to decide."""
+    from sqlalchemy.orm import aliased
+
+    from .models import ApprovalTask, Submission
+
+    if not _signed_in(user):
+        return false()
+    assert user is not None
+    own = aliased(Submission)
+    return and_(
+        actionable_tasks(user, on),
+        ~exists().where(own.id == ApprovalTask.submission_id, own.submitter_id == user.id),
     )
 
 
@@ -678,6 +772,22 @@ def separation_of_duties(
         )
     )
     return DECIDED_ANOTHER_STEP if decided else None
+
+
+def hand_on_refusal(
+    person: User, submission: Any, step: str, *, actor: User, holders: Iterable[int]
+) -> str | None:
+    """Why ``actor`` may not hand their task at ``step`` of ``submission`` to ``person``
+    (转交 or 委托), or None. The hand-on action and the people picker both ask this, so the
+    picker never offers someone the action would refuse."""
+    if person.status == UserStatus.LEFT:
+        return "has left"
+    if person.id == actor.id:
+        return "the task is already yours"
+    if person.id in set(holders):
+        return "already holds this step"
+    conflict = separation_of_duties(person, submission, step)
+    return f"{conflict} and cannot decide on it" if conflict else None
 
 
 #: Forms whose approval changes someone's rights, and the field naming that person.

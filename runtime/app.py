@@ -96,8 +96,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     auth_session.init_app(app)
     jobs.init_app(app)
+    from . import clock
     from .approvals import settings as approval_settings
 
+    clock.configure(app.config)
     approval_settings.configure(app.config)
     _init_request_hooks(app)
     from . import observability
@@ -175,6 +177,12 @@ def _init_request_hooks(app: Flask) -> None:
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        # Grants loaded by an earlier request on this session are not trusted for this one.
+        from . import access
+        from .forms import templates
+
+        access.forget_loaded_grants(db.session())
+        templates.forget_loaded_versions(db.session())
 
     @app.before_request
     def _protect() -> None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import clock
 from .access import PERMISSION_LABELS, Permission
 from .extensions import db
 from .models import AuditEvent, Department, Role
@@ -66,7 +67,8 @@ ACTIONS: dict[str, Words] = {
     "submission.delegate": ("转交", "Handed on"),
     "submission.add_signer": ("加签", "Added a signer"),
     "submission.copy": ("抄送", "Sent a copy"),
-    "submission.amend": ("发起更正", "Started an amendment"),
+    "submission.amend": ("发起变更", "Started an amendment"),
+    "submission.supersede": ("被变更取代", "Replaced by its approved amendment"),
     "submission.edit_at_step": ("审批中修改", "Corrected at an approval step"),
     "submission.escalate": ("超时上报", "Escalated (overdue)"),
     "submission.remind": ("超时提醒", "Reminded (overdue)"),
@@ -220,9 +222,9 @@ class ChangeLine:
 class Vocabulary:
     """Names the words need (roles, departments), looked up once per page or export."""
 
-    def __init__(self, locale: str, timezone: str = "Asia/Shanghai") -> None:
+    def __init__(self, locale: str, timezone: str | None = None) -> None:
         self.locale = locale
-        self.zone = ZoneInfo(timezone)
+        self.zone = ZoneInfo(timezone) if timezone else clock.zone()
         self._roles: dict[str, str] | None = None
         self._departments: dict[str, str] | None = None
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from . import clock
 from .access import Permission as P
 from .extensions import db
 from .models import Department, Role, SodRule, User
@@ -238,7 +239,7 @@ def seed_demo() -> bool:
     """Create the demo organisation; returns False when it was already there."""
     if is_seeded():
         if not sample_ledger_path().exists() or not _ledger_has_references():
-            write_sample_ledger(date.today())
+            write_sample_ledger(clock.today())
         seed_projects()
         seed_governance()
         db.session.commit()
@@ -293,9 +294,9 @@ def seed_demo() -> bool:
         from .demo_data import seed_sample_data
     except ModuleNotFoundError:
         return True
-    seed_sample_data(date.today())
+    seed_sample_data(clock.today())
     db.session.commit()
-    write_sample_ledger(date.today())
+    write_sample_ledger(clock.today())
     seed_projects()
     db.session.commit()
     return True

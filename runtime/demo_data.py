@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from . import clock as instance_clock
 from .approvals import engine, notify
 from .extensions import db
 from .forms import service as forms_service
@@ -199,7 +200,10 @@ def make_budget(
         "notes": f"{year} 年度预算编制 / Budget {year}",
     }
     submission = forms_service.create(
-        filer, "department-budget", data, today=(created or datetime.now(UTC)).date()
+        filer,
+        "department-budget",
+        data,
+        today=instance_clock.local_day(created or instance_clock.now()),
     )
     db.session.flush()
     if created:
@@ -207,7 +211,7 @@ def make_budget(
     if submitted is None:
         return submission
     engine.submit(filer, submission.id, submission.version, now=submitted)
-    clock = _Clock(submitted, datetime.now(UTC))
+    clock = _Clock(submitted, instance_clock.now())
     _decide_all(submission, clock, rng, stop=stop)
     return submission
 
@@ -269,7 +273,7 @@ def seed_sample_data(today: date) -> dict[str, int]:
     """Budgets for this year (approved) and next year (in compilation), and a year of claims."""
     rng = random.Random(SEED)
     counts = {"budgets": 0, "claims": 0, "allocations": 0}
-    now = datetime.now(UTC)
+    now = instance_clock.now()
     people = {name: user_by_username(name) for names in CLAIMANTS.values() for name in names}
     people.update({name: user_by_username(name) for name in BUDGET_FILERS.values()})
     with notify.email_muted():
@@ -400,7 +404,7 @@ def seed_it_allocation(finadmin: User, today: date, rng: random.Random) -> int:
         submitted = _at(day, 10, rng)
         _backdate(submission, submitted - timedelta(hours=1))
         engine.submit(finadmin, submission.id, submission.version, now=submitted)
-        _decide_all(submission, _Clock(submitted, datetime.now(UTC)), rng, stop="approved")
+        _decide_all(submission, _Clock(submitted, instance_clock.now()), rng, stop="approved")
         allocation.run(finadmin, rule, day.replace(day=1), now=_at(day, 16, rng))
         runs += 1
     return runs

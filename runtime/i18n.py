@@ -3,7 +3,7 @@ the sign-in page remembers it), else the browser's, else Chinese."""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_login import current_user
 
 LOCALES = ("zh_CN", "en")
@@ -39,4 +39,6 @@ def current_locale(default: str = "en") -> str:
 
 
 def select_timezone() -> str:
-    return current_app.config.get("TIMEZONE", "Asia/Shanghai")
+    from . import clock
+
+    return clock.zone().key

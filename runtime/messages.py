@@ -48,6 +48,11 @@ MESSAGES = (
     _l("reassign"),
     _l("add_signer"),
     _l("copy"),
+    _l("amend"),
+    _l("supersede"),
+    # Amendments (approvals.amend).
+    _l("Only the submitter can amend this form."),
+    _l("A budget is changed by a budget adjustment, from its department's budget page."),
     # Add signers and copies (approvals.participants).
     _l("Please say why."),
     _l("Please say whom."),

@@ -41,6 +41,7 @@ ACTION_WORDS = {
     "add_signer": lazy_pgettext("history", "Signer added"),
     "copy": lazy_pgettext("history", "Copied"),
     "amend": lazy_pgettext("history", "Amended"),
+    "supersede": lazy_pgettext("history", "Replaced by its amendment"),
 }
 
 #: A step's decision as signed in a signature box.

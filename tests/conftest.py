@@ -295,3 +295,43 @@ def page(chromium, live_server):  # type: ignore[no-untyped-def]
     )
     yield pg
     context.close()
+
+
+class QueryCount:
+    """The SQL statements sent while a `with` block ran (see the `count_queries` fixture)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i + 1}. {s[:160]}" for i, s in enumerate(self.statements))
+
+
+@pytest.fixture
+def count_queries(app):  # type: ignore[no-untyped-def]
+    """``with count_queries() as seen: …`` → ``len(seen)`` statements sent to the database,
+    to cap the queries of a page or endpoint (an N+1 shows as a count that grows with rows)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    from quire.runtime.extensions import db
+
+    @contextmanager
+    def counting():  # type: ignore[no-untyped-def]
+        seen = QueryCount()
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "PRAGMA")):
+                seen.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

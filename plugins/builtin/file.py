@@ -77,6 +77,14 @@ class FileConnector(Connector):
     }
     version: ClassVar[str] = "1.0"
     Config: ClassVar[type[ConnectorConfig]] = FileConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "files": {"zh": "文件", "en": "Files", "help_zh": "可查询的文件及其列类型（JSON）。"},
+        "delimiter": {
+            "zh": "CSV 分隔符",
+            "en": "CSV delimiter",
+            "help_zh": "CSV 文件的字段分隔符。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True)
     requires_modules: ClassVar[tuple[str, ...]] = ("openpyxl",)
 

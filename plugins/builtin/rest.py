@@ -93,6 +93,39 @@ class RestConnector(Connector):
     display_name: ClassVar[Mapping[str, str]] = {"zh": "REST 接口", "en": "REST API"}
     version: ClassVar[str] = "1.0"
     Config: ClassVar[type[ConnectorConfig]] = RestConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "base_url": {
+            "zh": "接口地址",
+            "en": "Base URL",
+            "help_zh": "查询从这里开始；查询是相对它的路径，例如 v1/employees。",
+        },
+        "allowed_hosts": {
+            "zh": "允许访问的主机",
+            "en": "Allowed hosts",
+            "help_zh": "可访问的主机名，每行一个（精确匹配，或 *.example.com）。",
+        },
+        "auth_header": {"zh": "认证请求头", "en": "Auth header", "help_zh": "携带凭据的请求头。"},
+        "auth_token": {
+            "zh": "认证凭据",
+            "en": "Auth token",
+            "help_zh": "认证请求头的值，例如 Bearer eyJ...，加密保存。",
+        },
+        "rows_path": {
+            "zh": "数据行路径",
+            "en": "Rows path",
+            "help_zh": "应答中数据行列表的路径（如 data.items）；应答本身是列表时留空。",
+        },
+        "timeout_s": {
+            "zh": "超时（秒）",
+            "en": "Timeout (seconds)",
+            "help_zh": "等待完整应答的秒数。",
+        },
+        "max_response_bytes": {
+            "zh": "应答大小上限（字节）",
+            "en": "Largest answer (bytes)",
+            "help_zh": "更大的应答会被拒绝，以免占满服务器内存。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True)
     requires_modules: ClassVar[tuple[str, ...]] = ("httpx",)
 

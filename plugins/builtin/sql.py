@@ -118,6 +118,38 @@ class SqlConnector(Connector):
     display_name: ClassVar[Mapping[str, str]] = {"zh": "SQL 数据库", "en": "SQL database"}
     version: ClassVar[str] = "1.0"
     Config: ClassVar[type[ConnectorConfig]] = SqlConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "url": {
+            "zh": "数据库地址",
+            "en": "Database URL",
+            "help_zh": "SQLAlchemy 连接串，不含密码，例如 postgresql+psycopg://用户@主机:5432/库名。",
+        },
+        "password": {
+            "zh": "密码",
+            "en": "Password",
+            "help_zh": "数据库账号的密码（请使用只读账号）。",
+        },
+        "statement_timeout_s": {
+            "zh": "查询超时（秒）",
+            "en": "Query timeout (seconds)",
+            "help_zh": "查询超过此时间即中止，并报告数据源不可用。",
+        },
+        "connect_timeout_s": {
+            "zh": "连接超时（秒）",
+            "en": "Connect timeout (seconds)",
+            "help_zh": "等待数据库接受连接的时间。",
+        },
+        "max_rows": {
+            "zh": "最多行数",
+            "en": "Most rows",
+            "help_zh": "每次查询最多返回的行数，无论调用方要求多少。",
+        },
+        "lookup_query": {
+            "zh": "查找语句",
+            "en": "Look-up query",
+            "help_zh": "可选：带 :key 占位符、返回一条记录的 SELECT 语句，供查找字段使用。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(
         filter_pushdown=True, paging=True, lookup=True
     )

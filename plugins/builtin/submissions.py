@@ -62,6 +62,18 @@ class SubmissionsConnector(Connector):
     }
     version: ClassVar[str] = "1.0"
     Config: ClassVar[type[ConnectorConfig]] = SubmissionsConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "form": {
+            "zh": "表单",
+            "en": "Form",
+            "help_zh": "读取哪个表单的已批准数据（表单键，如 department-budget）。",
+        },
+        "latest_only": {
+            "zh": "只取最新",
+            "en": "Latest only",
+            "help_zh": "每个部门、每个期间只取最新一份已批准的提交（修订后的预算）。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True)
 
     config: SubmissionsConfig

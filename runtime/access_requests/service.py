@@ -14,14 +14,12 @@ current holder.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
-from .. import access, audit, org
+from .. import access, audit, clock, org
 from ..approvals.outcomes import Approved, Check, FormOutcome
 from ..errors import Detail, Invalid
 from ..extensions import db
@@ -35,14 +33,9 @@ def _say(locale: str, en: str, zh: str) -> str:
     return en if locale.startswith("en") else zh
 
 
-def _zone() -> ZoneInfo:
-    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return ZoneInfo(name)
-
-
 def end_of(day: date) -> datetime:
     """A grant "valid until 30 June" counts through that whole day, local time."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=_zone())
+    return clock.end_of_day(day)
 
 
 def _user(username: Any) -> User | None:

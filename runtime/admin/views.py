@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import access, org
+from .. import access, clock, org
 from ..access import Permission as P
 from ..auth import service as auth_service
 from ..auth import sessions
@@ -259,7 +259,7 @@ def _render_user(user: User, grant_form: GrantForm, status: int = 200):  # type:
             revoke_form=RevokeForm(prefix="r"),
             can_manage=access.may_manage_grants_of(current_user, user),
             can_edit=can_manage,
-            now=datetime.now(UTC),
+            now=clock.now(),
             sign_ins=_sign_ins(user),
         ),
         status,

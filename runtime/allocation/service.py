@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import access, audit
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
+from ..forms.revisions import in_effect
 from ..models import (
     AllocationLine,
     AllocationRule,
@@ -263,6 +264,7 @@ def _form_source(rule: AllocationRule, period: date) -> Source:
         .where(
             FormTemplate.key == ALLOCATION_FORM,
             Submission.status == SubmissionStatus.APPROVED,
+            in_effect(),
             Submission.period == period,
         )
         .order_by(Submission.id)

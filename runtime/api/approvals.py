@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from pydantic import BaseModel
@@ -30,7 +30,8 @@ class ActionRequest(BaseModel):
     """``approve`` may carry ``data`` with the fields the current step lets its approvers
     edit; ``delegate`` and ``transfer`` name the user in ``to``."""
 
-    #: approve, reject, return, delegate, transfer, withdraw, comment, add_signer or copy.
+    #: approve, reject, return, delegate, transfer, withdraw, comment, add_signer, copy or
+    #: amend (an approved submission's submitter: 201 with the new draft revision).
     action: str
     comment: str | None = None
     #: Whom: a username (delegate, transfer), a step key (return), usernames (add_signer),
@@ -90,11 +91,44 @@ class InboxItem(BaseModel):
     checks_passed: bool | None = None
 
 
+class BudgetTask(BaseModel):
+    """A department's budget to fill in for an open budget round (预算编制)."""
+
+    round_id: int
+    fiscal_year: int
+    department: str
+    deadline: str
+    status: str
+    submission_id: int | None
+    url: str
+
+
+class ReviewTask(BaseModel):
+    """A grant to keep, revoke or narrow in an open access review."""
+
+    item_id: int
+    campaign_id: int
+    campaign: str
+    grantee: str
+    role: str
+    department: str | None
+    due: str
+    url: str
+
+
+class AlsoWaiting(BaseModel):
+    budgets: list[BudgetTask]
+    access_reviews: list[ReviewTask]
+
+
 class InboxList(BaseModel):
     items: list[InboxItem]
     page: int
     pages: int
     total: int
+    #: What else waits for the caller besides approval tasks: budgets to fill in and access
+    #: review items to decide (the web inbox shows them too).
+    also_waiting: AlsoWaiting
 
 
 class InboxQuery(PageQuery):
@@ -145,13 +179,14 @@ def submit_submission(submission_id: int):  # type: ignore[no-untyped-def]
 @login_required
 @spec.validate(
     json=ActionRequest,
-    resp=answers(Submission, 400, 401, 403, 404, 409, 422),
+    resp=answers(Submission, 400, 401, 403, 404, 409, 422, also={201: Submission}),
     tags=["approvals"],
 )
 def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
-    """Approve, reject, return, delegate, transfer, withdraw or comment, at `version`."""
+    """Approve, reject, return, delegate, transfer, withdraw, comment, add signers or copy,
+    at `version`; `amend` answers 201 with the new draft revision of an approved submission."""
     body = _body()
-    engine.act(
+    result = engine.act(
         current_user,
         submission_id,
         body.get("action"),
@@ -167,6 +202,8 @@ def submission_action(submission_id: int):  # type: ignore[no-untyped-def]
     from ..extensions import db
 
     db.session.commit()
+    if result.id != submission_id:  # amend: the new revision
+        return _submission_response(result.id), 201
     return _submission_response(submission_id)
 
 
@@ -245,4 +282,39 @@ def inbox():  # type: ignore[no-untyped-def]
     page, per_page = parse_page_args(request.args)
     stmt = engine.inbox_query(current_user, engine.local_day(engine.utcnow()), sort)
     locale = _locale()
-    return jsonify(paginate(stmt, page, per_page).as_dict(lambda t: inbox_json(t, locale)))
+    body = paginate(stmt, page, per_page).as_dict(lambda t: inbox_json(t, locale))
+    body["also_waiting"] = also_waiting(current_user)
+    return jsonify(body)
+
+
+def also_waiting(user: Any) -> dict[str, Any]:
+    """Budgets the user is asked to fill in and access-review items waiting for them."""
+    from ..budgeting import service as budgeting
+    from ..reviews import service as reviews
+
+    budgets = [
+        {
+            "round_id": e.round_id,
+            "fiscal_year": e.round.fiscal_year,
+            "department": e.department.code,
+            "deadline": e.round.deadline.isoformat(),
+            "status": budgeting.entry_status(e),
+            "submission_id": e.submission_id,
+            "url": url_for("budgeting.entry_page", round_id=e.round_id, code=e.department.code),
+        }
+        for e in budgeting.open_tasks(user)
+    ]
+    items = [
+        {
+            "item_id": i.id,
+            "campaign_id": i.campaign_id,
+            "campaign": i.campaign.title,
+            "grantee": i.grantee.username,
+            "role": i.role.key,
+            "department": i.grant.department.code if i.grant.department else None,
+            "due": i.campaign.due_date.isoformat(),
+            "url": url_for("reviews.campaign_page", campaign_id=i.campaign_id),
+        }
+        for i in reviews.open_items(user)
+    ]
+    return {"budgets": budgets, "access_reviews": items}

@@ -42,10 +42,22 @@ class SubmissionSummary(BaseModel):
     updated_at: str | None
 
 
+class SubmissionLink(BaseModel):
+    """Another submission named by this one."""
+
+    id: int
+    number: str
+
+
 class Submission(SubmissionSummary):
     """Data as the caller may see it: hidden fields absent, masked fields masked."""
 
     data: dict[str, Any]
+    #: The approved submission this one amends (变更), if it is a revision.
+    revision_of: SubmissionLink | None = None
+    #: The approved revision that replaced this submission: it no longer counts in reports
+    #: or budgets (its status stays ``approved``).
+    superseded_by: SubmissionLink | None = None
 
 
 class SubmissionRead(Submission):
@@ -109,7 +121,13 @@ def submission_json(loaded: service.Loaded, locale: str | None = None) -> dict[s
     body["data"] = form_values.present(
         loaded.template, loaded.submission.data, loaded.access, locale or _locale()
     )
+    body["revision_of"] = _link(loaded.submission.supersedes)
+    body["superseded_by"] = _link(loaded.submission.superseded_by)
     return body
+
+
+def _link(other) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+    return {"id": other.id, "number": other.number} if other is not None else None
 
 
 @bp.post("/forms/<key>/submissions")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from quire.designer.model import Template
 
@@ -23,9 +23,9 @@ from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..models import ApprovalTask, Submission, TaskStatus, User, UserStatus, utcnow
-from . import notify, participants, routing
+from . import amend, notify, participants, routing
 from .facts import compute_facts, evaluate_strict, facts_at_submission, figures
-from .handing import already_holds, hand_over
+from .handing import hand_over, holder_ids
 from .route import Run, advance, decide, finish, later_steps, open_step, return_targets
 from .settings import local_day
 from .state import (
@@ -63,6 +63,7 @@ ACTIONS = (
     "comment",
     "add_signer",
     "copy",
+    "amend",
 )
 
 
@@ -215,9 +216,12 @@ def act(
     ``approve`` may carry ``data``: the fields the current step lets its approvers edit,
     changed first (as :func:`edit_at_step` does) and then approved, in one transaction.
     ``return`` names the earlier ``step`` (or ``to``) and whether the steps between decide
-    ``again`` (default) or the form comes straight back."""
+    ``again`` (default) or the form comes straight back. ``amend`` returns the new revision
+    (see :mod:`.amend`)."""
     if action not in ACTIONS:
         raise Invalid("Unknown action.", [Detail("action", "must be one of " + ", ".join(ACTIONS))])
+    if action == "amend" and data is None:
+        return amend.amend(actor, submission_id, version=version, comment=comment, now=now)
     if data is not None and action != "approve":
         raise Invalid(
             "Only an approval may carry changed values.",
@@ -538,19 +542,11 @@ def _hand_on(
     target = _person(to)
     submission = run.submission
     task = task_for(actor, submission, run.today)
-    if target.id == actor.id:
-        raise Invalid("Please check the request.", [Detail("to", "the task is already yours")])
-    conflict = access.separation_of_duties(target, submission, task.step_key)
-    if conflict:
-        raise Invalid(
-            "Please choose someone else.",
-            [Detail("to", f"{target.username} {conflict} and cannot decide on it")],
-        )
-    if already_holds(task, target):
-        raise Invalid(
-            "Please choose someone else.",
-            [Detail("to", f"{target.username} already holds this step")],
-        )
+    refusal = access.hand_on_refusal(
+        target, submission, task.step_key, actor=actor, holders=holder_ids(task)
+    )
+    if refusal:
+        raise Invalid("Please choose someone else.", [Detail("to", f"{target.username} {refusal}")])
     new = hand_over(
         task,
         target,
@@ -573,6 +569,38 @@ def _hand_on(
     )
     notify.new_task(new, step_names(run.template, task.step_key))
     return target.username
+
+
+def people_to_hand_on(
+    actor: User, submission: Submission, search: str, today: date, *, limit: int = 20
+) -> list[User]:
+    """Up to ``limit`` people whose name or username contains ``search`` and to whom ``actor``
+    may hand their open task on ``submission`` (the hand-on action asks the same rule), for the
+    picker; nobody when ``actor`` has no open task there."""
+    tasks = my_open_tasks(actor, submission, today)
+    if not tasks:
+        return []
+    task = access.own_tasks_first(actor, tasks)[0]
+    holders = holder_ids(task)
+    stmt = select(User).where(User.status != UserStatus.LEFT)
+    text = search.strip().lower()[:64]
+    if text:
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).contains(text, autoescape=True),
+                func.lower(User.display_name).contains(text, autoescape=True),
+            )
+        )
+    found: list[User] = []
+    for person in db.session.scalars(stmt.order_by(User.username).limit(limit * 3)):
+        refusal = access.hand_on_refusal(
+            person, submission, task.step_key, actor=actor, holders=holders
+        )
+        if refusal is None:
+            found.append(person)
+            if len(found) == limit:
+                break
+    return found
 
 
 # --- bulk approval -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from quire.designer.model import Template
 from ..budgeting.in_force import in_force
 from ..extensions import db
 from ..forms import templates as template_service
+from ..forms.revisions import in_effect
 from ..models import (
     Department,
     FormTemplate,
@@ -210,6 +211,7 @@ def budget_submission(department: Department, year: int) -> Submission | None:
             Submission.period == date(year, 1, 1),
             Submission.status == SubmissionStatus.APPROVED,
             in_force(),
+            in_effect(),
         )
         .order_by(Submission.decided_at.desc().nulls_last(), Submission.id.desc())
         .limit(1)
@@ -236,14 +238,25 @@ def approved_budget(department: Department, year: int) -> dict[str, Decimal] | N
     return annual_by_account(found.data) if found is not None else None
 
 
+def _left_out(exclude_id: int | None) -> set[int]:
+    """The claim being checked, and the approved claim it revises (变更): once approved it
+    replaces that one, so the original's amount is not counted against it."""
+    if exclude_id is None:
+        return set()
+    revises = db.session.scalar(select(Submission.supersedes_id).where(Submission.id == exclude_id))
+    return {exclude_id} | ({revises} if revises is not None else set())
+
+
 def used(
     department: Department, year: int, *, exclude_id: int | None = None
 ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """(spent, committed) per account: the year's actuals as budget-vs-actual counts them
-    (:func:`quire.runtime.budgeting.actuals.spent_by_account`: approved claims, ERP ledger
-    postings and allocated costs), and claims still in review."""
+    (:func:`quire.runtime.budgeting.actuals.spent_by_account`: approved claims, the latest
+    approved revision of each, ERP ledger postings and allocated costs), and claims still in
+    review. The claim being checked is left out, and so is the original it revises (变更)."""
     from ..budgeting.actuals import spent_by_account
 
+    left_out = _left_out(exclude_id)
     rows = db.session.execute(
         select(Submission.id, Submission.status, Submission.data, TemplateVersion)
         .join(FormTemplate, FormTemplate.id == Submission.template_id)
@@ -259,15 +272,16 @@ def used(
             Submission.period >= date(year, 1, 1),
             Submission.period <= date(year, 12, 31),
             Submission.status == SubmissionStatus.IN_REVIEW,
+            in_effect(),
         )
     ).all()
     committed: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for submission_id, _status, data, version in rows:
-        if submission_id == exclude_id:
+        if submission_id in left_out:
             continue
         for account, amount in claim_amounts(template_service.parsed(version), data).items():
             committed[account] += amount
-    return spent_by_account(department, year, exclude_id=exclude_id), dict(committed)
+    return spent_by_account(department, year, exclude=left_out), dict(committed)
 
 
 def check(

@@ -17,6 +17,7 @@ from .actions import (
     act,
     bulk_approve,
     edit_at_step,
+    people_to_hand_on,
     return_for_rework,
     submit,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "current_round",
     "decided_in_round",
     "edit_at_step",
+    "people_to_hand_on",
     "evaluate",
     "facts_at_submission",
     "finance_people",

@@ -21,7 +21,12 @@ from .state import record, unfinished_tasks
 
 def already_holds(task: ApprovalTask, person: User) -> bool:
     """Whether ``person`` already has a task at ``task``'s step, open or waiting their turn."""
-    return any(t.assignee_id == person.id for t in unfinished_tasks(task.submission, task.step_key))
+    return person.id in holder_ids(task)
+
+
+def holder_ids(task: ApprovalTask) -> set[int]:
+    """Who has a task at ``task``'s step, open or waiting their turn."""
+    return {t.assignee_id for t in unfinished_tasks(task.submission, task.step_key)}
 
 
 def hand_over(

@@ -26,7 +26,8 @@ INBOX_SORTS = {
 
 
 def inbox_query(user: User, today: date, sort: str = "-since") -> Select[Any]:
-    """Open tasks ``user`` may decide now (their own and those delegated to them)."""
+    """Open tasks ``user`` may decide now (their own and those delegated to them), never one
+    on a form they submitted (see :func:`quire.runtime.access.offered_tasks`)."""
     if sort not in INBOX_SORTS:
         raise Invalid("Invalid sort.", [Detail("sort", "must be one of " + ", ".join(INBOX_SORTS))])
     return (
@@ -34,7 +35,7 @@ def inbox_query(user: User, today: date, sort: str = "-since") -> Select[Any]:
         .join(Submission, Submission.id == ApprovalTask.submission_id)
         .where(
             ApprovalTask.status == TaskStatus.OPEN,
-            access.actionable_tasks(user, today),
+            access.offered_tasks(user, today),
             Submission.status == S.IN_REVIEW,
         )
         .options(
@@ -56,7 +57,7 @@ def inbox_count(user: User, today: date) -> int:
             .join(Submission, Submission.id == ApprovalTask.submission_id)
             .where(
                 ApprovalTask.status == TaskStatus.OPEN,
-                access.actionable_tasks(user, today),
+                access.offered_tasks(user, today),
                 Submission.status == S.IN_REVIEW,
             )
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 
 from flask import current_app, has_app_context
@@ -15,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import ApprovalTask, Notification, Submission, User, utcnow
+from ..models import ApprovalTask, Notification, Submission, TaskStatus, User, utcnow
+from .settings import local_day
 
 _PENDING = "quire.mail_pending"
 _MUTED = "quire.mail_muted"
@@ -235,13 +237,36 @@ def install() -> None:
         event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
-def notifications_for(user: User, limit: int = 20) -> list[Notification]:
-    from sqlalchemy import select
+#: Notifications that stand for a task waiting for their reader ("Waiting for you", the
+#: reminder that it is overdue): they are shown only while the task is still theirs.
+TASK_KINDS = ("task", "reminder")
 
+
+def notifications_for(
+    user: User, limit: int = 20, *, today: date | None = None
+) -> list[Notification]:
+    """``user``'s latest notifications. A "waiting for you" one clears when the task leaves
+    them (decided, handed on, taken back, reassigned): it is listed only while an open task
+    of its submission is offered to them, by the same rule as the inbox."""
+    from sqlalchemy import or_, select
+
+    from .. import access
+
+    today = today or local_day(utcnow())
+    waiting = select(ApprovalTask.submission_id).where(
+        ApprovalTask.status == TaskStatus.OPEN, access.offered_tasks(user, today)
+    )
     return list(
         db.session.scalars(
             select(Notification)
-            .where(Notification.user_id == user.id)
+            .where(
+                Notification.user_id == user.id,
+                or_(
+                    Notification.kind.not_in(TASK_KINDS),
+                    Notification.submission_id.is_(None),
+                    Notification.submission_id.in_(waiting),
+                ),
+            )
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit)
         )

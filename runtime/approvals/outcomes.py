@@ -33,6 +33,7 @@ from ..errors import Detail, QuireError
 from ..extensions import db
 from ..forms import values as form_values
 from ..models import ApprovalEvent, Submission, SubmissionStatus, User
+from . import amend
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,29 @@ def settle(
     *,
     now: datetime,
 ) -> tuple[SubmissionStatus, str | None]:
-    """Apply an approved built-in form's effect; a refusal turns it into a rejection.
+    """Apply an approved built-in form's effect; a refusal turns it into a rejection. An
+    approved revision (变更) replaces the submission it revises.
 
     Returns the final status and comment the engine records.
     """
+    if outcome != SubmissionStatus.APPROVED:
+        return outcome, comment
+    outcome, comment = _effect(submission, template, outcome, comment, now=now)
+    if outcome == SubmissionStatus.APPROVED and submission.supersedes_id is not None:
+        amend.supersede_original(submission, now)
+    return outcome, comment
+
+
+def _effect(
+    submission: Submission,
+    template: Template,
+    outcome: SubmissionStatus,
+    comment: str | None,
+    *,
+    now: datetime,
+) -> tuple[SubmissionStatus, str | None]:
     effect = default_outcomes().get(template.key)
-    if effect is None or outcome != SubmissionStatus.APPROVED:
+    if effect is None:
         return outcome, comment
     values = form_values.to_python(template, submission.data)
     try:

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from quire.designer.approval import (
@@ -31,7 +29,7 @@ from quire.designer.approval import (
     UserFieldAssignee,
 )
 
-from .. import access
+from .. import access, clock
 from ..access import Permission as P
 from ..extensions import db
 from ..models import Department, Role, RoleGrant, Submission, User, UserStatus, utcnow
@@ -116,13 +114,8 @@ class Assignment:
     notes: list[Note] = field(default_factory=list)
 
 
-def local_today() -> date:
-    return local_now().date()
-
-
-def local_now() -> datetime:
-    zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return utcnow().astimezone(ZoneInfo(zone))
+local_today = clock.today
+local_now = clock.local_now
 
 
 def due_at(step: ApprovalStep, start: datetime) -> datetime | None:
@@ -131,10 +124,7 @@ def due_at(step: ApprovalStep, start: datetime) -> datetime | None:
         return None
     if step.due.hours is not None:
         return start + timedelta(hours=step.due.hours)
-    zone = (
-        ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")) if has_app_context() else None
-    )
-    moment = start.astimezone(zone) if zone else start
+    moment = start.astimezone(clock.zone())
     left = step.due.working_days or 0
     while left:
         moment += timedelta(days=1)

@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import engine, reasons, routing
+from . import amend, engine, reasons, routing
 
 S = SubmissionStatus
 
@@ -233,4 +233,10 @@ def _actions(
         actions.add("withdraw")
     if submission.status != S.DRAFT and access.may_comment(viewer, submission):
         actions.add("comment")
+    if (
+        submission.status == S.APPROVED
+        and access.may_amend(viewer, submission)
+        and amend.refusal(submission) is None
+    ):
+        actions.add("amend")
     return actions

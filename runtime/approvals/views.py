@@ -109,7 +109,7 @@ def inbox():  # type: ignore[no-untyped-def]
         page=result,
         sort=sort,
         locale=_locale(),
-        notifications=notify.notifications_for(current_user, 10),
+        notifications=notify.notifications_for(current_user, 10, today=_today()),
     )
 
 
@@ -258,10 +258,23 @@ def _posted_names() -> list[str] | str | None:
     return names if len(names) > 1 else (names[0] if names else None)
 
 
+@bp.get("/submissions/<int:submission_id>/hand-on-people")
+@login_required
+def hand_on_people(submission_id: int):  # type: ignore[no-untyped-def]
+    """The hand-on picker's suggestions as the approver types: people who may take the task."""
+    loaded = forms_service.load(current_user, submission_id)
+    people = engine.people_to_hand_on(
+        current_user, loaded.submission, request.args.get("to", ""), _today()
+    )
+    return render_template("approvals/_hand_on_people.html", people=people)
+
+
 @bp.post("/submissions/<int:submission_id>/act")
 @login_required
 def act(submission_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
+    if action == "amend":
+        return _amend(submission_id)
 
     def decide() -> None:
         data = _posted_step_edits(submission_id) if action == "approve" else None
@@ -281,6 +294,35 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
         )
 
     return _commit_and_return(submission_id, decide, _(ACTION_DONE.get(action, "Done.")))
+
+
+def _amend(submission_id: int) -> Any:
+    """The submitter confirmed "Amend" (变更): the revision opens as a draft to change."""
+    try:
+        revision = engine.act(
+            current_user,
+            submission_id,
+            "amend",
+            version=request.form.get("version"),
+            comment=request.form.get("comment"),
+        )
+        db.session.commit()
+    except QuireError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+        return _back(submission_id)
+    flash(
+        _(
+            "Revision %(number)s opened as a draft: change it and submit it for approval.",
+            number=revision.number,
+        ),
+        "ok",
+    )
+    if "forms.edit" in current_app.view_functions:
+        return redirect(url_for("forms.edit", submission_id=revision.id), code=303)
+    return redirect(notify.submission_path(revision.id), code=303)
 
 
 @bp.post("/inbox/bulk-approve")

@@ -19,7 +19,7 @@ approved claims plus the postings whose reference is not an approved claim's num
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -195,13 +195,14 @@ def actual_lines(
 
 
 def spent_by_account(
-    department: Department, year: int, *, exclude_id: int | None = None
+    department: Department, year: int, *, exclude: Collection[int] = ()
 ) -> dict[str, Decimal]:
     """What a budget check counts as spent, per account: :func:`actual_lines` of the
-    department alone, without the claim being checked."""
+    department alone, without the claims in ``exclude`` (the one being checked, and the
+    original it revises)."""
     spent: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in actual_lines(Question(year=year, department=department, alone=True)):
-        if exclude_id is not None and line.get("submission_id") == exclude_id:
+        if line.get("submission_id") in exclude:
             continue
         spent[str(line["account"])] += _money(line["actual"])
     return dict(spent)

@@ -105,9 +105,12 @@ def _resolve(prop: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
     return prop, False
 
 
-def config_fields(cls: type[Connector]) -> list[ConfigField]:
+def config_fields(cls: type[Connector], language: str = "en") -> list[ConfigField]:
+    """The inputs of a connector's settings, labelled in `language` ("zh" or "en") from the
+    connector's `setting_words` (a setting without words shows its field name)."""
     schema = cls.config_schema()
     required = set(schema.get("required") or [])
+    words = cls.words_for_settings()
     fields = []
     for name, raw in (schema.get("properties") or {}).items():
         if raw.get("runtime"):
@@ -127,11 +130,13 @@ def config_fields(cls: type[Connector]) -> list[ConfigField]:
             kind = "lines"
         elif prop.get("type") in {"array", "object"} or "$ref" in prop:
             kind = "json"
+        said = words.get(name) or {}
+        hint = said.get("help_zh") if language == "zh" else None
         fields.append(
             ConfigField(
                 name=name,
-                label=str(raw.get("title") or name),
-                hint=str(raw.get("description") or ""),
+                label=str(said.get(language) or said.get("en") or name),
+                hint=str(hint or raw.get("description") or ""),
                 kind=kind,
                 required=name in required and not nullable,
                 choices=choices,
@@ -156,8 +161,14 @@ def _input(field: ConfigField) -> Field:
         return BooleanField(field.label, description=field.hint)
     if field.kind == "select":
         choices = [("", "—")] + [(c, c) for c in field.choices]
-        # Left out of a post (a script, an older form): the connector's default applies.
-        return SelectField(field.label, choices=choices, default="", description=field.hint)
+        # Left out or "—" means the connector's default; the config model checks the value.
+        return SelectField(
+            field.label,
+            choices=choices,
+            default="",
+            description=field.hint,
+            validate_choice=False,
+        )
     if field.kind == "secret":
         return PasswordField(field.label, validators=validators, description=field.hint)
     if field.kind in {"lines", "json"}:
@@ -165,9 +176,11 @@ def _input(field: ConfigField) -> Field:
     return StringField(field.label, validators=validators, description=field.hint)
 
 
-def form_class(cls: type[Connector]) -> tuple[type[SourceForm], list[ConfigField]]:
-    """A form class for a data source of connector type ``cls``."""
-    fields = config_fields(cls)
+def form_class(
+    cls: type[Connector], language: str = "en"
+) -> tuple[type[SourceForm], list[ConfigField]]:
+    """A form class for a data source of connector type ``cls``, labelled in `language`."""
+    fields = config_fields(cls, language)
     attributes = {f.form_name: _input(f) for f in fields}
     return type(f"{cls.__name__}SourceForm", (SourceForm,), attributes), fields
 

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from .. import access, hr_sync
 from ..errors import Forbidden, Invalid, NotFound, TooLarge
 from ..extensions import db
+from ..i18n import current_locale
 from ..models import DataSource
 from . import forms, service, uploads
 
@@ -96,7 +97,7 @@ def edit(connector: str | None = None, key: str | None = None):  # type: ignore[
         if entry is None or entry.connector is None:
             raise NotFound(_("No usable connector %(name)s.", name=connector))
         cls = entry.connector
-    form_class, fields = forms.form_class(cls)
+    form_class, fields = forms.form_class(cls, "zh" if current_locale() == "zh_CN" else "en")
     form = form_class()
     if request.method == "GET" and source is not None:
         form.key.data, form.name.data = source.key, source.name

@@ -157,6 +157,10 @@ class PrintCopy:
     total_in_words: str = ""
     #: The claim number as a QR code (an SVG ``data:`` URI), for filing; "" without segno.
     number_qr: str = ""
+    #: An amendment (变更): the number of the submission this revision amends, and of the
+    #: approved revision that replaced this one.
+    revision_of: str | None = None
+    superseded_by: str | None = None
 
     @property
     def stamp(self) -> str | None:
@@ -227,6 +231,8 @@ def build(user: User, submission_id: int, locale: str) -> PrintCopy:
         else [],
         signatures=signatures(submission, template, locale),
         number_qr=qr_data_uri(submission.number),
+        revision_of=submission.supersedes.number if submission.supersedes else None,
+        superseded_by=submission.superseded_by.number if submission.superseded_by else None,
     )
     if submission.total is not None and _in_yuan(template):
         copy.total = submission.total
@@ -321,6 +327,9 @@ def history(
             changed = "; ".join(f"{c['label']}: {c['old']} → {c['new']}" for c in lines)
             # ``comment`` is then the route's change in words, when the edit changed it.
             comment = f"{changed} ({comment})" if changed and comment else changed or comment
+        if event.action == "amend" and isinstance(event.details, dict):
+            said = event.details.get("zh" if locale.lower().startswith("zh") else "en")
+            comment = f"{said}: {comment}" if said and comment else said or comment
         entries.append(
             HistoryEntry(
                 step=engine.step_name(template, event.step_key, locale)

@@ -98,6 +98,10 @@ def _write_form(
         ("部门 Department", copy.department, {}),
         ("申请人 Submitted by", copy.submitter, {}),
     ]
+    if copy.revision_of:
+        facts.insert(1, ("变更自 Revision of", copy.revision_of, {}))
+    if copy.superseded_by:
+        facts.insert(1, ("已被变更取代 Replaced by", copy.superseded_by, _DRAFT))
     row = 2
     for label, value, style in facts:
         cells.text(sheet, row, 0, label, **_LABEL)

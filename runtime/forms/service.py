@@ -6,6 +6,7 @@ domain errors, and records an audit event in the same transaction as the change.
 
 from __future__ import annotations
 
+import copy
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from quire.designer.model import Template
 from quire.designer.references import DRAFT_STEP
@@ -34,6 +36,7 @@ from ..models import (
     utcnow,
 )
 from ..numbers import parse_id
+from . import revisions
 from . import templates as template_service
 from . import values as form_values
 
@@ -223,11 +226,11 @@ def _fail_on(
     outcome: form_values.Outcome,
     template: Template,
     user: User,
-    submission: Submission | None = None,
+    owners: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     if outcome.data:
         outcome.errors.extend(_department_problem(template, outcome.data, user))
-        outcome.errors.extend(_attachment_problems(template, outcome.data, user, submission))
+        outcome.errors.extend(_attachment_problems(template, outcome.data, user, owners))
     if outcome.errors:
         raise Invalid("Please correct the highlighted fields.", outcome.errors)
 
@@ -238,8 +241,16 @@ def _local_today() -> date:
     return local_day(utcnow())
 
 
-def create(user: User, template_key: str, data: Any, *, today: date | None = None) -> Submission:
-    """A new draft on the latest published version of the form."""
+def create(
+    user: User,
+    template_key: str,
+    data: Any,
+    *,
+    today: date | None = None,
+    revision_of: Submission | None = None,
+) -> Submission:
+    """A new draft on the latest published version of the form; with ``revision_of``, the
+    next revision of that submission (numbered after it, keeping its invoice files)."""
     record = template_service.template_by_key(template_key)
     if record.kind != "form":
         raise NotFound(f"{template_key} is not a form.")
@@ -256,13 +267,14 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
         ctx=checked_context(user, template, today),
         creating=True,
     )
-    _fail_on(outcome, template, user)
+    _fail_on(outcome, template, user, revisions.lineage(revision_of) if revision_of else set())
     submission = Submission(
         template=record,
         template_version=version.version,
         number=f"tmp-{uuid.uuid4().hex[:20]}",
         status=SubmissionStatus.DRAFT,
         submitter=user,
+        supersedes_id=revision_of.id if revision_of is not None else None,
     )
     _apply(submission, template, outcome, user, today)
     db.session.add(submission)
@@ -271,7 +283,10 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
     from sqlalchemy import update as sql_update
     from sqlalchemy.orm.attributes import set_committed_value
 
-    number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
+    if revision_of is not None:
+        number = revisions.next_number(revision_of)
+    else:
+        number = f"{_prefix(record.key)}-{submission.created_at.year}-{submission.id:05d}"
     db.session.execute(
         sql_update(Submission).where(Submission.id == submission.id).values(number=number)
     )
@@ -282,9 +297,35 @@ def create(user: User, template_key: str, data: Any, *, today: date | None = Non
         "submission.create",
         object_type="submission",
         object_id=submission.id,
-        changes={"form": record.key, "number": submission.number},
+        changes={"form": record.key, "number": submission.number}
+        | ({"revision_of": revision_of.number} if revision_of is not None else {}),
     )
     return submission
+
+
+def create_revision(
+    user: User, original: Submission, *, today: date | None = None
+) -> tuple[Submission, list[Detail]]:
+    """The draft of ``original``'s next revision: its values copied onto the form's latest
+    published version, as a new draft is. Values that version no longer accepts are left
+    out and returned by path, so the submitter sees what to fill in again; the caller has
+    checked that ``user`` may amend ``original``."""
+    data = copy.deepcopy(original.data or {})
+    left_out: list[Detail] = []
+    for _attempt in range(5):
+        try:
+            # Invalid is raised before anything is written, so trying again is safe.
+            revision = create(user, original.template.key, data, today=today, revision_of=original)
+            return revision, left_out
+        except Invalid as exc:
+            # A department the submitter may no longer file for is refused, never swapped
+            # for their own behind their back.
+            if any(d.path == "department" for d in exc.details):
+                raise
+            if not _drop_invalid(data, exc.details):
+                raise
+            left_out.extend(exc.details)
+    raise Invalid("Please correct the highlighted fields.", left_out)
 
 
 def update(
@@ -308,7 +349,7 @@ def update(
         extra=submitter_facts(user),
         ctx=checked_context(user, template, today),
     )
-    _fail_on(outcome, template, user, submission)
+    _fail_on(outcome, template, user, revisions.lineage(submission))
     _apply(submission, template, outcome, user, today)
     record_vouchers(submission, template)
     changes = audit.field_changes(before, submission.data)
@@ -431,16 +472,17 @@ def _own_attachment(value: str, submitter_id: int) -> Attachment | None:
 
 
 def _attachment_problems(
-    template: Template, data: dict[str, Any], user: User, submission: Submission | None
+    template: Template, data: dict[str, Any], user: User, owners: set[int] | frozenset[int]
 ) -> list[Detail]:
     """An attachment belongs to the one submission that first used it, for good: quoting it
-    in another draft would take the invoice away from an approved claim."""
+    in another draft would take the invoice away from an approved claim. ``owners`` are the
+    submissions whose files this one may quote: itself and, for a revision, those it revises."""
     problems = []
     for path, value in _invoice_values(template, data):
         attachment = _own_attachment(value, user.id)
         if attachment is None or attachment.submission_id is None:
             continue
-        if submission is None or attachment.submission_id != submission.id:
+        if attachment.submission_id not in owners:
             problems.append(
                 Detail(path, "this file belongs to another submission; upload it again instead")
             )
@@ -450,12 +492,16 @@ def _attachment_problems(
 def record_vouchers(submission: Submission, template: Template) -> None:
     """Remember the invoice numbers and invoice files this submission uses."""
     db.session.query(VoucherUse).filter(VoucherUse.submission_id == submission.id).delete()
+    # A revision quotes its original's files; they stay the original's.
+    owners = revisions.lineage(submission) if submission.supersedes_id is not None else set()
     for path, value in _invoice_values(template, submission.data):
         attachment = _own_attachment(value, submission.submitter_id)
         if attachment is not None and attachment.submission_id not in (None, submission.id):
-            attachment = None  # never moved (refused earlier; kept as a number if it gets here)
+            if attachment.submission_id not in owners:
+                attachment = None  # never moved (refused earlier; kept as a number if it gets here)
         if attachment is not None:
-            attachment.submission_id = submission.id
+            if attachment.submission_id is None:
+                attachment.submission_id = submission.id
             db.session.add(
                 VoucherUse(
                     submission_id=submission.id, kind="file", value=attachment.sha256, path=path
@@ -497,11 +543,13 @@ class DuplicateVoucher:
 
 
 def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
-    """Invoices of this submission already used on another live claim."""
+    """Invoices of this submission already used on another live claim (the submissions it
+    revises, and its own revisions, are the same claim)."""
     mine = db.session.scalars(
         select(VoucherUse).where(VoucherUse.submission_id == submission.id)
     ).all()
     found: list[DuplicateVoucher] = []
+    same_claim = revisions.family(submission) if mine else {submission.id}
     for use in mine:
         other = db.session.execute(
             select(Submission.number, Submission.id)
@@ -509,7 +557,7 @@ def duplicate_vouchers(submission: Submission) -> list[DuplicateVoucher]:
             .where(
                 VoucherUse.kind == use.kind,
                 VoucherUse.value == use.value,
-                Submission.id != submission.id,
+                Submission.id.not_in(same_claim),
                 Submission.status.notin_([SubmissionStatus.REJECTED, SubmissionStatus.WITHDRAWN]),
             )
             .limit(1)
@@ -614,8 +662,17 @@ def list_query(
     department: str | None = None,
     mine: bool = False,
 ) -> Select[Any]:
-    """Submissions the user may see, newest first, filtered."""
-    stmt = select(Submission).where(access.submission_filter(user))
+    """Submissions the user may see, newest first, filtered; each row's form, department and
+    submitter come with the page in one query each, however many rows it has."""
+    stmt = (
+        select(Submission)
+        .where(access.submission_filter(user))
+        .options(
+            selectinload(Submission.template),
+            selectinload(Submission.department),
+            selectinload(Submission.submitter),
+        )
+    )
     if mine:
         stmt = stmt.where(access.own_submissions(user))
     if form:

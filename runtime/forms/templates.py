@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from quire.designer.canonical import template_data
 from quire.designer.model import Template
@@ -145,18 +146,37 @@ def publish(actor: User | None, key: str, note: str | None = None) -> TemplateVe
     return version
 
 
+#: Session.info key of the published versions already loaded in this unit of work.
+_VERSIONS_SEEN = "quire.forms.template_versions"
+
+
 def version_record(record: FormTemplate, version: int | None = None) -> TemplateVersion:
+    """A published version of ``record`` (the latest by default). A published version never
+    changes, so a page listing fifty submissions of one form loads it once."""
     number = version or record.latest_version
     if not number:
         raise NotFound(f"Template {record.key!r} has no published version yet.")
-    found = db.session.scalar(
-        select(TemplateVersion).where(
-            TemplateVersion.template_id == record.id, TemplateVersion.version == number
-        )
-    )
+    seen: dict[tuple[int, int], TemplateVersion] = db.session.info.setdefault(_VERSIONS_SEEN, {})
+    found = seen.get((record.id, number))
     if found is None:
-        raise NotFound(f"Template {record.key!r} has no version {number}.")
+        found = db.session.scalar(
+            select(TemplateVersion).where(
+                TemplateVersion.template_id == record.id, TemplateVersion.version == number
+            )
+        )
+        if found is None:
+            raise NotFound(f"Template {record.key!r} has no version {number}.")
+        seen[(record.id, number)] = found
     return found
+
+
+def forget_loaded_versions(session: Session, *_: object) -> None:
+    """A rollback may take back a version published in it; each request starts afresh."""
+    session.info.pop(_VERSIONS_SEEN, None)
+
+
+for _moment in ("after_rollback", "after_soft_rollback"):
+    event.listen(Session, _moment, forget_loaded_versions)
 
 
 @lru_cache(maxsize=256)

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Attachment, FormTemplate, Submission, SubmissionStatus
 from ..numbers import query_int
 from ..pagination import paginate, parse_page_args
-from . import attachments, service
+from . import attachments, revisions, service
 from . import templates as template_service
 from . import values as form_values
 from .presenter import PREVIEWS, FormPage, file_size, form_post_to_data
@@ -33,6 +33,34 @@ bp = Blueprint("forms", __name__)
 
 def _locale() -> str:
     return str(get_locale() or "zh_CN")
+
+
+@bp.app_context_processor
+def _revision_context() -> dict[str, Any]:
+    return {"revision_links": revision_links}
+
+
+def revision_links(submission: Submission) -> dict[str, tuple[str, str | None]]:
+    """The submissions an amendment (变更) ties this one to, as (number, link): the one it
+    revises, the approved revision that replaced it, the revision still open. The link is
+    there only for a reader who may open that submission."""
+    related = {
+        "revision_of": submission.supersedes,
+        "superseded_by": submission.superseded_by,
+        "open_revision": revisions.open_revision(submission)
+        if submission.status == SubmissionStatus.APPROVED and submission.superseded_by_id is None
+        else None,
+    }
+    return {
+        key: (
+            other.number,
+            url_for("forms.view", submission_id=other.id)
+            if access.may_read_submission(current_user, other)
+            else None,
+        )
+        for key, other in related.items()
+        if other is not None
+    }
 
 
 def fillable_forms() -> list[FormTemplate]:

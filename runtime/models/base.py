@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, MetaData, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from .. import clock
+
 # Stable constraint names, so Alembic can alter tables on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,7 +23,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """This moment, aware UTC, from the instance's one clock (tests move it there)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

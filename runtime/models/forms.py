@@ -163,8 +163,13 @@ class Submission(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: The approval step currently open (None when not in review).
     current_step: Mapped[str | None] = mapped_column(String(64))
-    #: The submission this one corrects or replaces, if any.
+    #: The submission this one corrects or replaces, if any: the approved submission an
+    #: amendment (变更, numbered ``<original>-R1``…) or a budget adjustment was made from.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    #: The approved revision that replaced this approved submission, once it was approved.
+    #: The status stays ``approved``; reports and budget checks count only submissions
+    #: without it (:func:`quire.runtime.forms.revisions.in_effect`).
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column()
@@ -173,6 +178,12 @@ class Submission(Base):
     template: Mapped[FormTemplate] = relationship()
     department: Mapped[Department] = relationship()
     submitter: Mapped[User] = relationship(foreign_keys=[submitter_id])
+    supersedes: Mapped[Submission | None] = relationship(
+        foreign_keys=[supersedes_id], remote_side=[id]
+    )
+    superseded_by: Mapped[Submission | None] = relationship(
+        foreign_keys=[superseded_by_id], remote_side=[id]
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .. import access
+from .. import access, clock
 from ..audit_query import permission_changes
 from ..audit_view import shown_changes
 from ..audit_words import Vocabulary, describe, lines_text
@@ -44,11 +44,7 @@ def _kind(event: AuditEvent) -> str:
     return "delegation"
 
 
-def _zone() -> ZoneInfo:
-    from flask import current_app, has_app_context
-
-    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return ZoneInfo(name)
+_zone = clock.zone
 
 
 def _bounds(filters: Any, zone: ZoneInfo) -> list[Any]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, send_file
 from flask_babel import get_locale
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from quire.widgets.base import localized
 
-from .. import access, audit, org
+from .. import access, audit, clock, org
 from ..access import Permission as P
 from ..audit import verify_chain
 from ..audit_query import FILTERS, PERMISSION_CATEGORY, audit_query
@@ -52,12 +50,10 @@ def _locale() -> str:
 
 
 def _words() -> Vocabulary:
-    return Vocabulary(_locale(), current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return Vocabulary(_locale(), clock.zone().key)
 
 
-def _local_now() -> datetime:
-    zone = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return datetime.now(UTC).astimezone(zone)
+_local_now = clock.local_now
 
 
 def _filters() -> dict[str, str]:

@@ -351,17 +351,22 @@ def _add_chart(
     points: Sequence[Mapping[str, Any]] = values if values is not None else detail_rows
     data_sheet = workbook.add_worksheet("图表数据 Chart data")
     labels = {c.key: c.heading for c in doc.columns}
+    columns = {c.key: c for c in doc.columns}
     fields = [spec.category, *spec.values]
     for col, field_name in enumerate(fields):
         data_sheet.write_string(0, col, labels.get(field_name, field_name), formats.header)
         data_sheet.set_column(col, col, 18)
+    # The chart reads its numbers from these cells, so they carry the column's number format
+    # (a rate is stored as 0.25 and must read 25 %, on the sheet and on the chart's axis).
+    value_formats = [number_format(columns[f]) if f in columns else None for f in spec.values]
+    value_cells = [formats.cell(f, None, None) for f in value_formats]
     for r, point in enumerate(points, start=1):
         category = point.get(spec.category)
         data_sheet.write_string(r, 0, "" if category is None else str(category))
         for col, field_name in enumerate(spec.values, start=1):
             number = as_decimal(point.get(field_name))
             if number is not None:
-                data_sheet.write_number(r, col, float(number))
+                data_sheet.write_number(r, col, float(number), value_cells[col - 1])
     last = max(len(points), 1)
     options = {"type": {"bar": "column"}.get(spec.kind, spec.kind)}
     if spec.stacked and spec.kind == "bar":
@@ -379,6 +384,10 @@ def _add_chart(
             }
         )
     chart.set_title({"name": bilingual(spec.title) if spec.title else bilingual(doc.title)})
+    shared = set(value_formats)
+    if spec.kind != "pie" and len(shared) == 1 and (axis := shared.pop()):
+        # Whole percents on the axis (25 %), the cells keep their decimals.
+        chart.set_y_axis({"num_format": "0%" if axis.endswith("%") else axis})
     if spec.kind != "pie" and len(spec.values) == 1:
         chart.set_legend({"none": True})
     chartsheet = workbook.add_chartsheet("图表 Chart")

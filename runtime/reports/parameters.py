@@ -12,21 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from quire.designer.formula import parse
 from quire.designer.model import ReportParameter, Template
 from quire.widgets.base import Bilingual, localized
 
-from .. import access
+from .. import access, clock
 from ..access import Permission
 from ..errors import Detail, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..forms import templates as template_service
-from ..models import Department, FormTemplate, SubmissionStatus, User, utcnow
+from ..models import Department, FormTemplate, SubmissionStatus, User
 
 ALL = {"zh": "全部", "en": "All"}
 
@@ -69,9 +67,7 @@ def require_reader(user: User | None, permission: Permission = Permission.REPORT
         )
 
 
-def local_now() -> dt.datetime:
-    zone = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return utcnow().astimezone(ZoneInfo(zone))
+local_now = clock.local_now
 
 
 def departments_in_scope(user: User) -> list[Department]:

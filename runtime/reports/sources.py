@@ -29,6 +29,7 @@ from .. import access
 from ..errors import Invalid
 from ..extensions import db
 from ..forms import templates as template_service
+from ..forms.revisions import in_effect
 from ..models import (
     ApprovalTask,
     Department,
@@ -184,7 +185,8 @@ def _submission_criteria(
     if not form:
         raise Invalid("The report is misconfigured.", [])
     template_id = select(FormTemplate.id).where(FormTemplate.key == form).scalar_subquery()
-    criteria = [Submission.template_id == template_id, readable_submissions(user)]
+    # Only the latest approved revision of an amended submission counts (变更).
+    criteria = [Submission.template_id == template_id, readable_submissions(user), in_effect()]
     criteria += _period_bounds(filters)
     if config.get("statuses"):
         statuses = [SubmissionStatus(s) for s in config["statuses"]]

@@ -13,13 +13,12 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from .. import audit
+from .. import audit, clock
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..extensions import db
@@ -30,8 +29,7 @@ FREQUENCIES = ("daily", "weekly", "monthly")
 REPORT_NOTIFICATION = "report"
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+_zone = clock.zone
 
 
 def next_run(sub: ReportSubscription, after: datetime) -> datetime:

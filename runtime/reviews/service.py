@@ -13,13 +13,13 @@ import calendar
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from .. import access, audit, org
+from .. import access, audit, clock, org
 from ..approvals import engine, notify
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
 from ..extensions import db
@@ -417,10 +417,7 @@ def parse_decision(raw: Mapping[str, Any], today: date) -> Decision:
     return Decision(decision, comment, department, include_subtree, valid_until)
 
 
-def _end_of_local_day(day: date) -> datetime:
-    """The first moment after ``day`` ends in the organisation's time zone, in UTC."""
-    zone = engine._zone()
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+_end_of_local_day = clock.end_of_day
 
 
 def decide(

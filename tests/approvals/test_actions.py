@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from quire.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from quire.runtime.models import SubmissionStatus as S
@@ -172,3 +173,31 @@ def test_every_action_is_audited(claim, submit, act):
     ).all()
 
     assert actions[-3:] == ["submission.submit", "submission.approve", "submission.reject"]
+
+
+def test_the_hand_on_picker_offers_only_people_the_action_would_accept(
+    claim, submit, act, signed_in, user
+):
+    from quire.runtime.approvals import engine
+    from quire.runtime.extensions import db
+    from quire.runtime.models import User
+
+    from .conftest import TODAY
+
+    c = submit(claim("sales1", 25000))
+    offered = engine.people_to_hand_on(user("salesmgr"), c, "", TODAY, limit=100)
+    names = {p.username for p in offered}
+    assert "sales2" in names and "finrev" in names
+    assert "sales1" not in names, "the submitter may not decide on their own claim"
+    assert "salesmgr" not in names, "the task is already theirs"
+    # Everyone offered is accepted by the action, everyone else refused by it: one rule.
+    everyone = {u.username for u in db.session.scalars(select(User))}
+    for name in sorted(everyone - names)[:3]:
+        with pytest.raises(Invalid):
+            act("salesmgr", c, "transfer", to=name)
+
+    page = signed_in("salesmgr").get(f"/submissions/{c.id}/hand-on-people?to=SALES2")
+    assert page.status_code == 200
+    assert 'value="sales2"' in page.text and 'value="sales1"' not in page.text
+    # Someone without a task there is offered nobody.
+    assert "<option" not in signed_in("finrev").get(f"/submissions/{c.id}/hand-on-people").text

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from quire.runtime.extensions import db
-from quire.runtime.models import AuditEvent, DataSource
+from quire.runtime.models import AuditEvent, DataSource, User
 
 from .conftest import YEAR
 
@@ -250,3 +250,36 @@ def test_a_password_with_a_sqlite_url_is_explained_at_the_password_in_chinese(si
     assert (
         "SQLite 数据库是一个文件，没有密码" in response.text or "has no password" in response.text
     )
+
+
+def test_every_connector_setting_has_a_label_in_both_languages_and_a_chinese_hint(app):
+    """The admin form draws a connector's settings from its config model; without words a
+    Chinese finance admin reads raw field names such as "Statement Timeout S"."""
+    from quire.runtime.datasources import forms, service
+
+    with app.app_context():
+        entries = [e for e in service.registry().available() if e.connector is not None]
+    assert {"sql", "rest", "file", "submissions", "erp_ledger", "hr_directory"} <= {
+        e.name for e in entries
+    }
+    for entry in entries:
+        words = entry.connector.words_for_settings()
+        for field in forms.config_fields(entry.connector, "zh"):
+            said = words.get(field.name) or {}
+            assert said.get("zh") and said.get("en") and said.get("help_zh"), (
+                f"{entry.name}.{field.name} has no words for the admin form"
+            )
+
+
+def test_the_settings_read_in_the_admin_s_language(signed_in):
+    finadmin = signed_in("finadmin")
+    user = db.session.scalar(select(User).where(User.username == "finadmin"))
+    user.locale = "zh_CN"
+    db.session.commit()
+    page = finadmin.get("/admin/data-sources/new/sql").text
+    assert "查询超时（秒）" in page and "查询超过此时间即中止" in page
+    assert "Statement Timeout S" not in page
+    user.locale = "en"
+    db.session.commit()
+    page = finadmin.get("/admin/data-sources/new/sql").text
+    assert "Query timeout (seconds)" in page and "A query running longer" in page

@@ -90,6 +90,29 @@ def test_narrowing_shrinks_the_grant_to_a_sub_department(
     assert item.narrowed_to["department"] == "SALES-E"
 
 
+def test_narrowing_to_an_end_date_ends_the_grant_when_that_local_day_ends(
+    app, start, sales_reviewer, item_of, user, now
+):
+    from datetime import UTC, datetime, timedelta
+
+    from quire.runtime.reviews import service
+
+    campaign = start()
+    item = item_of(campaign, "sales2", "finance_reviewer")
+    last_day = service.local_day(now) + timedelta(days=30)
+    _decide(
+        item,
+        "salesmgr",
+        {"decision": "narrow", "department": "SALES", "valid_until": last_day.isoformat()},
+        user,
+        now,
+    )
+    assert sales_reviewer.revoked_at is None
+    # Shanghai is UTC+8: the local day ends at 16:00 UTC.
+    ends = sales_reviewer.valid_until.astimezone(UTC)
+    assert ends == datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=16)
+
+
 def test_narrowing_never_widens(app, start, sales_reviewer, item_of, user, now):
     from quire.runtime.errors import Invalid
 

@@ -95,6 +95,18 @@ class ErpLedgerConnector(SqlConnector):
     display_name: ClassVar[Mapping[str, str]] = {"zh": "ERP 总账实际数", "en": "ERP ledger actuals"}
     version: ClassVar[str] = "0.1.0"
     Config: ClassVar[type[ConnectorConfig]] = ErpLedgerConfig
+    setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "company": {
+            "zh": "公司代码",
+            "en": "Company code",
+            "help_zh": "只读取此 ERP 公司代码；留空则读取所有公司。",
+        },
+        "table_prefix": {
+            "zh": "表名前缀",
+            "en": "Table prefix",
+            "help_zh": "此 ERP 安装中总账表的前缀，例如 erp_。",
+        },
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True, lookup=True)
 
     config: ErpLedgerConfig  # type: ignore[assignment]
