@@ -238,7 +238,7 @@ def seed_governance() -> None:
 def seed_demo() -> bool:
     """Create the demo organisation; returns False when it was already there."""
     if is_seeded():
-        if not sample_ledger_path().exists():
+        if not sample_ledger_path().exists() or not _ledger_has_references():
             write_sample_ledger(clock.today())
         seed_projects()
         seed_governance()
@@ -343,6 +343,17 @@ def sample_ledger_path() -> Path:
 #: Accounts the sample ERP also books outside claims (supplier invoices); training is paid
 #: through claims alone, so RD's training stays the budget-warning demo with the ledger added.
 LEDGER_OWN_ACCOUNTS = ("travel", "meals", "office", "other")
+
+
+def _ledger_has_references() -> bool:
+    """Whether the sample ledger's postings carry a reference (those written before did not,
+    and budget actuals need it to tell a posted claim from the ERP's own postings)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(sample_ledger_path())) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(gl_actuals)")}
+    return "reference" in columns
 
 
 def write_sample_ledger(today: date) -> Path | None:

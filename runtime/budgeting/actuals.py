@@ -39,6 +39,7 @@ from ..datasources import service as datasources
 from ..extensions import db
 from ..forms import templates as template_service
 from ..models import (
+    DataSource,
     Department,
     FormTemplate,
     Submission,
@@ -96,13 +97,15 @@ def claim_forms() -> list[ClaimForm]:
 
 @dataclass(frozen=True)
 class Basis:
-    """The rule in force: the ledger source (None when there is none) and its settings."""
+    """The rule in force: the ledger source (None when there is none), its settings, and the
+    forms whose approved claims count."""
 
-    ledger_name: str | None
+    ledger: DataSource | None
+    forms: list[ClaimForm]
     settings: LedgerActualsSettings = field(default_factory=LedgerActualsSettings)
 
     def counts_claims(self, account: str) -> bool:
-        return self.ledger_name is None or self.settings.rule(account) != "ledger"
+        return self.ledger is None or self.settings.rule(account) != "ledger"
 
     def counts_posting(self, account: str, *, posts_a_claim: bool) -> bool:
         rule = self.settings.rule(account)
@@ -111,7 +114,7 @@ class Basis:
     def sentence(self, locale: str, labels: Mapping[str, str] | None = None) -> str:
         """How the actual column is made, in the reader's language (accounts by ``labels``,
         their names, where given)."""
-        if self.ledger_name is None:
+        if self.ledger is None:
             text = Bilingual(
                 zh="实际数 = 已批准报销单 + 分摊转入（未设置 ERP 总账数据源）。",
                 en="Actual = approved claims + allocated costs (no ERP ledger source is set up).",
@@ -141,19 +144,23 @@ class Basis:
 
 def describe(locale: str) -> str:
     """The sentence under budget-vs-actual's title: where each account's actual comes from."""
-    return basis().sentence(locale, _account_labels(claim_forms(), locale))
+    rule = basis(with_forms=False)
+    listed = rule.settings.ledger_accounts or rule.settings.claims_accounts
+    return rule.sentence(locale, _account_labels(claim_forms(), locale) if listed else None)
 
 
-def basis() -> Basis:
-    """The rule in force, read from the ledger source's settings."""
+def basis(*, with_forms: bool = True) -> Basis:
+    """The rule in force, read from the ledger source's settings (and the claim forms, unless
+    only the sentence is wanted)."""
+    forms = claim_forms() if with_forms else []
     source = datasources.find_source(LEDGER_SOURCE) if has_app_context() else None
     if source is None:
-        return Basis(None)
+        return Basis(None, forms)
     known = LedgerActualsSettings.model_fields
     settings = LedgerActualsSettings.model_validate(
         {k: v for k, v in (source.config or {}).items() if k in known}
     )
-    return Basis(source.name, settings)
+    return Basis(source, forms, settings)
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,11 @@ class Question:
 
 
 def actual_lines(
-    question: Question, locale: str = "zh_CN", *, claims: bool = True
+    question: Question,
+    locale: str = "zh_CN",
+    *,
+    claims: bool = True,
+    rule: Basis | None = None,
 ) -> list[dict[str, Any]]:
     """Every line that makes the actual of ``question``, each a row: ``kind`` (claim, ledger,
     allocation) and its name, ``number`` (the claim's number, the posting's reference, the
@@ -184,9 +195,10 @@ def actual_lines(
 
     The sum of ``actual`` over the lines of a department and account is that row's actual in
     budget-vs-actual, and what a budget check counts as spent. ``claims=False`` leaves the
-    claims out, for a report that sums them in the database (:func:`claim_totals`)."""
-    rule = basis()
-    forms = claim_forms()
+    claims out, for a report that sums them in the database (:func:`claim_totals`); ``rule``
+    is the :func:`basis` already read for the same question."""
+    rule = rule or basis()
+    forms = rule.forms
     labels = _account_labels(forms, locale)
     lines = _claim_lines(question, forms, rule, labels, locale) if claims else []
     lines += _ledger_lines(question, forms, rule, labels, locale)
@@ -266,14 +278,14 @@ def _claim_lines(
 
 
 def claim_totals(
-    question: Question, keys: frozenset[str], locale: str
+    question: Question, keys: frozenset[str], locale: str, *, rule: Basis | None = None
 ) -> list[dict[str, Any]] | None:
     """The claim part of :func:`actual_lines` summed by ``keys`` in the database (see
     :func:`quire.runtime.reports.sources.submission_line_totals`), or None when it cannot be."""
     from ..reports.sources import Rollup, submission_line_totals
 
-    rule = basis()
-    forms = claim_forms()
+    rule = rule or basis()
+    forms = rule.forms
     labels = _account_labels(forms, locale)
     rows = []
     for form in forms:
@@ -307,7 +319,7 @@ def _ledger_lines(
     labels: Mapping[str, str],
     locale: str,
 ) -> list[dict[str, Any]]:
-    source = datasources.find_source(LEDGER_SOURCE) if rule.ledger_name is not None else None
+    source = rule.ledger
     if source is None:
         return []
     departments = {d.code: d for d in _departments(question)}

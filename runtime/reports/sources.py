@@ -544,15 +544,16 @@ def actual_totals(
 ) -> list[dict[str, Any]] | None:
     """:func:`actual_rows` with the claims summed in the database; ledger postings and
     allocation lines come as they are (the report adds them up with the claims)."""
-    from ..budgeting.actuals import actual_lines, claim_totals
+    from ..budgeting.actuals import actual_lines, basis, claim_totals
 
     if "actual" not in rollup.sums or rollup.keys & (_PER_LINE_HEADS | {"kind", "date"}):
         return None
     question = _actuals_question(user, filters)
-    claims = claim_totals(question, rollup.keys, locale)
+    rule = basis()
+    claims = claim_totals(question, rollup.keys, locale, rule=rule)
     if claims is None:
         return None
-    return claims + actual_lines(question, locale, claims=False)
+    return claims + actual_lines(question, locale, claims=False, rule=rule)
 
 
 def allocation_rows(

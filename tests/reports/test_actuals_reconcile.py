@@ -225,3 +225,22 @@ def test_finance_declares_the_rule_per_account_on_the_ledger_source_page(
     row = next(r for r in report.rows if r.get("account") == "training" and not r.get("_style"))
     assert row["actual"] == Decimal("9600.00")  # the posting, not the claim as well
     assert {line["kind"] for line in _lines_behind(user("cfo"), row, "actual")} == {"ledger"}
+
+
+def test_seeding_again_renews_a_sample_ledger_written_before_postings_had_references(app):
+    import sqlite3
+    from contextlib import closing
+
+    from quire.runtime.demo import sample_ledger_path, seed_demo
+
+    path = sample_ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as old:
+        old.execute("CREATE TABLE gl_actuals (id INTEGER PRIMARY KEY, amount NUMERIC)")
+        old.commit()
+    assert seed_demo() is False  # already seeded: only the ledger is written anew
+    with closing(sqlite3.connect(path)) as renewed:
+        columns = {row[1] for row in renewed.execute("PRAGMA table_info(gl_actuals)")}
+        numbers = {r[0] for r in renewed.execute("SELECT reference FROM gl_actuals")}
+    assert "reference" in columns
+    assert any(n.startswith("EC-") for n in numbers)  # the approved claims, posted
