@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 
 _HINT = re.compile(r' \(did you mean "(?P<name>[^"]*)"\?\)')
 
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+#: A sentence (exact text, or a literal pattern with named parts) and how to say it.
+Rule = tuple[str | re.Pattern[str], Callable[[re.Match[str] | None], str]]
 
 
 def _rules() -> list[Rule]:
@@ -24,7 +25,7 @@ def _rules() -> list[Rule]:
     locale, and the literal msgids must sit in `_()` calls for `pybabel extract`."""
 
     def exact(text: str, said: Callable[[], str]) -> Rule:
-        return re.compile(re.escape(text)), lambda m: said()
+        return text, lambda m: said()
 
     def inner(m: re.Match[str], name: str) -> str:
         return say(m.group(name))
@@ -202,8 +203,12 @@ def say(message: str) -> str:
     hint = _HINT.search(message)
     text = _HINT.sub("", message) if hint else message
     for pattern, said in _rules():
-        if pattern.fullmatch(text):
-            text = said(pattern.fullmatch(text))  # type: ignore[arg-type]
+        if isinstance(pattern, str):
+            if pattern == text:
+                text = said(None)
+                break
+        elif found := pattern.fullmatch(text):
+            text = said(found)
             break
     if hint:
         text += _(" (did you mean “%(name)s”?)", name=hint["name"])
