@@ -26,7 +26,7 @@ from quire.plugins.base import (
     check_limit,
 )
 from quire.plugins.builtin.sql import SqlConnector, SqlDatabaseConfig
-from quire.plugins.ledger import LINES_QUERY, LedgerActualsSettings
+from quire.plugins.ledger import LEDGER_ACTUALS_WORDS, LINES_QUERY, LedgerActualsSettings
 
 from .schema import LedgerTables, ledger_tables
 
@@ -96,6 +96,7 @@ class ErpLedgerConnector(SqlConnector):
     version: ClassVar[str] = "0.1.0"
     Config: ClassVar[type[ConnectorConfig]] = ErpLedgerConfig
     setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        **LEDGER_ACTUALS_WORDS,
         "company": {
             "zh": "公司代码",
             "en": "Company code",
