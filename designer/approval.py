@@ -2,14 +2,18 @@
 
 A route is data: ordered steps, each with who decides (an assignee rule), how many must
 agree, when the step applies, what the approver may see and change, and what happens when
-nobody decides in time.
+nobody decides in time. An item of the route may instead be a parallel group (并行分支):
+branches, each a chain of steps with an optional condition, that start together and join
+before the next item.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from quire.widgets.base import Bilingual, StrictModel
 
@@ -140,7 +144,10 @@ class Due(StrictModel):
 class StepPermission(StrictModel):
     """What the approvers of this step may do with one field. `edit` lets the step's current
     assignee correct the field while the form waits at this step (web page, `PATCH`, or `data`
-    with `approve`); the change is validated, recorded in the history and re-routes the rest."""
+    with `approve`); the change is validated, recorded in the history with old and new values
+    and re-routes the rest. On the web page the field is an input; **Save changes** keeps the
+    correction, and the decision's **Approve** sends it with the approval (and the comment) in
+    one step."""
 
     field: str = Field(min_length=1, max_length=64)
     """The field's key, or `table.column` (`lines.category`) to let the approvers correct
@@ -190,14 +197,104 @@ class ApprovalStep(StrictModel):
         return self
 
 
+#: Step keys are written like this; a parallel group's key too (one namespace per route).
+ROUTE_KEY = r"^[a-z][a-z0-9_]*$"
+
+
+class Branch(StrictModel):
+    """One branch of a parallel group: a chain of steps, run when its condition holds."""
+
+    name: Bilingual | None = None
+    """What the route diagram calls the branch ("项目线"); optional."""
+    when: str | None = Field(default=None, max_length=4000)
+    """A formula; the whole branch is skipped unless it is true (`project != ""`)."""
+    steps: list[ApprovalStep] = Field(min_length=1, max_length=20)
+    """The branch's steps, in order."""
+
+
+class ParallelGroup(StrictModel):
+    """Steps in parallel (并行分支): every branch whose condition holds starts at once, each
+    decides on its own, and the route goes on only when all of them are done. A rejection in
+    any branch rejects the submission."""
+
+    kind: Literal["parallel"]
+    key: str = Field(min_length=1, max_length=64, pattern=ROUTE_KEY)
+    """The group's name in the route, unique among the route's steps and groups."""
+    name: Bilingual
+    """What the route diagram and the history call the group."""
+    branches: list[Branch] = Field(min_length=2, max_length=10)
+    """Two or more branches, drawn side by side."""
+
+
+def _route_item_kind(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return "parallel" if kind == "parallel" else "step"
+
+
+#: One item of the route: a step, or a parallel group of branches.
+RouteItem = Annotated[
+    Union[  # noqa: UP007 - a tagged union needs the Union spelling inside Annotated
+        Annotated[ApprovalStep, Tag("step")],
+        Annotated[ParallelGroup, Tag("parallel")],
+    ],
+    Discriminator(_route_item_kind),
+]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a step stands in the route: its item, and inside a parallel group its branch and
+    its position in that branch (None outside a group)."""
+
+    index: int
+    """The step's position in route order (every step of every branch, top to bottom)."""
+    item: int
+    group: ParallelGroup | None = None
+    branch: int | None = None
+    position: int | None = None
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        """The step's JSON path in the template (`approval.steps[1].branches[0].steps[0]`)."""
+        if self.group is None:
+            return ("approval", "steps", self.item)
+        return ("approval", "steps", self.item, "branches", self.branch, "steps", self.position)
+
+    def same_branch(self, other: Place) -> bool:
+        return self.group is not None and (self.item, self.branch) == (other.item, other.branch)
+
+
 class Approval(StrictModel):
     """The route a submitted form takes."""
 
     auto_approve_when: str | None = Field(default=None, max_length=4000)
     """A formula; when true at submission the form is approved without any step
     (`total < 10000 AND within_budget`)."""
-    steps: list[ApprovalStep] = Field(default_factory=list, max_length=50)
-    """The steps, in order."""
+    steps: list[RouteItem] = Field(default_factory=list, max_length=50)
+    """The route, in order: steps, and parallel groups of branches."""
     copy_to: list[CopyTarget] = Field(default_factory=list, max_length=50)
     """People (usernames) or roles (role keys) told when the form is submitted, who may then
     read it without deciding anything (抄送)."""
+
+    def all_steps(self) -> list[ApprovalStep]:
+        """Every step in route order, the steps of a group branch by branch."""
+        return [step for step, _place in self.places()]
+
+    def places(self) -> Iterator[tuple[ApprovalStep, Place]]:
+        """Every step with where it stands."""
+        index = 0
+        for item_index, item in enumerate(self.steps):
+            if isinstance(item, ParallelGroup):
+                for b, branch in enumerate(item.branches):
+                    for position, step in enumerate(branch.steps):
+                        yield step, Place(index, item_index, item, b, position)
+                        index += 1
+            else:
+                yield item, Place(index, item_index)
+                index += 1
+
+    def place_of(self, key: str | None) -> tuple[ApprovalStep, Place] | None:
+        return next(((s, p) for s, p in self.places() if s.key == key), None)
+
+    def groups(self) -> list[ParallelGroup]:
+        return [item for item in self.steps if isinstance(item, ParallelGroup)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .canonical import template_data
+from .issues import TemplateInvalid
 from .model import Template
 from .references import repeats
 from .validate import load_template
@@ -12,7 +13,12 @@ from .validate import load_template
 
 def _as_data(template: Template | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(template, Template):
-        template = load_template(template)
+        try:
+            template = load_template(template)
+        except TemplateInvalid:
+            # A draft may still have problems to fix before publishing (a formula half
+            # written): what it says can be compared all the same.
+            template = Template.model_validate(template)
     return template_data(template)
 
 
@@ -94,6 +100,14 @@ _PHRASES = {
         "steps_order": "steps reordered: {a} → {b}",
         "step_attr": "step {name}: {attr} {a} → {b}",
         "step_when": "step {name} condition",
+        "group_added": "parallel group added: {name} ({n} branches)",
+        "group_removed": "parallel group removed: {name}",
+        "group_name": "parallel group {a} renamed {b}",
+        "branch_added": "parallel group {name}: branch {n} added",
+        "branch_removed": "parallel group {name}: branch {n} removed",
+        "branch_when": "parallel group {name}, branch {n} condition",
+        "step_moved_in": "step {name} moved into parallel group {group}, branch {n}",
+        "step_moved_out": "step {name} moved out of parallel group {group}",
         "layout": "layout changed (fields moved or resized)",
         "check_added": "check added: {key}",
         "check_removed": "check removed: {key}",
@@ -123,6 +137,14 @@ _PHRASES = {
         "steps_order": "步骤顺序：{a} → {b}",
         "step_attr": "步骤 {name}：{attr} {a} → {b}",
         "step_when": "步骤 {name} 的条件",
+        "group_added": "新增并行分支：{name}（{n} 个分支）",
+        "group_removed": "删除并行分支：{name}",
+        "group_name": "并行分支 {a} 改名为 {b}",
+        "branch_added": "并行分支 {name}：新增分支 {n}",
+        "branch_removed": "并行分支 {name}：删除分支 {n}",
+        "branch_when": "并行分支 {name} 分支 {n} 的条件",
+        "step_moved_in": "步骤 {name} 移入并行分支 {group} 的分支 {n}",
+        "step_moved_out": "步骤 {name} 移出并行分支 {group}",
         "layout": "布局调整（字段移动或改变宽度）",
         "check_added": "新增校验：{key}",
         "check_removed": "删除校验：{key}",
@@ -206,8 +228,8 @@ def describe_changes(
             y = resolve_access(b, key, {role}, None)
             if x != y:
                 lines.append(say["role_cell"].format(key=key, role=role, a=words[x], b=words[y]))
-        old_steps = {s.key for s in (a.approval.steps if a.approval else [])}
-        for step in b.approval.steps if b.approval else []:
+        old_steps = {s.key for s in (a.approval.all_steps() if a.approval else [])}
+        for step in b.approval.all_steps() if b.approval else []:
             if step.key not in old_steps:
                 continue
             x = resolve_access(a, key, {"approver"}, step.key)
@@ -244,13 +266,15 @@ def describe_changes(
         new_approval.auto_approve_when if new_approval else None,
         after,
     )
-    old_steps = {s.key: s for s in (old_approval.steps if old_approval else [])}
-    new_steps = {s.key: s for s in (new_approval.steps if new_approval else [])}
+    old_steps = {s.key: s for s in (old_approval.all_steps() if old_approval else [])}
+    new_steps = {s.key: s for s in (new_approval.all_steps() if new_approval else [])}
+    lines += _group_changes(a, b, say, lang, condition, after)
     for key, step in new_steps.items():
         name = step.name.text(lang)
         if key not in old_steps:
             lines.append(say["step_added"].format(name=name))
             continue
+        lines += _step_moves(a, b, key, name, say, lang)
         previous = old_steps[key]
         condition(say["step_when"].format(name=name), previous.when, step.when, after)
         x = previous.model_dump(mode="json", exclude={"when", "permissions"})
@@ -332,3 +356,57 @@ def _changed_numbers(old: str, new: str) -> list[tuple[str, str]]:
         return True
 
     return pairs if walk(x, y) and pairs else []
+
+
+def _group_changes(
+    a: Template,
+    b: Template,
+    say: dict[str, str],
+    lang: str,
+    condition: Any,
+    after: dict[str, Any],
+) -> list[str]:
+    """Parallel groups added, removed or renamed; their branches added or removed (by
+    count, the last ones) and branch conditions changed (``condition`` adds its own lines)."""
+    old = {g.key: g for g in (a.approval.groups() if a.approval else [])}
+    new = {g.key: g for g in (b.approval.groups() if b.approval else [])}
+    lines: list[str] = []
+    for key, group in new.items():
+        name = group.name.text(lang)
+        if key not in old:
+            lines.append(say["group_added"].format(name=name, n=len(group.branches)))
+            continue
+        previous = old[key]
+        if previous.name.text(lang) != name:
+            lines.append(say["group_name"].format(a=previous.name.text(lang), b=name))
+        for n in range(len(previous.branches), len(group.branches)):
+            lines.append(say["branch_added"].format(name=name, n=n + 1))
+        for n in range(len(group.branches), len(previous.branches)):
+            lines.append(say["branch_removed"].format(name=name, n=n + 1))
+        for n, (x, y) in enumerate(zip(previous.branches, group.branches, strict=False)):
+            condition(say["branch_when"].format(name=name, n=n + 1), x.when, y.when, after)
+    for key, group in old.items():
+        if key not in new:
+            lines.append(say["group_removed"].format(name=group.name.text(lang)))
+    return lines
+
+
+def _step_moves(
+    a: Template, b: Template, key: str, name: str, say: dict[str, str], lang: str
+) -> list[str]:
+    """A step that went into a branch, or out of its group."""
+    was = a.approval.place_of(key) if a.approval else None
+    now = b.approval.place_of(key) if b.approval else None
+    if was is None or now is None:
+        return []
+    x, y = was[1], now[1]
+    where = (
+        (x.group.key if x.group else None, x.branch),
+        (y.group.key if y.group else None, y.branch),
+    )
+    if where[0] == where[1]:
+        return []
+    if y.group is not None:
+        group = y.group.name.text(lang)
+        return [say["step_moved_in"].format(name=name, group=group, n=(y.branch or 0) + 1)]
+    return [say["step_moved_out"].format(name=name, group=x.group.name.text(lang))]  # type: ignore[union-attr]

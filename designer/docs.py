@@ -54,6 +54,50 @@ key, `table.column` for a table's column, or a table itself (`COUNT(lines)`); in
 column's formula a bare name is a cell of the same row. Rules, defaults and approval conditions
 may also read what the engine provides: {engine}.
 
+## Steps in parallel (并行分支)
+
+An item of `approval.steps` is a step, or a parallel group (`"kind": "parallel"`) of two or
+more branches, each a chain of one or more steps with an optional condition (`when`). A plain
+list of steps is still a route. When the route reaches a group, every branch whose condition
+holds starts at once (a branch whose condition is false is skipped, each of its steps with the
+reason in the history); each branch goes on by itself, and the route moves to the next item
+only once every branch that runs is done (the join). Step keys are unique across the whole
+route, branches included, and a group's key shares that namespace. The department manager and
+the project owner at once (the owner only from 50,000), then the CFO:
+
+```json
+"steps": [
+  {{"kind": "parallel", "key": "reviews", "name": {{"zh": "会审", "en": "Reviews"}},
+   "branches": [
+     {{"steps": [{{"key": "manager", "name": {{"zh": "部门经理", "en": "Manager"}},
+                 "assignee": {{"kind": "manager_of_submitter"}}}}]}},
+     {{"name": {{"zh": "项目线", "en": "Project"}}, "when": "total >= 50000",
+      "steps": [{{"key": "owner", "name": {{"zh": "项目负责人", "en": "Project owner"}},
+                 "assignee": {{"kind": "user_field", "field": "owner"}}}}]}}]}},
+  {{"key": "cfo", "name": {{"zh": "财务总监", "en": "CFO"}},
+   "assignee": {{"kind": "role", "role": "cfo"}}}}
+]
+```
+
+- **Reject** in any branch rejects the submission; what the other branches still wait for is
+  cancelled.
+- **Return** to the submitter cancels every branch. Return to an earlier step of the same
+  branch: only that branch goes back, the others carry on. Return out of a branch to a step
+  before the group: every branch is cancelled and the whole group decides again (also when the
+  form is to come straight back: it comes back to the group, since branches join together).
+  From a step after the group, any approved step of any branch is a return target; only that
+  branch decides again. A step of another branch is never a return target.
+- **Timeouts** (`due`, `on_timeout`) count per step from the moment its branch reached it; an
+  automatic approval moves that branch on, an automatic rejection rejects the submission.
+- **Add signers** (加签) joins the step of the task they are added to; only that branch waits
+  for them.
+- **One person in two branches** decides once (four eyes: nobody decides two steps of a
+  form): their decision withdraws their task in the other branch, and a step nobody else holds
+  is passed with that reason in the history, their decision standing for it.
+- While branches run, several steps are current at once: each approver's task knows its own
+  step, and a step's `permissions` apply to that step's approvers. The API's `current_step`
+  names the first waiting step in route order.
+
 ## Roles in permissions and assignees
 
 {roles}; the pseudo-roles {pseudo} (the claimant, and whoever holds the

@@ -24,9 +24,11 @@ from quire.runtime.forms.presenter import FormPage
 from quire.runtime.models import FormTemplate, Role, TemplateVersion, User, UserStatus
 from quire.widgets.registry import default_registry
 
-from . import drafts, workspace
+from . import drafts, json_view, workspace
+from .approval import ApprovalStep
 from .diff import describe_changes
 from .formula import FormulaError, parse
+from .issue_words import say
 from .model import Template
 from .simulate import simulate
 from .views import bp
@@ -72,9 +74,10 @@ def _context(
     selected = workspace.find_field(template, sel[6:]) if sel.startswith("field:") else None
     step = None
     if sel.startswith("step:") and template.approval:
-        step = next((s for s in template.approval.steps if s.key == sel[5:]), None)
+        step = next((s for s in template.approval.all_steps() if s.key == sel[5:]), None)
     locked = drafts.published_keys(record)
-    role_columns, role_rows = workspace.role_matrix(template, _roles(), registry, locale)
+    roles = _roles()
+    role_columns, role_rows = workspace.role_matrix(template, roles, registry, locale)
     step_columns, step_rows = workspace.step_matrix(template, registry, locale)
     page = FormPage(
         template,
@@ -82,6 +85,13 @@ def _context(
         {f.key: "edit" for f in template.fields},
         locale,
     )
+    doc_json = (
+        json_text
+        if json_text is not None
+        else json.dumps(state.document, ensure_ascii=False, indent=2)
+    )
+    problems = problems or []
+    json_problems = _json_problems(json_text, problems) if json_text is not None else []
     published = None
     changes: list[str] = []
     if record.latest_version:
@@ -91,9 +101,10 @@ def _context(
         "record": record,
         "state": state,
         "template": template,
-        "doc_json": json_text
-        if json_text is not None
-        else json.dumps(state.document, ensure_ascii=False, indent=2),
+        "doc_json": doc_json,
+        "json_problems": json_problems,
+        "json_issues": json_view.located(doc_json, state.issues) if json_text is None else [],
+        "say": say,
         "tab": tab if tab in TABS else "form",
         "sel": sel,
         "selected": selected,
@@ -112,9 +123,9 @@ def _context(
         "step_rows": step_rows,
         "access_levels": workspace.ACCESS_LEVELS,
         "assignee_kinds": workspace.ASSIGNEE_KINDS,
-        "roles": _roles(),
+        "roles": roles,
         "people": _people(),
-        "route": workspace.route_tree(template, locale),
+        "route": workspace.route_tree(template, locale, dict(roles)),
         "changes": changes,
         "publishers": {
             u.id: u.username
@@ -128,10 +139,21 @@ def _context(
             .order_by(TemplateVersion.version.desc())
         ).all(),
         "message": message,
-        "problems": problems or [],
+        # Shown at the top, unless the JSON view shows them at their lines.
+        "problems": [] if json_problems else [Detail(p.path, say(p.message)) for p in problems],
         "departments": _departments(),
         "sample_fields": _sample_fields(template),
     }
+
+
+def _json_problems(text: str, problems: list[Detail]) -> list[json_view.JsonProblem]:
+    """A refused JSON save: the syntax error at its line and column, or each problem of the
+    document at the line its path names."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [json_view.syntax_problem(text, exc)]
+    return json_view.located(text, problems)
 
 
 def _departments() -> list[Any]:
@@ -145,7 +167,10 @@ def _sample_fields(template: Template) -> list[Any]:
     names: set[str] = set()
     approval = template.approval
     formulas = [approval.auto_approve_when] if approval and approval.auto_approve_when else []
-    formulas += [s.when for s in approval.steps if s.when] if approval else []
+    formulas += [s.when for s in approval.all_steps() if s.when] if approval else []
+    formulas += (
+        [b.when for g in approval.groups() for b in g.branches if b.when] if approval else []
+    )
     for text in formulas:
         try:
             names |= {n.partition(".")[0] for n in parse(text).references}
@@ -234,6 +259,14 @@ def _coerce(kind: str, form: Any) -> Any:
             raise Invalid(_("This is not valid JSON."), [Detail("value", "JSON")]) from None
     if kind == "mask":
         return {"preset": raw} if raw else None
+    if kind == "place":
+        # "" is the route itself; "group:branch" a branch of a parallel group.
+        group, _sep, branch = (raw or "").rpartition(":")
+        if not raw:
+            return {}
+        if not group or not branch.isdigit():
+            raise Invalid(_("Please choose a place."), [Detail("value", "group:branch")])
+        return {"group": group, "branch": int(branch)}
     return raw
 
 
@@ -248,7 +281,9 @@ def _op_from(form: Any) -> dict[str, Any]:
     into = op.pop("value_into", None)
     if kind is not None:
         value = _coerce(kind, form)
-        if into:
+        if kind == "place":
+            op.update(value)  # where a step moves: the route, or a group's branch
+        elif into:
             # The input fills another part of the operation (a permission's access, a preset,
             # the table a field moves into).
             target = op
@@ -261,10 +296,17 @@ def _op_from(form: Any) -> dict[str, Any]:
     if op.get("op") == "replace_document":
         try:
             op["document"] = json.loads(form.get("document") or "")
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
+            problem = json_view.syntax_problem(exc.doc, exc)
+            where = _("line %(line)s, column %(column)s", line=exc.lineno, column=exc.colno)
             raise Invalid(
-                _("This is not valid JSON."), [Detail("document", f"line {exc.args}")]
+                _("This is not valid JSON."), [Detail("document", f"{where}: {problem.message}")]
             ) from None
+        if not isinstance(op["document"], dict):
+            raise Invalid(
+                _("This is not valid JSON."),
+                [Detail("", _("a template must be a JSON object"))],
+            )
     return op
 
 
@@ -288,6 +330,7 @@ def _run(key: str, change: Any):  # type: ignore[no-untyped-def]
         )
     except QuireError as error:
         db.session.rollback()
+        # The JSON view keeps what was typed and shows each problem at its line in it.
         json_text = request.form.get("document") if tab == "json" else None
         return _workspace(
             record,
@@ -416,22 +459,26 @@ def design_simulate(key: str):  # type: ignore[no-untyped-def]
             "designer/_simulation.html", error=_("Choose who submits the sample."), result=None
         )
     result = simulate(template, data, submitter, locale=_locale())
+    simulated = {s.key: s for s in result.steps}
+
+    def box(step: ApprovalStep) -> workspace.RouteNode:
+        s = simulated[step.key]
+        return workspace.RouteNode(
+            s.key,
+            s.name,
+            ", ".join(u.display_name for u in s.assignees),
+            status=s.status,
+            people=[u.username for u in s.assignees],
+            reason=s.reason,
+        )
+
+    skipped = [s.key for s in result.steps if s.status == "skipped"]
     route = workspace.chain(
         [
             workspace.RouteNode(
                 "start", _("Submitted"), submitter.display_name, status="done", css="rt-start"
             ),
-            *[
-                workspace.RouteNode(
-                    s.key,
-                    s.name,
-                    ", ".join(u.display_name for u in s.assignees),
-                    status=s.status,
-                    people=[u.username for u in s.assignees],
-                    reason=s.reason,
-                )
-                for s in result.steps
-            ],
+            *workspace.route_items(template, _locale(), box, skipped),
             workspace.RouteNode("end", _("approved"), css="rt-end"),
         ]
     )
@@ -452,7 +499,7 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
     except NotFound:
         return render_template("designer/_preview.html", error=_("Choose a person."), page=None)
     step = request.form.get("step") or "draft"
-    steps = [s.key for s in template.approval.steps] if template.approval else []
+    steps = [s.key for s in template.approval.all_steps()] if template.approval else []
     if step not in ("draft", *steps):
         step = "draft"
     field_access = access.field_access(
@@ -465,8 +512,13 @@ def design_preview(key: str):  # type: ignore[no-untyped-def]
     )
     data = sample_data(template, submitter)
     page = FormPage(template, data, field_access, _locale())
+    step_name = (
+        next((s.name.text(_locale()) for s in template.approval.steps if s.key == step), _("draft"))
+        if template.approval
+        else _("draft")
+    )
     return render_template(
-        "designer/_preview.html", page=page, error=None, viewer=viewer, step=step, key=key
+        "designer/_preview.html", page=page, error=None, viewer=viewer, step=step_name, key=key
     )
 
 
@@ -483,8 +535,10 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
     registry = default_registry()
     day = local_today()  # the instance's time zone, like every date a user files
     today = day.isoformat()
+    bank_account = "6222 0212 3456 1234"
     candidates: list[Any] = [
-        "6222 0212 3456 1234",
+        _("Sample text"),
+        bank_account,
         "2500.00",
         today,
         {"start": today, "end": today},
@@ -497,7 +551,10 @@ def sample_data(template: Template, submitter: User) -> dict[str, Any]:
         if not widget.has_value or widget.computed:
             return None
         options = getattr(f, "options", None)
-        for raw in ([options[0].value] if options else []) + candidates:
+        first = [options[0].value] if options else []
+        if getattr(f, "mask", None):
+            first.append(bank_account)  # a masked field shows its masking on a real-looking value
+        for raw in first + candidates:
             try:
                 if widget.parse(f, raw) is not None:
                     return raw

@@ -141,16 +141,77 @@ class ApplyPreset(StrictModel):
 
 
 class AddStep(StrictModel):
+    """A step into the route, or, with `group` and `branch`, into a branch of a parallel
+    group (`index` then counts within the branch)."""
+
     op: Literal["add_step"]
     step: dict[str, Any] | None = None
     """The step's JSON; unset: a manager's approval with a fresh key."""
     index: int | None = Field(default=None, ge=0)
+    group: str | None = Field(default=None, max_length=64)
+    branch: int | None = Field(default=None, ge=0)
 
 
 class MoveStep(StrictModel):
+    """A step (or a parallel group, by its key) to place `index` of the route, or, with
+    `group` and `branch`, of that branch."""
+
     op: Literal["move_step"]
     key: str = Field(min_length=1, max_length=64)
-    index: int = Field(ge=0)
+    index: int | None = Field(default=None, ge=0)
+    """Unset: at the end."""
+    group: str | None = Field(default=None, max_length=64)
+    branch: int | None = Field(default=None, ge=0)
+
+
+class AddGroup(StrictModel):
+    """A parallel group (并行分支) at place `index` of the route (unset: at the end): two
+    branches, each with one new step."""
+
+    op: Literal["add_group"]
+    index: int | None = Field(default=None, ge=0)
+
+
+class RemoveGroup(StrictModel):
+    """A parallel group and every step in its branches."""
+
+    op: Literal["remove_group"]
+    key: str = Field(min_length=1, max_length=64)
+
+
+class AddBranch(StrictModel):
+    """One more branch, with one new step, at the end of a group."""
+
+    op: Literal["add_branch"]
+    group: str = Field(min_length=1, max_length=64)
+
+
+class RemoveBranch(StrictModel):
+    """A branch and its steps. Removing one of the last two branches dissolves the group:
+    the other branch's steps take its place in the route, its condition carried onto them."""
+
+    op: Literal["remove_branch"]
+    group: str = Field(min_length=1, max_length=64)
+    branch: int = Field(ge=0)
+
+
+class SetBranch(StrictModel):
+    """A branch's `when` (a formula) or `name.zh` / `name.en`; null removes it."""
+
+    op: Literal["set_branch"]
+    group: str = Field(min_length=1, max_length=64)
+    branch: int = Field(ge=0)
+    name: Literal["when", "name.zh", "name.en"]
+    value: str | None = None
+
+
+class SetGroup(StrictModel):
+    """A group's `name.zh` or `name.en`."""
+
+    op: Literal["set_group"]
+    key: str = Field(min_length=1, max_length=64)
+    name: Literal["name.zh", "name.en"]
+    value: str | None = None
 
 
 class RemoveStep(StrictModel):
@@ -235,6 +296,12 @@ Op = Annotated[
         RemoveStep,
         SetStep,
         SetApproval,
+        AddGroup,
+        RemoveGroup,
+        AddBranch,
+        RemoveBranch,
+        SetBranch,
+        SetGroup,
         AddSection,
         SetSection,
         MoveSection,
@@ -513,7 +580,7 @@ class _Draft:
 
     def _forget_permissions(self, key: str) -> None:
         self.doc["permissions"] = [p for p in self.doc.get("permissions", []) if p["field"] != key]
-        for step in (self.doc.get("approval") or {}).get("steps", []):
+        for step in self._all_steps():
             step["permissions"] = [p for p in step.get("permissions", []) if p["field"] != key]
             if not step["permissions"]:
                 step.pop("permissions")
@@ -595,7 +662,7 @@ class _Draft:
         for p in self.doc.get("permissions", []):
             if p["field"] == old:
                 p["field"] = new
-        for step in (self.doc.get("approval") or {}).get("steps", []):
+        for step in self._all_steps():
             for p in step.get("permissions", []):
                 if p["field"] == old:
                     p["field"] = new
@@ -678,20 +745,81 @@ class _Draft:
 
     # -- the route -------------------------------------------------------------------------
     def _steps(self) -> list[dict[str, Any]]:
+        """The route's items: steps and parallel groups."""
         approval = self.doc.get("approval")
         if approval is None:
             approval = self.doc["approval"] = {}
         return approval.setdefault("steps", [])
 
+    def _all_steps(self) -> list[dict[str, Any]]:
+        """Every step, those in a group's branches too."""
+        found = []
+        for item in (self.doc.get("approval") or {}).get("steps", []):
+            if item.get("kind") == "parallel":
+                found += [s for b in item.get("branches", []) for s in b.get("steps", [])]
+            else:
+                found.append(item)
+        return found
+
+    def _route_keys(self) -> set[str]:
+        """Step keys and group keys: one namespace for the whole route."""
+        return {s["key"] for s in self._all_steps()} | {g["key"] for g in self._groups()}
+
+    def _groups(self) -> list[dict[str, Any]]:
+        return [
+            i
+            for i in (self.doc.get("approval") or {}).get("steps", [])
+            if i.get("kind") == "parallel"
+        ]
+
     def _step(self, key: str) -> dict[str, Any]:
-        for step in self._steps():
+        for step in self._all_steps():
             if step["key"] == key:
                 return step
         raise OpError(f"there is no step {key!r}", "step")
 
+    def _container(self, key: str) -> list[dict[str, Any]]:
+        """The list holding the step or group ``key``: the route, or a branch's steps."""
+        for item in self._steps():
+            if item["key"] == key:
+                return self._steps()
+            for branch in item.get("branches", []) if item.get("kind") == "parallel" else []:
+                if any(s["key"] == key for s in branch.get("steps", [])):
+                    return branch["steps"]
+        raise OpError(f"there is no step {key!r}", "key")
+
+    def _group(self, key: str) -> dict[str, Any]:
+        for group in self._groups():
+            if group["key"] == key:
+                return group
+        raise OpError(f"there is no parallel group {key!r}", "group")
+
+    def _branch(self, group: str, branch: int, path: str = "branch") -> dict[str, Any]:
+        branches = self._group(group)["branches"]
+        if branch >= len(branches):
+            raise OpError(f"the group {group!r} has {len(branches)} branches", path)
+        return branches[branch]
+
+    def _target(self, group: str | None, branch: int | None) -> list[dict[str, Any]]:
+        """Where a step goes: the route, or a branch (both `group` and `branch` named)."""
+        if group is None and branch is None:
+            return self._steps()
+        if group is None or branch is None:
+            raise OpError("name both the group and the branch", "branch" if group else "group")
+        return self._branch(group, branch).setdefault("steps", [])
+
+    def _new_step(self, taken: set[str]) -> dict[str, Any]:
+        step = {
+            "name": {"zh": "审批", "en": "Approval"},
+            "assignee": {"kind": "manager_of_submitter"},
+        }
+        step["key"] = self._unique("step", taken)
+        taken.add(step["key"])
+        return step
+
     def add_step(self, op: AddStep) -> None:
-        steps = self._steps()
-        taken = {s["key"] for s in steps}
+        steps = self._target(op.group, op.branch)
+        taken = self._route_keys()
         step = (
             copy.deepcopy(op.step)
             if op.step
@@ -704,24 +832,34 @@ class _Draft:
         steps.insert(len(steps) if op.index is None else min(op.index, len(steps)), step)
 
     def move_step(self, op: MoveStep) -> None:
-        steps = self._steps()
-        step = self._step(op.key)
-        steps.remove(step)
-        steps.insert(min(op.index, len(steps)), step)
+        source = self._container(op.key)
+        target = self._target(op.group, op.branch)
+        item = next(i for i in source if i["key"] == op.key)
+        if item.get("kind") == "parallel" and target is not self._steps():
+            raise OpError("a parallel group cannot go inside a branch", "group")
+        if source is not target and source is not self._steps() and len(source) == 1:
+            raise OpError("a branch needs a step; remove the branch instead", "key")
+        source.remove(item)
+        target.insert(len(target) if op.index is None else min(op.index, len(target)), item)
 
     def remove_step(self, op: RemoveStep) -> None:
-        steps = self._steps()
+        steps = self._container(op.key)
+        if steps is not self._steps() and len(steps) == 1:
+            raise OpError("a branch needs a step; remove the branch instead", "key")
         steps.remove(self._step(op.key))
+        self._forget_steps({op.key})
+
+    def _forget_steps(self, keys: set[str]) -> None:
         for p in self.doc.get("permissions", []):
-            if p.get("steps") and op.key in p["steps"]:
-                p["steps"] = [s for s in p["steps"] if s != op.key] or ["draft"]
+            if p.get("steps") and keys & set(p["steps"]):
+                p["steps"] = [s for s in p["steps"] if s not in keys] or ["draft"]
 
     def set_step(self, op: SetStep) -> None:
         step = self._step(op.key)
         if op.name == "key":
             if not isinstance(op.value, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", op.value):
                 raise OpError("a step key is lowercase letters, digits and underscores", "value")
-            if op.value in {s["key"] for s in self._steps()} - {op.key}:
+            if op.value in self._route_keys() - {op.key}:
                 raise OpError(f"there is already a step {op.value!r}", "value")
             for p in self.doc.get("permissions", []):
                 if p.get("steps"):
@@ -733,6 +871,70 @@ class _Draft:
         if op.name == "due" and isinstance(op.value, dict):
             op.value = {k: v for k, v in op.value.items() if v not in (None, "", 0)} or None
         _set_path(step, op.name, op.value)
+
+    def add_group(self, op: AddGroup) -> None:
+        steps = self._steps()
+        taken = self._route_keys()
+        key = self._unique("parallel", taken)
+        taken.add(key)
+        group = {
+            "kind": "parallel",
+            "key": key,
+            "name": {"zh": "并行审批", "en": "In parallel"},
+            "branches": [{"steps": [self._new_step(taken)]}, {"steps": [self._new_step(taken)]}],
+        }
+        steps.insert(len(steps) if op.index is None else min(op.index, len(steps)), group)
+
+    def remove_group(self, op: RemoveGroup) -> None:
+        group = self._group(op.key)
+        self._steps().remove(group)
+        self._forget_steps({s["key"] for b in group["branches"] for s in b.get("steps", [])})
+
+    def add_branch(self, op: AddBranch) -> None:
+        group = self._group(op.group)
+        group["branches"].append({"steps": [self._new_step(self._route_keys())]})
+
+    def remove_branch(self, op: RemoveBranch) -> None:
+        group = self._group(op.group)
+        removed = self._branch(op.group, op.branch).get("steps", [])
+        group["branches"].pop(op.branch)
+        self._forget_steps({s["key"] for s in removed})
+        if len(group["branches"]) > 1:
+            return
+        # One branch left is no longer parallel: its steps take the group's place, and its
+        # condition goes with each of them.
+        rest = group["branches"][0] if group["branches"] else {"steps": []}
+        condition = rest.get("when")
+        for step in rest.get("steps", []):
+            if condition:
+                step["when"] = (
+                    f"({condition}) AND ({step['when']})" if step.get("when") else condition
+                )
+        route = self._steps()
+        at = route.index(group)
+        route[at : at + 1] = rest.get("steps", [])
+
+    def set_branch(self, op: SetBranch) -> None:
+        branch = self._branch(op.group, op.branch)
+        value = op.value.strip() if isinstance(op.value, str) else None
+        if op.name == "when":
+            _set_path(branch, "when", value or None)
+            return
+        name = branch.setdefault("name", {"zh": "", "en": ""})
+        name[op.name.partition(".")[2]] = value or ""
+        if not name["zh"] and not name["en"]:
+            branch.pop("name")
+        elif not name["zh"] or not name["en"]:
+            # A name is in both languages: the one not given yet follows the other.
+            other = name["zh"] or name["en"]
+            name["zh"], name["en"] = name["zh"] or other, name["en"] or other
+
+    def set_group(self, op: SetGroup) -> None:
+        group = self._group(op.key)
+        value = (op.value or "").strip()
+        if not value:
+            raise OpError("a group needs a name", "value")
+        group["name"][op.name.partition(".")[2]] = value
 
     def set_approval(self, op: SetApproval) -> None:
         approval = self.doc.get("approval")

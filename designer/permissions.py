@@ -27,7 +27,7 @@ def resolve_access(
     `submitter` and `approver` that apply to them), while the submission is at `step` (a step
     key, `draft` while it is with its submitter, None once decided)."""
     if step and "approver" in roles and template.approval:
-        for approval_step in template.approval.steps:
+        for approval_step in template.approval.all_steps():
             if approval_step.key == step:
                 for permission in approval_step.permissions:
                     if permission.field == field_key:
@@ -51,6 +51,6 @@ def resolve_access(
 def named_columns(template: Template) -> list[str]:
     """Table columns (`lines.category`) that some permission names on their own."""
     named = {p.field for p in template.permissions if "." in p.field}
-    for step in template.approval.steps if template.approval else ():
+    for step in template.approval.all_steps() if template.approval else ():
         named |= {p.field for p in step.permissions if "." in p.field}
     return sorted(named)

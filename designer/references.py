@@ -34,6 +34,24 @@ def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield index, item
 
 
+def _route_steps(doc: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """(path, step) for every step of the route, those in a parallel group's branches too."""
+    for index, item in _items(_dict(doc.get("approval")).get("steps")):
+        if item.get("kind") != "parallel":
+            yield ("approval", "steps", index), item
+            continue
+        for b, branch in _route_branches(item, index):
+            for p, step in _items(branch.get("steps")):
+                yield (*b, "steps", p), step
+
+
+def _route_branches(
+    group: dict[str, Any], index: int
+) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    for b, branch in _items(group.get("branches")):
+        yield ("approval", "steps", index, "branches", b), branch
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -114,17 +132,23 @@ def _collect(doc: dict[str, Any], issues: list[Issue]) -> _Names:
                     issues.append(Issue(path, f'duplicate column key "{col_key}"'))
                 columns.setdefault(col_key, _text(column.get("type")) or "")
             names.columns[key] = columns
-    for index, step in _items(_dict(doc.get("approval")).get("steps")):
+    groups: set[str] = set()
+    for index, item in _items(_dict(doc.get("approval")).get("steps")):
+        key = _text(item.get("key")) if item.get("kind") == "parallel" else None
+        if key is not None:
+            if key in groups:
+                path = join_path("approval", "steps", index, "key")
+                issues.append(Issue(path, f'duplicate key "{key}"'))
+            groups.add(key)
+    for path, step in _route_steps(doc):
         key = _text(step.get("key"))
         if key is None:
             continue
         if key == DRAFT_STEP:
             message = f'"{DRAFT_STEP}" is reserved for a form still with its submitter'
-            issues.append(Issue(join_path("approval", "steps", index, "key"), message))
-        if key in names.steps:
-            issues.append(
-                Issue(join_path("approval", "steps", index, "key"), f'duplicate step key "{key}"')
-            )
+            issues.append(Issue(join_path(*path, "key"), message))
+        if key in names.steps or key in groups:
+            issues.append(Issue(join_path(*path, "key"), f'duplicate step key "{key}"'))
         names.steps.add(key)
     for index, source in _items(doc.get("data_sources")):
         key = _text(source.get("key"))
@@ -206,9 +230,14 @@ def _formula_sites(doc: dict[str, Any]) -> Iterator[_FormulaSite]:
         yield _FormulaSite(
             ("approval", "auto_approve_when"), approval["auto_approve_when"], None, True
         )
-    for index, step in _items(approval.get("steps")):
+    for path, step in _route_steps(doc):
         if _text(step.get("when")) is not None:
-            yield _FormulaSite(("approval", "steps", index, "when"), step["when"], None, True)
+            yield _FormulaSite((*path, "when"), step["when"], None, True)
+    for index, group in _items(approval.get("steps")):
+        if group.get("kind") == "parallel":
+            for path, branch in _route_branches(group, index):
+                if _text(branch.get("when")) is not None:
+                    yield _FormulaSite((*path, "when"), branch["when"], None, True)
 
 
 def _field_sites(
@@ -324,14 +353,12 @@ def _check_permissions(doc: dict[str, Any], names: _Names, known: frozenset[str]
                 issues.append(
                     Issue(path, f'unknown approval step "{step}"' + did_you_mean(step, names.steps))
                 )
-    for index, step in _items(_dict(doc.get("approval")).get("steps")):
+    for path, step in _route_steps(doc):
         for p, perm in _items(step.get("permissions")):
             key = _text(perm.get("field"))
             problem = _unknown_field(key, names) if key is not None else None
             if problem:
-                issues.append(
-                    Issue(join_path("approval", "steps", index, "permissions", p, "field"), problem)
-                )
+                issues.append(Issue(join_path(*path, "permissions", p, "field"), problem))
     return issues
 
 
@@ -350,15 +377,15 @@ def _check_approval(doc: dict[str, Any], names: _Names, known: frozenset[str]) -
     issues: list[Issue] = []
     if "approval" in doc and doc.get("approval") is not None and doc.get("kind") == "report":
         issues.append(Issue("approval", "only forms have an approval route"))
-    for index, step in _items(_dict(doc.get("approval")).get("steps")):
+    for path, step in _route_steps(doc):
         # Also a model validator; repeated here because pydantic skips a model's own
         # validator when one of its keys is already wrong, and every mistake should show.
         mode, required = step.get("mode"), step.get("required")
         if mode == "n_of_m" and required is None:
             message = 'mode "n_of_m" needs "required": how many must approve'
-            issues.append(Issue(join_path("approval", "steps", index), message))
+            issues.append(Issue(join_path(*path), message))
         assignee = _dict(step.get("assignee"))
-        base = ("approval", "steps", index, "assignee")
+        base = (*path, "assignee")
         kind = assignee.get("kind")
         role = _text(assignee.get("role"))
         if kind == "role" and role is not None and role not in known:

@@ -21,6 +21,7 @@ from quire.runtime.forms import values as form_values
 from quire.runtime.models import Department, Submission, User
 from quire.widgets.base import ParseContext, localized
 
+from .approval import ApprovalStep
 from .model import Template
 from .sentences import explain
 
@@ -33,6 +34,7 @@ _WHY = {
         "runs_unknown": "runs: the condition cannot be checked with these values ({why})",
         "nobody": "; nobody is available to decide it",
         "after_auto": "not reached: the form is approved automatically",
+        "branch_skipped": "skipped with its branch: {why}",
     },
     "zh": {
         "auto": "自动通过：{why}",
@@ -42,6 +44,7 @@ _WHY = {
         "runs_unknown": "执行：用这些值无法判断条件（{why}）",
         "nobody": "；但目前没有可审批的人",
         "after_auto": "不会到达：单据将自动通过",
+        "branch_skipped": "所在分支跳过：{why}",
     },
 }
 
@@ -54,6 +57,9 @@ class SimulatedStep:
     status: str
     assignees: list[User] = field(default_factory=list)
     reason: str = ""
+    #: The parallel group the step is in and its branch (0, 1…); None outside a group.
+    group: str | None = None
+    branch: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +68,8 @@ class SimulatedStep:
             "status": self.status,
             "assignees": [u.username for u in self.assignees],
             "reason": self.reason,
+            "group": self.group,
+            "branch": self.branch,
         }
 
 
@@ -172,37 +180,60 @@ def simulate(
         auto = outcome is True
         if auto:
             auto_reason = why["auto"].format(why=sentence)
-    for step in approval.steps if approval else []:
+    for step, place in approval.places() if approval else ():
         name = localized(step.name, locale)
+        group = place.group.key if place.group else None
         if auto:
-            steps.append(SimulatedStep(step.key, name, "auto_approved", [], auto_reason or ""))
+            steps.append(
+                SimulatedStep(
+                    step.key, name, "auto_approved", [], auto_reason or "", group, place.branch
+                )
+            )
             continue
-        if step.when:
-            outcome, sentence = explain(step.when, document, context, locale, today=today)
+        branch = place.group.branches[place.branch or 0] if place.group else None
+        if branch is not None and branch.when:
+            outcome, sentence = explain(branch.when, document, context, locale, today=today)
             if outcome is False:
+                reason = why["branch_skipped"].format(why=sentence)
                 steps.append(
-                    SimulatedStep(
-                        step.key, name, "skipped", [], why["skipped"].format(why=sentence)
-                    )
+                    SimulatedStep(step.key, name, "skipped", [], reason, group, place.branch)
                 )
                 continue
-            reason = (
-                why["runs_because"].format(why=sentence)
-                if outcome
-                else why["runs_unknown"].format(why=sentence)
-            )
-        else:
-            reason = why["runs_always"]
-        try:
-            people = [a.user for a in routing.assign(step, sample, values, today)]
-        except routing.StepNotNeeded as unneeded:
-            because = unneeded.zh if locale.startswith("zh") else unneeded.en
-            steps.append(
-                SimulatedStep(step.key, name, "skipped", [], why["skipped"].format(why=because))
-            )
-            continue
-        except routing.NoApprover:
-            people = []
-            reason += why["nobody"]
-        steps.append(SimulatedStep(step.key, name, "will_run", people, reason))
+        simulated = _simulate_step(step, name, sample, values, document, context, locale, today)
+        simulated.group, simulated.branch = group, place.branch
+        steps.append(simulated)
     return Simulation(steps, auto, auto_reason, within, department.code)
+
+
+def _simulate_step(
+    step: ApprovalStep,
+    name: str,
+    sample: Submission,
+    values: dict[str, Any],
+    document: dict[str, Any],
+    context: dict[str, Any],
+    locale: str,
+    today: datetime.date,
+) -> SimulatedStep:
+    """One step on the sample: skipped by its condition or its rule, or who is asked."""
+    why = _WHY["zh" if locale.lower().startswith("zh") else "en"]
+    if step.when:
+        outcome, sentence = explain(step.when, document, context, locale, today=today)
+        if outcome is False:
+            return SimulatedStep(step.key, name, "skipped", [], why["skipped"].format(why=sentence))
+        reason = (
+            why["runs_because"].format(why=sentence)
+            if outcome
+            else why["runs_unknown"].format(why=sentence)
+        )
+    else:
+        reason = why["runs_always"]
+    try:
+        people = [a.user for a in routing.assign(step, sample, values, today)]
+    except routing.StepNotNeeded as unneeded:
+        because = unneeded.zh if locale.startswith("zh") else unneeded.en
+        return SimulatedStep(step.key, name, "skipped", [], why["skipped"].format(why=because))
+    except routing.NoApprover:
+        people = []
+        reason += why["nobody"]
+    return SimulatedStep(step.key, name, "will_run", people, reason)

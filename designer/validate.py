@@ -174,14 +174,9 @@ def _check_edit_permissions(template: Template) -> list[Issue]:
             ("permissions", index),
             permission.steps if only_approvers and permission.steps else None,
         )
-    for s, step in enumerate(template.approval.steps if template.approval else ()):
+    for step, place in template.approval.places() if template.approval else ():
         for p, permission in enumerate(step.permissions):
-            check(
-                permission.field,
-                permission.access,
-                ("approval", "steps", s, "permissions", p),
-                None,
-            )
+            check(permission.field, permission.access, (*place.path, "permissions", p), None)
     return issues
 
 

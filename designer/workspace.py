@@ -7,13 +7,14 @@ changes, history: `_shell.html`); the panes below are the form designer's.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from quire.widgets.base import FieldView, localized
 from quire.widgets.registry import WidgetRegistry
 
-from .approval import ApprovalStep
+from .approval import ApprovalStep, ParallelGroup
 from .model import Template
 from .permissions import resolve_access
 from .sentences import describe
@@ -255,7 +256,7 @@ def step_matrix(
     template: Template, registry: WidgetRegistry, locale: str
 ) -> tuple[list[MatrixColumn], list[MatrixRow]]:
     """Approval steps × fields: what each step's approvers see and may change."""
-    steps = template.approval.steps if template.approval else []
+    steps = template.approval.all_steps() if template.approval else []
     columns = [MatrixColumn(s.key, localized(s.name, locale), "step") for s in steps]
     rows = []
     for f in value_fields(template, registry):
@@ -272,7 +273,8 @@ def step_matrix(
 @dataclass
 class RouteNode:
     """One box of the route diagram; `children` follow it (one child in a chain; several
-    would be branches)."""
+    would be branches). A parallel group's box holds its `branches` (each the head of a
+    chain), drawn side by side before its children."""
 
     key: str
     title: str
@@ -282,6 +284,7 @@ class RouteNode:
     reason: str = ""
     children: list[RouteNode] = field(default_factory=list)
     css: str = ""
+    branches: list[RouteNode] = field(default_factory=list)
 
 
 def chain(nodes: list[RouteNode]) -> RouteNode | None:
@@ -294,7 +297,10 @@ def chain(nodes: list[RouteNode]) -> RouteNode | None:
     return head
 
 
-def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> str:
+def assignee_text(
+    step: ApprovalStep, locale: str, labels: dict[str, str], role_names: dict[str, str]
+) -> str:
+    """Who decides at a step, in words; fields and roles by their names, not their keys."""
     rule = step.assignee
     zh = locale.startswith("zh")
     kind = rule.kind
@@ -306,7 +312,8 @@ def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> st
             "submitter_department": ("提交人部门内", "in the submitter's department"),
             "department_field": ("所选部门内", "in the chosen department"),
         }[rule.scope]
-        return f"{scope[0]}的 {rule.role}" if zh else f"{rule.role} {scope[1]}"
+        role = role_names.get(rule.role, rule.role)
+        return f"{scope[0]}的{role}" if zh else f"{role} {scope[1]}"
     if kind == "user":
         return rule.username
     if kind == "user_field":
@@ -332,8 +339,11 @@ def assignee_text(step: ApprovalStep, locale: str, labels: dict[str, str]) -> st
     return f"“{name}”部门的经理" if zh else f"manager of the department in “{name}”"
 
 
-def route_tree(template: Template, locale: str) -> RouteNode | None:
-    """The designed route: start, the auto-approval rule, each step with who and when, end."""
+def route_tree(
+    template: Template, locale: str, role_names: dict[str, str] | None = None
+) -> RouteNode | None:
+    """The designed route: start, the auto-approval rule, each step with who and when, end.
+    `role_names` are the roles' names in the locale (keys stand in for those missing)."""
     zh = locale.startswith("zh")
     document = template.model_dump(mode="json", by_alias=True)
     labels = {f.key: localized(f.label, locale) for f in template.fields}
@@ -349,14 +359,64 @@ def route_tree(template: Template, locale: str) -> RouteNode | None:
                 css="rt-auto",
             )
         )
-    for step in approval.steps if approval else []:
-        detail = assignee_text(step, locale, labels)
+
+    def box(step: ApprovalStep) -> RouteNode:
+        detail = assignee_text(step, locale, labels, role_names or {})
         mode = {"all": ("全部通过", "all must approve"), "n_of_m": ("多人中若干人", "N of M")}
         if step.mode in mode:
             detail += " · " + mode[step.mode][0 if zh else 1]
         reason = ""
         if step.when:
             reason = ("仅当" if zh else "only when ") + describe(step.when, document, locale)
-        nodes.append(RouteNode(step.key, localized(step.name, locale), detail, reason=reason))
+        return RouteNode(step.key, localized(step.name, locale), detail, reason=reason)
+
+    nodes += route_items(template, locale, box)
     nodes.append(RouteNode("end", "完成" if zh else "Done", css="rt-end"))
     return chain(nodes)
+
+
+def route_items(
+    template: Template,
+    locale: str,
+    box: Callable[[ApprovalStep], RouteNode],
+    skipped: Collection[str] = (),
+) -> list[RouteNode]:
+    """The route's items as boxes: ``box`` draws a step; a parallel group becomes a box with
+    its branches, each headed by its name and condition. A branch whose steps are all in
+    ``skipped`` is drawn skipped."""
+    zh = locale.startswith("zh")
+    document = template.model_dump(mode="json", by_alias=True)
+    nodes: list[RouteNode] = []
+    for item in template.approval.steps if template.approval else []:
+        if not isinstance(item, ParallelGroup):
+            nodes.append(box(item))
+            continue
+        branches = []
+        for b, branch in enumerate(item.branches):
+            title = localized(branch.name, locale) or (f"分支 {b + 1}" if zh else f"Branch {b + 1}")
+            reason = ""
+            if branch.when:
+                reason = ("仅当" if zh else "only when ") + describe(branch.when, document, locale)
+            gone = all(s.key in skipped for s in branch.steps)
+            head = RouteNode(
+                f"{item.key}-{b}",
+                title,
+                reason=reason,
+                status="skipped" if gone else "upcoming",
+                css="rt-branch-head",
+            )
+            branches.append(chain([head, *(box(s) for s in branch.steps)]))
+        nodes.append(
+            RouteNode(
+                item.key,
+                localized(item.name, locale),
+                "并行分支：各分支同时开始，全部完成后继续"
+                if zh
+                else "in parallel: the branches start "
+                "together and the route goes on when all are done",
+                status="group",
+                css="rt-group",
+                branches=[b for b in branches if b is not None],
+            )
+        )
+    return nodes

@@ -87,6 +87,9 @@ class SimulatedStep(BaseModel):
     assignees: list[str]
     #: Why, in the caller's language.
     reason: str
+    #: The parallel group (并行分支) the step is in, and its branch (0, 1…); null outside one.
+    group: str | None = None
+    branch: int | None = None
 
 
 class SimulateResponse(BaseModel):

@@ -26,7 +26,17 @@ from ..models import ApprovalTask, Submission, TaskStatus, User, UserStatus, utc
 from . import amend, notify, participants, routing
 from .facts import compute_facts, evaluate_strict, facts_at_submission, figures
 from .handing import hand_over, holder_ids
-from .route import Run, advance, decide, finish, later_steps, open_step, return_targets
+from .route import (
+    Run,
+    advance,
+    decide,
+    decide_again,
+    finish,
+    later_steps,
+    left_by_return,
+    open_step,
+    return_targets,
+)
 from .settings import local_day
 from .state import (
     S,
@@ -153,17 +163,14 @@ def submit(
 
 # --- whose turn it is ----------------------------------------------------------------------------
 def my_open_tasks(actor: User, submission: Submission, today: date) -> list[ApprovalTask]:
-    """The open tasks of the current step ``actor`` may decide now (403/409 when none)."""
+    """The open tasks of the current step ``actor`` may decide now (403/409 when none).
+    While branches run in parallel several steps are current; each task knows its own."""
     if submission.status != S.IN_REVIEW:
         raise Conflict(f"This submission is {submission.status.value}; there is nothing to decide.")
-    mine = [
-        t
-        for t in open_tasks(submission, submission.current_step)
-        if access.may_act_on_task(actor, t, today)
-    ]
+    mine = [t for t in open_tasks(submission) if access.may_act_on_task(actor, t, today)]
     if not mine:
         raise Forbidden("This step is not waiting for you.")
-    conflict = access.separation_of_duties(actor, submission, submission.current_step)
+    conflict = access.separation_of_duties(actor, submission, mine[0].step_key)
     if conflict:
         raise Forbidden(f"You cannot decide on this form: you {conflict}.")
     return mine
@@ -303,7 +310,7 @@ def _edit(
     actor: User, loaded: forms_service.Loaded, data: Any, now: datetime, round: int
 ) -> list[dict[str, Any]]:
     submission, template = loaded.submission, loaded.template
-    my_open_tasks(actor, submission, local_day(now))
+    at = my_open_tasks(actor, submission, local_day(now))[0].step_key
     route_before = later_steps(template, submission, facts_at_submission(submission, template), now)
     changes = forms_service.edit_at_step(actor, loaded, data, today=local_day(now))
     if not changes:
@@ -315,7 +322,7 @@ def _edit(
         for key, applies in route_after.items()
         if route_before.get(key) != applies
     ]
-    for task in open_tasks(submission, submission.current_step):
+    for task in open_tasks(submission):
         task.checks = facts.checks
     zh, en = _route_sentences(template, route)
     record(
@@ -323,7 +330,7 @@ def _edit(
         "edit",
         now=now,
         round=round,
-        step=submission.current_step,
+        step=at,
         actor=actor,
         comment=en,
         details={"changes": changes, "checks": facts.checks, "route": route, "zh": zh, "en": en},
@@ -410,7 +417,9 @@ def _return(actor: User, run: Run, text: str | None, to: Any, again: Any = True)
     target = (to or "submitter") if isinstance(to, str | type(None)) else None
     step = None
     if target not in ("submitter", "draft"):
-        earlier = {s.key: s for s in return_targets(run.template, submission, run.round)}
+        earlier = {
+            s.key: s for s in return_targets(run.template, submission, run.round, task.step_key)
+        }
         if target not in earlier:
             raise Invalid(
                 "Please check where to return the form.",
@@ -426,7 +435,7 @@ def _return(actor: User, run: Run, text: str | None, to: Any, again: Any = True)
         step = earlier[target]
     task.status = TaskStatus.RETURNED
     task.decided_at, task.comment = run.now, text
-    cancel(unfinished_tasks(submission), run.now)
+    cancel(left_by_return(run.template, submission, task.step_key, step and step.key), run.now)
     details: dict[str, Any] = {"to": step.key if step else "submitter"}
     if step is not None:
         details["again"] = again
@@ -451,11 +460,9 @@ def _return(actor: User, run: Run, text: str | None, to: Any, again: Any = True)
         notify.returned(submission.submitter, submission, actor, text)
         return "submitter"
     index, _ = find_step(run.template, step.key) or (0, step)
-    here = find_step(run.template, task.step_key)
     # The decisions to be made again no longer count: the target step's, and those of the
-    # steps between when they decide again.
-    last = here[0] if (here and again) else index + 1
-    redo = {s.key for s in steps_of(run.template)[index:last]}
+    # steps between when they decide again (a parallel group left decides again whole).
+    redo = decide_again(run.template, step.key, task.step_key, again)
     for old in step_tasks_of_round(submission, run.round):
         if old.step_key in redo and old.status == TaskStatus.APPROVED:
             old.status = TaskStatus.CANCELLED

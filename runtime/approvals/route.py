@@ -2,7 +2,10 @@
 tasks and its mode (any / all / N of M), finish the submission when no step is left.
 
 The route is data (the template's steps); these functions move a locked submission along
-it, inside the caller's transaction.
+it, inside the caller's transaction. An item of the route may be a parallel group: every
+branch whose condition holds starts at once, each branch goes on by itself, and the route
+moves past the group once no step of it waits any more (the join). A rejection in any
+branch rejects the submission, which cancels what the other branches still wait for.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from quire.designer.approval import ApprovalStep
+from quire.designer.approval import ApprovalStep, ParallelGroup, Place
 from quire.designer.model import Template
 
 from .. import audit
@@ -82,22 +85,94 @@ def open_step(
 
 
 def advance(run: Run, start: int) -> None:
-    """Open the first step from ``start`` whose condition holds; approve when none is left."""
-    steps = steps_of(run.template)
-    for index in range(start, len(steps)):
-        step = steps[index]
-        if step.when:
-            applies, error = evaluate(step.when, run.facts, run.today)
+    """Open the route from item ``start``: the first step whose condition holds, or every
+    branch of a parallel group at once; approve when nothing is left."""
+    items = run.template.approval.steps if run.template.approval else []
+    for item in range(start, len(items)):
+        entry = items[item]
+        if isinstance(entry, ParallelGroup):
+            if _enter_group(run, item, entry):
+                return
+        elif _try_open(run, _place_of(run.template, entry.key), entry):
+            return
+    finish(run, S.APPROVED)
+
+
+def _place_of(template: Template, key: str) -> Place:
+    found = template.approval.place_of(key) if template.approval else None
+    if found is None:
+        raise Conflict("The step of this task is no longer in the route.")
+    return found[1]
+
+
+def _try_open(run: Run, place: Place, step: ApprovalStep) -> bool:
+    """Open ``step`` when its condition holds and someone may decide it; otherwise record
+    why it is passed and say so (False)."""
+    if step.when:
+        applies, error = evaluate(step.when, run.facts, run.today)
+        if not applies:
+            record(
+                run.submission,
+                "skip",
+                now=run.now,
+                round=run.round,
+                step=step.key,
+                comment=f"condition {step.when} is false",
+                details={"when": step.when, **figures(run.facts)},
+            )
+            return False
+        if error:
+            record(
+                run.submission,
+                "comment",
+                now=run.now,
+                round=run.round,
+                step=step.key,
+                comment=f"condition {step.when} failed ({error}); the step applies",
+            )
+    try:
+        assignments = routing.assign(step, run.submission, run.facts.values, run.today)
+    except routing.DecidedAlready as covered:
+        four_eyes_skip(run, step, covered)
+        return False
+    except routing.StepNotNeeded as unneeded:
+        details = {"zh": unneeded.zh, "en": unneeded.en}
+        record(run.submission, "skip", now=run.now, round=run.round, step=step.key,
+               comment=unneeded.en, details=details)  # fmt: skip
+        return False
+    except routing.NoApprover:
+        raise Conflict(
+            f"Nobody is available to approve the step “{step.name.en}”; "
+            "ask a finance administrator to check the route and the organisation."
+        ) from None
+    open_step(run, place.index, step, assignments)
+    return True
+
+
+def _enter_group(run: Run, item: int, group: ParallelGroup) -> bool:
+    """Start every branch of ``group`` whose condition holds (a branch whose condition is
+    false is skipped, each of its steps with the reason in the history). False when no
+    step of any branch needs deciding, so the route goes straight past the group."""
+    opened = False
+    for b, branch in enumerate(group.branches):
+        if branch.when:
+            applies, error = evaluate(branch.when, run.facts, run.today)
             if not applies:
-                record(
-                    run.submission,
-                    "skip",
-                    now=run.now,
-                    round=run.round,
-                    step=step.key,
-                    comment=f"condition {step.when} is false",
-                    details={"when": step.when, **figures(run.facts)},
-                )
+                for step in branch.steps:
+                    record(
+                        run.submission,
+                        "skip",
+                        now=run.now,
+                        round=run.round,
+                        step=step.key,
+                        comment=f"branch condition {branch.when} is false",
+                        details={
+                            "when": branch.when,
+                            "group": group.key,
+                            "branch": b,
+                            **figures(run.facts),
+                        },
+                    )
                 continue
             if error:
                 record(
@@ -105,27 +180,94 @@ def advance(run: Run, start: int) -> None:
                     "comment",
                     now=run.now,
                     round=run.round,
-                    step=step.key,
-                    comment=f"condition {step.when} failed ({error}); the step applies",
+                    step=branch.steps[0].key,
+                    comment=f"condition {branch.when} failed ({error}); the step applies",
                 )
-        try:
-            assignments = routing.assign(step, run.submission, run.facts.values, run.today)
-        except routing.DecidedAlready as covered:
-            four_eyes_skip(run, step, covered)
-            continue
-        except routing.StepNotNeeded as unneeded:
-            details = {"zh": unneeded.zh, "en": unneeded.en}
-            record(run.submission, "skip", now=run.now, round=run.round, step=step.key,
-                   comment=unneeded.en, details=details)  # fmt: skip
-            continue
-        except routing.NoApprover:
-            raise Conflict(
-                f"Nobody is available to approve the step “{step.name.en}”; "
-                "ask a finance administrator to check the route and the organisation."
-            ) from None
-        open_step(run, index, step, assignments)
+        opened = _run_branch(run, item, b, 0) or opened
+    if opened:
+        _point_at_open_step(run)
+    return opened
+
+
+def _run_branch(run: Run, item: int, branch: int, position: int) -> bool:
+    """Open the first step of a branch from ``position`` that needs deciding (False: the
+    branch is done)."""
+    for step, place in run.template.approval.places() if run.template.approval else ():
+        if (place.item, place.branch) == (item, branch) and (place.position or 0) >= position:
+            if _try_open(run, place, step):
+                return True
+    return False
+
+
+def _after_approval(run: Run, place: Place) -> None:
+    """Where the route goes once the step at ``place`` is approved: the next item, or the
+    next step of its branch; the last step of a branch waits for the other branches."""
+    if place.group is None:
+        advance(run, place.item + 1)
         return
-    finish(run, S.APPROVED)
+    if _run_branch(run, place.item, place.branch or 0, (place.position or 0) + 1):
+        _point_at_open_step(run)
+        return
+    _join(run, place.item, place.group)
+
+
+def _join(run: Run, item: int, group: ParallelGroup) -> None:
+    """A branch is done: the route moves past the group once no other branch still waits."""
+    keys = {step.key for branch in group.branches for step in branch.steps}
+    if any(task.step_key in keys for task in unfinished_tasks(run.submission)):
+        _point_at_open_step(run)
+        return
+    advance(run, item + 1)
+
+
+def resume(run: Run, back: Place, returned: Place) -> None:
+    """After a return without the steps between deciding again: the route opens again at
+    ``back`` (the step that returned the form), once the step at ``returned`` approved it.
+    Inside a branch the branch goes on from ``back`` when the form was returned within that
+    branch; returned out of a group, the whole group decides again (branches join together,
+    so one cannot be resumed alone)."""
+    if back.group is None:
+        advance(run, back.item)
+    elif not back.same_branch(returned):
+        advance(run, back.item)
+    elif not _run_branch(run, back.item, back.branch or 0, back.position or 0):
+        _join(run, back.item, back.group)
+
+
+def _covered_in_parallel(run: Run, place: Place, decided: ApprovalTask) -> None:
+    """Four eyes in parallel: whoever just decided a step (or the one they acted for) may
+    not decide another step of the form, so their open tasks in the other branches of the
+    group are withdrawn; a step nobody else holds is passed, their decision standing for it
+    (as when a later step's only candidate decided an earlier one), and its branch goes on."""
+    if place.group is None or run.submission.status != S.IN_REVIEW:
+        return
+    people = {decided.assignee_id, decided.on_behalf_of_id} - {None}
+    siblings = {
+        s.key: (s, p)
+        for s, p in run.template.approval.places()  # type: ignore[union-attr]
+        if p.item == place.item and p.branch != place.branch
+    }
+    for key, (step, sibling) in siblings.items():
+        tasks = [t for t in unfinished_tasks(run.submission, key)]
+        blocked = [t for t in tasks if t.assignee_id in people]
+        if not blocked:
+            continue
+        cancel(blocked, run.now)
+        if len(blocked) < len(tasks):
+            continue
+        person = decided.on_behalf_of or decided.assignee
+        four_eyes_skip(run, step, routing.DecidedAlready(key, person))
+        _after_approval(run, sibling)
+        if run.submission.status != S.IN_REVIEW:
+            return
+
+
+def _point_at_open_step(run: Run) -> None:
+    """``current_step`` names the first step, in route order, that waits for a decision
+    (while branches run in parallel, several do; each task knows its own step)."""
+    waiting = {t.step_key for t in unfinished_tasks(run.submission)}
+    run.submission.current_step = next((s.key for s in steps_of(run.template) if s.key in waiting),
+                                       run.submission.current_step)  # fmt: skip
 
 
 def four_eyes_skip(run: Run, step: ApprovalStep, covered: routing.DecidedAlready) -> None:
@@ -252,7 +394,7 @@ def decide(
     found = find_step(run.template, task.step_key)
     if found is None:
         raise Conflict("The step of this task is no longer in the route.")
-    index, step = found
+    _, step = found
     task.status = TaskStatus.APPROVED if approve else TaskStatus.REJECTED
     task.decided_at = run.now
     task.comment = comment
@@ -278,12 +420,18 @@ def decide(
     if outcome == "approved":
         cancel(unfinished_tasks(run.submission, step.key), run.now)
         back = _comes_back_to(run, step)
-        advance(run, back if back is not None else index + 1)
+        if back is not None:
+            resume(run, back, _place_of(run.template, step.key))
+        else:
+            place = _place_of(run.template, step.key)
+            _after_approval(run, place)
+            if actor is not None:
+                _covered_in_parallel(run, place, task)
     elif outcome == "rejected":
         finish(run, S.REJECTED, comment)
 
 
-def _comes_back_to(run: Run, step: ApprovalStep) -> int | None:
+def _comes_back_to(run: Run, step: ApprovalStep) -> Place | None:
     """Where the route resumes after ``step`` approved: the step that returned the form to it
     without the steps between deciding again, when that return is the round's latest."""
     latest = db.session.scalar(
@@ -299,15 +447,17 @@ def _comes_back_to(run: Run, step: ApprovalStep) -> int | None:
     details = latest.details if latest is not None else None
     if not isinstance(details, dict) or details.get("to") != step.key:
         return None
-    found = find_step(run.template, details.get("back_to"))
-    return found[0] if found else None
+    found = (
+        run.template.approval.place_of(details.get("back_to")) if run.template.approval else None
+    )
+    return found[1] if found else None
 
 
-def return_targets(template: Template, submission: Submission, round: int) -> list[ApprovalStep]:
-    """Earlier steps of this round that someone approved: where a form can be sent back to."""
-    found = find_step(template, submission.current_step)
-    if found is None:
-        return []
+def return_targets(
+    template: Template, submission: Submission, round: int, here: str | None = None
+) -> list[ApprovalStep]:
+    """Earlier steps of this round that someone approved: where the form at step ``here``
+    (default: the current step) can be sent back to."""
     approved = set(
         db.session.scalars(
             select(ApprovalTask.step_key).where(
@@ -317,16 +467,67 @@ def return_targets(template: Template, submission: Submission, round: int) -> li
             )
         )
     )
-    return [s for s in steps_of(template)[: found[0]] if s.key in approved]
+    return [
+        s for s in earlier_steps(template, here or submission.current_step) if s.key in approved
+    ]
+
+
+def _before(p: Place, at: Place) -> bool:
+    """Does the step at ``p`` come before the one at ``at`` on its way through the route: an
+    earlier item, or earlier in the same branch (a parallel branch is never "before")?"""
+    return p.item < at.item or (p.same_branch(at) and (p.position or 0) < (at.position or 0))
+
+
+def earlier_steps(template: Template, here: str | None) -> list[ApprovalStep]:
+    found = template.approval.place_of(here) if template.approval else None
+    if found is None:
+        return []
+    at = found[1]
+    return [s for s, p in template.approval.places() if _before(p, at)]  # type: ignore[union-attr]
+
+
+def decide_again(template: Template, to: str, here: str, again: bool) -> set[str]:
+    """The steps whose approvals no longer count when the form at ``here`` is returned to
+    ``to``: ``to`` itself; the steps between when they decide again; and every step of the
+    parallel group ``here`` stands in when the form is returned out of it (its branches join
+    together, so they decide again together)."""
+    places = {s.key: p for s, p in template.approval.places()} if template.approval else {}
+    if to not in places or here not in places:
+        return {to}
+    dest, at = places[to], places[here]
+    redo = {to}
+    for key, p in places.items():
+        if again and _before(dest, p) and _before(p, at):
+            redo.add(key)
+        if at.group is not None and not at.same_branch(dest) and p.item == at.item:
+            redo.add(key)
+    return redo
+
+
+def left_by_return(
+    template: Template, submission: Submission, here: str, to: str | None
+) -> list[ApprovalTask]:
+    """The unfinished tasks a return cancels: all of them, or, when the form goes back within
+    its own branch, only that branch's (the other branches carry on)."""
+    tasks = unfinished_tasks(submission)
+    places = {s.key: p for s, p in template.approval.places()} if template.approval else {}
+    if to in places and here in places and places[to].same_branch(places[here]):
+        branch = {key for key, p in places.items() if p.same_branch(places[here])}
+        return [t for t in tasks if t.step_key in branch]
+    return tasks
 
 
 def later_steps(
     template: Template, submission: Submission, facts: Facts, now: datetime
 ) -> dict[str, bool]:
-    """Whether each step after the current one would run, on these facts."""
-    steps = steps_of(template)
-    current = next((i for i, s in enumerate(steps) if s.key == submission.current_step), -1)
-    return {
-        step.key: evaluate(step.when, facts, local_day(now))[0] if step.when else True
-        for step in steps[current + 1 :]
-    }
+    """Whether each step after the current one would run, on these facts (a step in a branch
+    runs when its branch's condition and its own hold)."""
+    places = list(template.approval.places()) if template.approval else []
+    current = next((p.index for s, p in places if s.key == submission.current_step), -1)
+    today = local_day(now)
+    result = {}
+    for step, place in places[current + 1 :]:
+        branch = place.group.branches[place.branch or 0] if place.group else None
+        conditions = [c for c in (branch.when if branch else None, step.when) if c]
+        result[step.key] = all(evaluate(c, facts, today)[0] for c in conditions)
+    return result

@@ -38,7 +38,7 @@ def template_of(submission: Submission) -> Template:
 
 
 def steps_of(template: Template) -> list[ApprovalStep]:
-    return list(template.approval.steps) if template.approval else []
+    return template.approval.all_steps() if template.approval else []
 
 
 def find_step(template: Template, key: str | None) -> tuple[int, ApprovalStep] | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from quire.designer.approval import ApprovalStep
+from quire.designer.approval import ApprovalStep, ParallelGroup
 from quire.designer.model import Template
 
 from .. import access
@@ -62,6 +62,24 @@ class StepView:
 
 
 @dataclass
+class BranchView:
+    """One branch of a parallel group as the route diagram draws it."""
+
+    title: str
+    keys: list[str]
+    #: The branch's condition in words ("only when …"), or why it was skipped.
+    reason: str = ""
+    state: str = "upcoming"
+
+
+@dataclass
+class GroupView:
+    key: str
+    name: str
+    branches: list[BranchView]
+
+
+@dataclass
 class Panel:
     steps: list[StepView]
     events: list[ApprovalEvent]
@@ -75,16 +93,18 @@ class Panel:
     changes: dict[int, list[dict[str, str]]] = field(default_factory=dict)
     #: Per history event id: its remark, the engine's in words (never a formula).
     reasons: dict[int, str] = field(default_factory=dict)
+    #: The route's items in order: a step's key, or a parallel group of branches.
+    items: list[str | GroupView] = field(default_factory=list)
 
 
-def _why_skipped(step: ApprovalStep, template: Template, facts: engine.Facts, locale: str) -> str:
-    """Why a step's condition is false, in words ("total is under 100,000 and within budget"),
-    from the facts the engine routed with; never the formula text."""
+def _why_skipped(formula: str, template: Template, facts: engine.Facts, locale: str) -> str:
+    """Why a step's (or its branch's) condition is false, in words ("total is under 100,000
+    and within budget"), from the facts the engine routed with; never the formula text."""
     from quire.designer.sentences import explain
 
     document = template.model_dump(mode="json", by_alias=True)
     today = engine.local_day(utcnow())
-    return explain(step.when or "", document, facts.context, locale, today=today)[1]
+    return explain(formula, document, facts.context, locale, today=today)[1]
 
 
 def _predict(step: ApprovalStep, submission: Submission, facts: engine.Facts) -> list[str]:
@@ -134,11 +154,19 @@ def build(
     in_round = [e for e in events if e.round == round]
     told = reasons.Reasons(template, facts.context, locale, engine.local_day(utcnow()))
     steps: list[StepView] = []
+    waiting = {t.step_key for t in tasks if t.status == TaskStatus.OPEN}
     current_index = next(
-        (i for i, s in enumerate(engine.steps_of(template)) if s.key == submission.current_step),
+        (
+            i
+            for i, s in enumerate(engine.steps_of(template))
+            if s.key == submission.current_step or s.key in waiting
+        ),
         None,
     )
+    places = dict((s.key, p) for s, p in template.approval.places()) if template.approval else {}
     for index, step in enumerate(engine.steps_of(template)):
+        place = places.get(step.key)
+        branch = place.group.branches[place.branch or 0] if place and place.group else None
         view = StepView(step.key, step.name.text(locale), step.mode, step.required, "upcoming")
         view.events = [e for e in in_round if e.step_key == step.key]
         mine = [t for t in tasks if t.step_key == step.key]
@@ -154,10 +182,14 @@ def build(
         elif skipped is not None:
             said = skipped.details if isinstance(skipped.details, dict) else {}
             view.state = "skipped"
-            view.reason = said.get("zh" if locale.startswith("zh") else "en") or _why_skipped(
-                step, template, facts, locale
+            view.reason = (
+                said.get("zh" if locale.startswith("zh") else "en")
+                or told.comment(skipped)
+                or _why_skipped(step.when or "", template, facts, locale)
             )
-        elif submission.status == S.IN_REVIEW and submission.current_step == step.key:
+        elif submission.status == S.IN_REVIEW and (
+            submission.current_step == step.key or step.key in waiting
+        ):
             view.state = "current"
         elif any(t.status == TaskStatus.RETURNED for t in mine):
             view.state = "returned"
@@ -170,11 +202,14 @@ def build(
         else:
             view.state = "not_reached"
         if view.state == "upcoming":
-            applies = True
-            if step.when:
-                applies, _ = engine.evaluate(step.when, facts, engine.local_day(utcnow()))
+            applies, formula = True, ""
+            for condition in (branch.when if branch else None, step.when):
+                if condition and applies:
+                    applies, _ = engine.evaluate(condition, facts, engine.local_day(utcnow()))
+                    formula = condition
             if not applies:
-                view.state, view.reason = "will_skip", _why_skipped(step, template, facts, locale)
+                view.state = "will_skip"
+                view.reason = _why_skipped(formula, template, facts, locale)
             else:
                 try:
                     view.predicted = _predict(step, submission, facts)
@@ -187,7 +222,8 @@ def build(
         events=events,
         actions=_actions(viewer, submission, round, tasks),
         return_targets=[
-            (s.key, s.name.text(locale)) for s in engine.return_targets(template, submission, round)
+            (s.key, s.name.text(locale))
+            for s in engine.return_targets(template, submission, round, _held_step(viewer, tasks))
         ]
         if submission.status == S.IN_REVIEW
         else [],
@@ -197,6 +233,58 @@ def build(
         auto=next((e for e in in_round if e.action == "auto_approve"), None),
         changes=changes,
         reasons={e.id: text for e in events if (text := told.comment(e))},
+        items=_items(template, steps, locale),
+    )
+
+
+def _items(template: Template, steps: list[StepView], locale: str) -> list[str | GroupView]:
+    """The route's shape for the diagram: step keys, and parallel groups with their branches
+    (each branch's state and condition in words)."""
+    from quire.designer.sentences import describe
+
+    if template.approval is None:
+        return []
+    zh = locale.startswith("zh")
+    views = {v.key: v for v in steps}
+    document = template.model_dump(mode="json", by_alias=True)
+    items: list[str | GroupView] = []
+    for item in template.approval.steps:
+        if not isinstance(item, ParallelGroup):
+            items.append(item.key)
+            continue
+        branches = []
+        for b, branch in enumerate(item.branches):
+            keys = [s.key for s in branch.steps]
+            states = {views[k].state for k in keys if k in views}
+            view = BranchView(
+                branch.name.text(locale)
+                if branch.name
+                else ("分支 %d" if zh else "Branch %d") % (b + 1),
+                keys,
+            )
+            if states and states <= {"skipped", "will_skip"}:
+                view.state = "skipped" if "skipped" in states else "will_skip"
+                view.reason = views[keys[0]].reason or ""
+            elif branch.when:
+                view.reason = ("仅当" if zh else "only when ") + describe(
+                    branch.when, document, locale
+                )
+            branches.append(view)
+        items.append(GroupView(item.key, item.name.text(locale), branches))
+    return items
+
+
+def _held_step(viewer: User, tasks: list[ApprovalTask]) -> str | None:
+    """The step of an open task ``viewer`` may decide now (while branches run in parallel,
+    which one is theirs), if any."""
+    today = engine.local_day(utcnow())
+    return next(
+        (
+            t.step_key
+            for t in tasks
+            if t.status == TaskStatus.OPEN and access.may_act_on_task(viewer, t, today)
+        ),
+        None,
     )
 
 
@@ -208,21 +296,10 @@ def _actions(
     if access.may_edit_submission(viewer, submission):
         actions.add("submit")
     if submission.status == S.IN_REVIEW:
-        holds = any(
-            t.status == TaskStatus.OPEN
-            and t.step_key == submission.current_step
-            and access.may_act_on_task(viewer, t, today)
-            for t in tasks
-        )
-        if (
-            holds
-            and access.separation_of_duties(viewer, submission, submission.current_step) is None
-        ):
+        held = _held_step(viewer, tasks)
+        if held and access.separation_of_duties(viewer, submission, held) is None:
             actions |= {"approve", "reject", "return", "delegate"}
-            if any(
-                t.step_key == submission.current_step and access.may_add_signers(viewer, t, today)
-                for t in tasks
-            ):
+            if any(t.step_key == held and access.may_add_signers(viewer, t, today) for t in tasks):
                 actions.add("add_signer")
     if access.may_copy(viewer, submission, today):
         actions.add("copy")

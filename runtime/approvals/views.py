@@ -195,7 +195,7 @@ def _save_posted_edits(submission_id: int, version: str | None) -> str | None:
 
 
 #: Names an approval form posts besides the fields of the submission.
-_ACTION_FIELDS = _NOT_FIELDS | {"action", "comment", "to"}
+_ACTION_FIELDS = _NOT_FIELDS | {"action", "comment", "to", "again", "position", "mode"}
 
 
 def _posted_step_edits(submission_id: int) -> dict[str, Any] | None:

@@ -26,11 +26,13 @@ from ..approvals.settings import local_day
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import (
+    ApprovalTask,
     Attachment,
     Department,
     FormTemplate,
     Submission,
     SubmissionStatus,
+    TaskStatus,
     User,
     VoucherUse,
     utcnow,
@@ -117,10 +119,25 @@ def _unchecked_values(user: User, template: Template, data: dict[str, Any]) -> l
     return problems
 
 
-def step_of(submission: Submission) -> str | None:
+def step_of(submission: Submission, user: User | None = None) -> str | None:
+    """The step whose permissions apply: while branches run in parallel, the step of the
+    task ``user`` holds (each branch's approvers see what their own step allows)."""
     if submission.status in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
         return DRAFT_STEP
     if submission.status == SubmissionStatus.IN_REVIEW:
+        if user is not None:
+            held = db.session.scalar(
+                select(ApprovalTask.step_key)
+                .where(
+                    ApprovalTask.submission_id == submission.id,
+                    ApprovalTask.status == TaskStatus.OPEN,
+                    access.actionable_tasks(user, _local_today()),
+                )
+                .order_by(ApprovalTask.id)
+                .limit(1)
+            )
+            if held:
+                return held
         return submission.current_step
     return None
 
@@ -144,7 +161,7 @@ def describe(user: User, submission: Submission) -> Loaded:
         template,
         department=submission.department,
         submitter_id=submission.submitter_id,
-        step=step_of(submission),
+        step=step_of(submission, user if approver else None),
         is_approver=approver,
     )
     return Loaded(submission, template, field_access, approver)

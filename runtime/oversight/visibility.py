@@ -139,7 +139,7 @@ def _step_people(template: Template, department: Department, locale: str) -> dic
     if template.approval is None:
         return found
     typical = _typical_submission(department)
-    for step in template.approval.steps:
+    for step in template.approval.all_steps():
         for person in candidates(step, typical, {}):
             found.setdefault(person.id, []).append(localized(step.name, locale))
     return found
@@ -174,7 +174,7 @@ def form_audience(
     steps = _step_people(template, department, locale)
     step_keys = {
         localized(s.name, locale): s.key
-        for s in (template.approval.steps if template.approval else [])
+        for s in (template.approval.all_steps() if template.approval else [])
     }
     words = {
         "reader": ("查阅", "reading"),

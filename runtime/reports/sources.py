@@ -438,7 +438,7 @@ def _rollup_rows(
 
 def _step_names(version: TemplateVersion, locale: str) -> dict[str, str]:
     template = template_service.parsed(version)
-    steps = template.approval.steps if template.approval else []
+    steps = template.approval.all_steps() if template.approval else []
     return {s.key: localized(s.name, locale) for s in steps}
 
 

@@ -198,6 +198,40 @@ def test_finrev_corrects_on_the_web_page_and_everyone_reads_the_change(
     assert "24,800.00" in seen and 'id="step-edit-form"' not in seen
 
 
+def test_finrevs_approve_button_sends_the_corrections_and_the_comment_with_it(
+    claim, submit, act, signed_in, history
+):
+    import re
+
+    c = at_finance(claim, submit, act, "sales1", 20000, 5000)
+    finrev = signed_in("finrev")
+    page = finrev.get(f"/submissions/{c.id}").text
+    # The decision's controls belong to the step-edit form: one 同意 carries the corrections.
+    approve = re.search(rf"<button[^>]*data-testid=\"approve-{c.id}\"[^>]*>", page)
+    assert approve and 'form="step-edit-form"' in approve.group(0)
+    assert re.search(r'<input[^>]*name="comment"[^>]*form="step-edit-form"', page)
+    assert "Save and approve" not in page and 'data-testid="save-and-approve"' not in page
+
+    decided = finrev.post_form(
+        f"/submissions/{c.id}/act",
+        {
+            "version": str(c.version),
+            "approved_amount": "24,800.00",
+            "lines-0-category": "travel",
+            "lines-1-category": "travel",
+            "comment": "核减差旅",
+            "to": "submitter",
+            "again": "1",
+            "action": "approve",
+        },
+        page=f"/submissions/{c.id}",
+    )
+    assert decided.status_code == 303, decided.text[:400]
+    db.session.refresh(c)
+    assert c.data["approved_amount"] == "24800.00" and c.status == S.APPROVED
+    assert [h[1] for h in history(c) if h[0] == "finance"] == ["edit", "approve"]
+
+
 def test_the_history_masks_what_the_viewer_sees_masked():
     from quire.designer.validate import load_template
     from quire.report_templates import builtin_templates

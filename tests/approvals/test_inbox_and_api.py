@@ -16,7 +16,7 @@ def test_the_inbox_lists_my_tasks_with_their_key_figures(claim, submit, api):
     body = api("salesmgr").get("/api/v1/inbox", query_string={"per_page": 200}).json
     item = next(i for i in body["items"] if i["submission_id"] == c.id)
 
-    assert set(body) == {"items", "page", "pages", "total"}
+    assert {"items", "page", "pages", "total"} <= set(body)
     assert {k: item[k] for k in ("form", "step")} == {"form": "expense-claim", "step": "manager"}
     assert item["summary"] == {"submitter": "sales1", "department": "SALES", "total": "25000.00"}
     assert item["since"].endswith("+00:00") and item["due"] and item["task_id"]

@@ -1,6 +1,8 @@
-"""The form designer in Chromium: finadmin builds a travel request from scratch, simulates,
-previews, publishes; sales1 files one; the expense claim's auto-approve limit is lowered and
-the diff read before publishing. A second story drives the designer by keyboard alone.
+"""The form designer in Chromium: finadmin builds a travel request from scratch (the finance
+step may correct the advance), simulates, previews, publishes; sales1 files one, salesmgr
+approves it from the inbox, finrev corrects the advance and approves. The expense claim's
+auto-approve limit is lowered and the diff read before publishing. A second story drives the
+designer by keyboard alone.
 
 Every step waits for the state it needs (a cell, a status, a sentence), never for time.
 """
@@ -135,7 +137,18 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     expect(page.locator("#panel-route .formula-meaning").first).to_be_visible()
     page.press("#s-step_2-when", "Tab")
     expect(page.locator(".route-tree [data-step='step_2'] .rt-reason")).to_contain_text("100,000")
+    # Who decides is said with the role's name, not its key.
+    expect(page.locator(".route-tree [data-step='step_2'] .rt-detail")).to_have_text(
+        "全公司的财务审核"
+    )
     shot(page, "2-route")
+
+    # The finance step may correct the advance: one cell of the step × field matrix.
+    open_tab(page, "permissions")
+    choose(page, "#stepperm-advance-step_2", "edit")
+    expect(page.locator("#stepperm-advance-step_2")).to_have_value("edit")
+    expect(page.locator("#stepperm-advance-step")).to_have_value("")
+    shot(page, "2b-step-permissions")
 
     # Simulate 3,000 and 150,000 for sales1 of SALES.
     open_tab(page, "simulate")
@@ -165,6 +178,7 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     page.select_option("#pv-step", "step")
     page.click("#pv-run")
     expect(page.locator("#preview-result #value-bank_account")).to_contain_text("****")
+    expect(page.get_by_test_id("preview-result")).to_contain_text("在“审批”时看到的样子")
     shot(page, "4-preview")
 
     # Publish with a note.
@@ -187,6 +201,56 @@ def test_finadmin_builds_a_travel_request_and_sales1_files_one(page):  # type: i
     page.wait_for_url("**/submissions/*/edit")
     expect(page.locator("#computed-total")).to_contain_text("3,000")
     shot(page, "5-filed")
+
+    # It is a bigger trip than that: 150,000, so the finance step will run. sales1 submits.
+    page.fill("input[name=lines-0-amount]", "150000")
+    expect(page.locator("#computed-total")).to_contain_text("150,000")
+    page.click("[data-testid=submit]")
+    page.wait_for_url("**/submissions/*")
+    expect(page.locator("#status")).to_have_text("审批中")
+    expect(page.locator(".route-tree [data-step='step_2']")).to_be_visible()
+    number = page.locator("hgroup h1 small").inner_text()
+    shot(page, "5b-submitted")
+
+    # salesmgr finds it in the inbox, opens it and approves.
+    page.context.clear_cookies()
+    sign_in(page, "salesmgr")
+    page.goto("/inbox")
+    item = page.get_by_test_id("inbox-item").filter(has_text=number)
+    expect(item).to_contain_text("150,000.00")
+    shot(page, "5c-inbox")
+    item.get_by_role("link", name=number).click()
+    page.wait_for_url("**/submissions/*")
+    expect(page.locator("#step-edit-form")).to_have_count(0)  # the manager's step edits nothing
+    page.get_by_role("button", name="同意", exact=True).click()
+    expect(page.locator(".flash-ok")).to_contain_text("已同意")
+    expect(page.get_by_test_id("current-step")).to_contain_text("财务审核")
+    shot(page, "5d-manager-approved")
+
+    # finrev opens it from the inbox; the advance is an input at the finance step: 500 → 800.
+    page.context.clear_cookies()
+    sign_in(page, "finrev")
+    page.goto("/inbox")
+    item = page.get_by_test_id("inbox-item").filter(has_text=number)
+    expect(item).to_contain_text("财务审核")
+    item.get_by_role("link", name=number).click()
+    page.wait_for_url("**/submissions/*")
+    form = page.locator("#step-edit-form")
+    expect(form.locator("input[name=advance]")).to_have_value("500.00")
+    expect(form.locator("input[name=destination]")).to_have_count(0)
+    form.locator("input[name=advance]").fill("800")
+    page.fill("#approval input[name=comment]", "预支按标准调整")
+    shot(page, "5e-finance-corrects")
+    # The decision's own 同意 carries the correction (no second button to find).
+    page.get_by_role("button", name="同意", exact=True).click()
+    expect(page.locator("#status")).to_have_text("已批准")
+    changes = page.get_by_test_id("step-edit-changes")
+    expect(changes).to_contain_text("预支金额")
+    expect(changes.locator("del")).to_contain_text("500")
+    expect(changes.locator("ins")).to_contain_text("800")
+    expect(page.locator("#approval .timeline")).to_contain_text("预支按标准调整")
+    shot(page, "5f-approved")
+    assert page.csp_violations == []
 
 
 def test_the_expense_claim_limit_is_lowered_and_the_diff_read_before_publishing(page):  # type: ignore[no-untyped-def]
@@ -251,4 +315,51 @@ def test_the_designer_by_keyboard_alone(page):  # type: ignore[no-untyped-def]
     steps = page.locator(".dz-steps .dz-step")
     expect(steps.nth(1)).to_have_attribute("data-key", "cfo")
     shot(page, "7-keyboard")
+    assert page.csp_violations == []
+
+
+def test_a_refused_json_save_keeps_the_text_and_selects_the_wrong_line(page):  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, "finadmin")
+    page.goto("/designer/templates/cost-allocation/design?tab=json")
+    editor = page.get_by_test_id("json-editor")
+    text = editor.input_value()
+    typed = text.replace('"key": "amount"', '"key": "amount" "note": 1', 1)
+    wrong_line = typed[: typed.index('"note"')].count("\n") + 1
+    editor.fill(typed)
+    page.click("#json-save")
+
+    problem = page.get_by_test_id("json-problem")
+    expect(problem).to_have_attribute("data-line", str(wrong_line))
+    expect(problem).to_contain_text(f"第 {wrong_line} 行")
+    expect(problem).to_contain_text("缺少逗号")
+    expect(editor).to_have_value(typed)
+    # The editor has the wrong place selected, ready to correct.
+    selected = page.evaluate(
+        "() => { const e = document.getElementById('json-document');"
+        " return e.value.slice(0, e.selectionStart).split('\\n').length; }"
+    )
+    assert selected == wrong_line
+    expect(editor).to_be_focused()
+    shot(page, "8-json-refused")
+
+    # A problem of the document itself: its path links to its line in the text.
+    editor.fill(text.replace('"type": "money"', '"type": "monee"', 1))
+    page.click("#json-save")
+    problem = page.get_by_test_id("json-problem")
+    expect(problem.locator(".json-path")).to_have_text("fields[2].type")
+    expect(problem.locator(".json-message")).to_contain_text("未知的字段类型“monee”")
+    expect(problem.locator(".json-message")).to_contain_text("是不是“money”")
+    page.click("#panel-json h2")  # away from the editor, then back by the link
+    problem.locator(".json-at").click()
+    expect(editor).to_be_focused()
+
+    # Corrected, it saves, and the designer shows the same draft.
+    before = version_of(page)
+    editor.fill(text.replace('"zh": "分摊金额"', '"zh": "分摊总额"', 1))
+    page.click("#json-save")
+    saved_after(page, before)
+    expect(page.get_by_test_id("json-problem")).to_have_count(0)
+    open_tab(page, "form")
+    expect(page.locator("#sel-amount")).to_contain_text("分摊总额")
     assert page.csp_violations == []

@@ -122,6 +122,7 @@ def test_simulator_and_preview_on_the_page(signed_in):
         data={"csrf_token": token, "viewer": "salesmgr", "submitter": "sales1", "step": "manager"},
     ).text
     assert "6222 **** **** 1234" in preview  # the bank account is masked for the manager
+    assert "“部门经理审批”" in preview and "“manager”" not in preview  # the step by its name
     own = finadmin.client.post(
         "/designer/templates/expense-claim/design/preview",
         data={"csrf_token": token, "viewer": "sales1", "submitter": "sales1", "step": "draft"},
@@ -168,3 +169,11 @@ def test_the_submission_page_says_why_a_step_will_be_skipped_in_words(api, signe
     page = signed_in("sales1").get(f"/submissions/{claim['id']}").text
     assert 'class="route-tree"' in page and 'data-step="cfo" data-status="will_skip"' in page
     assert "低于 100,000" in page and "OR NOT within_budget" not in page
+
+
+def test_the_route_diagram_names_who_decides_by_role_name(signed_in):
+    html = signed_in("finadmin").get("/designer/templates/expense-claim/design?tab=route").text
+    tree = html[html.index('class="route-tree"') :]
+    finance = tree[tree.index('data-step="finance"') :]
+    detail = finance[: finance.index("</span>")]
+    assert "全公司的财务审核" in detail and "finance_reviewer" not in detail

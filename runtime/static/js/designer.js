@@ -78,19 +78,45 @@
         onUpdate: dropped,
       });
     });
+    const movedStep = (event) => {
+      const into = event.to.dataset;
+      const where = into.group ? { group: into.group, branch: Number(into.branch) } : {};
+      send({ op: "move_step", key: event.item.dataset.key, index: event.newDraggableIndex, ...where });
+    };
     document.querySelectorAll(".dz-steps").forEach((list) => {
       Sortable.create(list, {
         group: "steps",
         draggable: ".dz-step",
         handle: ".dz-grip",
-        onUpdate: (event) => {
-          send({ op: "move_step", key: event.item.dataset.key, index: event.newDraggableIndex });
-        },
+        // A branch's list names its group and branch: a step dropped there goes into it.
+        onUpdate: movedStep,
+        onAdd: movedStep,
       });
     });
   }
 
+  // The JSON view: select a problem's line in the editor and scroll to it.
+  function showJsonLine(link) {
+    const editor = document.getElementById("json-document");
+    if (!editor) return;
+    const lines = editor.value.split("\n");
+    const line = Math.min(Math.max(Number(link.dataset.jsonLine) || 1, 1), lines.length);
+    let start = 0;
+    for (let i = 0; i < line - 1; i += 1) start += lines[i].length + 1;
+    // The whole line, so it stands out; the quote beside the problem marks the column.
+    editor.focus();
+    editor.setSelectionRange(start, start + lines[line - 1].length);
+    const height = parseFloat(getComputedStyle(editor).lineHeight) || 20;
+    editor.scrollTop = Math.max(0, (line - 3) * height);
+  }
+
   document.addEventListener("click", (event) => {
+    const jsonLine = event.target.closest("[data-json-line]");
+    if (jsonLine) {
+      event.preventDefault();
+      showJsonLine(jsonLine);
+      return;
+    }
     const tab = event.target.closest("[data-tab], [data-tab-to]");
     if (tab) {
       showTab(tab.dataset.tab || tab.dataset.tabTo);
@@ -130,7 +156,11 @@
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target && event.detail.target.id === "workspace") wire();
+    if (!event.detail.target || event.detail.target.id !== "workspace") return;
+    wire();
+    // A refused JSON save: the first problem's line is selected in the text kept.
+    const first = document.querySelector("#json-problems [data-json-line]");
+    if (first && !document.getElementById("panel-json").hidden) showJsonLine(first);
   });
   document.addEventListener("DOMContentLoaded", wire);
 })();
