@@ -15,7 +15,14 @@ from pydantic import field_validator, model_validator
 
 from .base import ConnectorConfig
 
-__all__ = ["ACTUALS_RULES", "LINES_COLUMNS", "LINES_QUERY", "ActualsRule", "LedgerActualsSettings"]
+__all__ = [
+    "ACTUALS_RULES",
+    "LEDGER_ACTUALS_WORDS",
+    "LINES_COLUMNS",
+    "LINES_QUERY",
+    "ActualsRule",
+    "LedgerActualsSettings",
+]
 
 #: The query giving one row per posting. Parameters: `year` (required), `department` (a code or
 #: a list of codes). Columns: :data:`LINES_COLUMNS`.
@@ -39,6 +46,29 @@ ActualsRule = Literal["claims_and_ledger", "ledger", "claims"]
 #: approved claim's number (a claim posted to the ledger counts once, as the claim).
 #: ledger: the ledger alone (claims are assumed posted). claims: approved claims alone.
 ACTUALS_RULES: tuple[str, ...] = ("claims_and_ledger", "ledger", "claims")
+
+
+#: What the admin form calls these settings (a connector mixing them in adds these words to its
+#: own `setting_words`).
+LEDGER_ACTUALS_WORDS: dict[str, dict[str, str]] = {
+    "actuals": {
+        "zh": "预算实际数口径",
+        "en": "Budget actuals from",
+        "help_zh": "下面未列出的科目的实际数来源：claims_and_ledger（默认：已批准报销单 + "
+        "凭证号不是报销单号的总账分录，已过账的报销单只计一次）、ledger（仅总账）或 claims"
+        "（仅已批准报销单）。",
+    },
+    "ledger_accounts": {
+        "zh": "仅按总账计实际数的科目",
+        "en": "Accounts counted from the ledger alone",
+        "help_zh": "每行一个科目代码（如 travel）：这些科目的实际数只取总账，不再计报销单。",
+    },
+    "claims_accounts": {
+        "zh": "仅按报销单计实际数的科目",
+        "en": "Accounts counted from claims alone",
+        "help_zh": "每行一个科目代码：这些科目的实际数只取已批准报销单，总账分录不计。",
+    },
+}
 
 
 class LedgerActualsSettings(ConnectorConfig):

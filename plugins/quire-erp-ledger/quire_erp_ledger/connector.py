@@ -26,7 +26,7 @@ from quire.plugins.base import (
     check_limit,
 )
 from quire.plugins.builtin.sql import SqlConnector, SqlDatabaseConfig
-from quire.plugins.ledger import LINES_QUERY, LedgerActualsSettings
+from quire.plugins.ledger import LEDGER_ACTUALS_WORDS, LINES_QUERY, LedgerActualsSettings
 
 from .schema import LedgerTables, ledger_tables
 
@@ -96,6 +96,7 @@ class ErpLedgerConnector(SqlConnector):
     version: ClassVar[str] = "0.1.0"
     Config: ClassVar[type[ConnectorConfig]] = ErpLedgerConfig
     setting_words: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        **LEDGER_ACTUALS_WORDS,
         "company": {
             "zh": "公司代码",
             "en": "Company code",
@@ -105,23 +106,6 @@ class ErpLedgerConnector(SqlConnector):
             "zh": "表名前缀",
             "en": "Table prefix",
             "help_zh": "此 ERP 安装中总账表的前缀，例如 erp_。",
-        },
-        "actuals": {
-            "zh": "实际数来源",
-            "en": "Where actuals come from",
-            "help_zh": "未在下面列出的科目的实际数：claims_and_ledger（已批准报销加上参考号"
-            "不是报销单号的总账过账，已过账的报销只算一次）、ledger（只算总账）"
-            "或 claims（只算已批准报销）。",
-        },
-        "ledger_accounts": {
-            "zh": "只取总账的科目",
-            "en": "Accounts from the ledger alone",
-            "help_zh": "实际数只取总账的科目，每行一个（如 travel）。",
-        },
-        "claims_accounts": {
-            "zh": "只取报销的科目",
-            "en": "Accounts from claims alone",
-            "help_zh": "实际数只取已批准报销的科目，每行一个；这些科目的总账过账不计入。",
         },
     }
     capabilities: ClassVar[Capabilities] = Capabilities(filter_pushdown=True, lookup=True)
