@@ -132,6 +132,8 @@ def _parse_parameter(
             )
         return dept, f"{dept.code} {dept.name(locale)}"
     if kind == "status":
+        if text == "all":  # a status parameter with a default: "all" lifts it
+            return None, localized(Bilingual(**ALL), locale)
         try:
             return SubmissionStatus(text).value, text
         except ValueError:

@@ -116,6 +116,11 @@ def test_the_expense_ledger_has_one_row_per_line_filtered_by_month_and_status(sa
     assert {r["department"] for r in march.rows} == {"SALES-E", "RD"}
     in_review = engine.run(user("cfo"), "expense-ledger", {"status": "in_review"})
     assert [r["amount"] for r in in_review.rows] == [Decimal("99999.00")]
+    # "All statuses" lifts the default, and the sentence says the total mixes them.
+    everything = engine.run(user("cfo"), "expense-ledger", {"year": str(YEAR), "status": "all"})
+    assert len(everything.rows) == 7
+    assert {r["status"] for r in everything.rows} == {"approved", "in_review"}
+    assert everything.basis == ["包含所有状态：合计把各状态的金额加在一起。"]
 
 
 def test_someone_elses_draft_never_shows_in_a_report(claim, user):
