@@ -527,6 +527,11 @@ def owns_export(user: User | None, job: Any) -> bool:
     return _signed_in(user) and user is not None and job.owner_id == user.id
 
 
+def owns_phrase(user: User | None, phrase: Any) -> bool:
+    """A saved phrase (常用语) is its owner's alone: only they use or delete it."""
+    return _signed_in(user) and user is not None and phrase.user_id == user.id
+
+
 # --- reading submissions ------------------------------------------------------------------------
 
 

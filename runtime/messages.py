@@ -16,6 +16,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = (
+    # Saved phrases (approvals.phrases).
+    _l("Please type the phrase."),
+    _l("The phrase is too long."),
+    _l("You have as many saved phrases as can be kept; delete one first."),
+    _l("No such phrase."),
     # User status values (models.org.UserStatus), shown as _(status.value).
     _l("active"),
     _l("on_leave"),

@@ -17,14 +17,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import access
-from ..errors import QuireError
+from ..errors import NotFound, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..forms import templates as template_service
 from ..models import Department, Submission
 from ..numbers import parse_id, parse_int
 from ..pagination import paginate, parse_page_args
-from . import budget, engine, notify, timeline
+from . import budget, engine, notify, phrases, timeline
 
 bp = Blueprint("approvals", __name__)
 
@@ -70,7 +70,13 @@ def _approval_context() -> dict[str, Any]:
             return False
         return form_key != budget.BUDGET_FORM and bool(budget.amount_columns(template))
 
+    def my_phrases() -> list[str]:
+        if not current_user.is_authenticated:
+            return []
+        return phrases.offered(current_user, _locale())
+
     return {
+        "my_phrases": my_phrases,
         "budget_applies": budget_applies,
         "now_utc": engine.utcnow(),
         "inbox_count": inbox_count,
@@ -195,7 +201,15 @@ def _save_posted_edits(submission_id: int, version: str | None) -> str | None:
 
 
 #: Names an approval form posts besides the fields of the submission.
-_ACTION_FIELDS = _NOT_FIELDS | {"action", "comment", "to", "again", "position", "mode"}
+_ACTION_FIELDS = _NOT_FIELDS | {
+    "action",
+    "comment",
+    "to",
+    "again",
+    "position",
+    "mode",
+    "save_phrase",
+}
 
 
 def _posted_step_edits(submission_id: int) -> dict[str, Any] | None:
@@ -292,6 +306,13 @@ def act(submission_id: int):  # type: ignore[no-untyped-def]
             mode=request.form.get("mode") or None,
             again=request.form.get("again", "1") != "0",
         )
+        comment = (request.form.get("comment") or "").strip()
+        if request.form.get("save_phrase") and comment:
+            try:
+                with db.session.begin_nested():
+                    phrases.save(current_user, comment)
+            except QuireError as exc:  # the decision stands; only the phrase is not kept
+                flash(_("The comment was not saved as a phrase: %(why)s", why=_(exc.message)))
 
     return _commit_and_return(submission_id, decide, _(ACTION_DONE.get(action, "Done.")))
 
@@ -323,6 +344,40 @@ def _amend(submission_id: int) -> Any:
     if "forms.edit" in current_app.view_functions:
         return redirect(url_for("forms.edit", submission_id=revision.id), code=303)
     return redirect(notify.submission_path(revision.id), code=303)
+
+
+@bp.route("/phrases", methods=["GET", "POST"])
+@login_required
+def phrases_page():  # type: ignore[no-untyped-def]
+    """The approver's saved phrases (常用语): add and delete."""
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "delete":
+                phrase_id = parse_id(request.form.get("phrase"))
+                if phrase_id is None:
+                    raise NotFound("No such phrase.")
+                phrases.delete(current_user, phrase_id)
+                message = _("Phrase deleted.")
+            else:
+                phrases.save(current_user, request.form.get("text"))
+                message = _("Phrase saved.")
+        except QuireError as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(message, "ok")
+            return redirect(url_for("approvals.phrases_page"), code=303)
+    return (
+        render_template(
+            "approvals/phrases.html",
+            saved=phrases.phrases_of(current_user),
+            limit=phrases.MAX_PHRASES,
+        ),
+        status,
+    )
 
 
 @bp.post("/inbox/bulk-approve")

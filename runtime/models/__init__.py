@@ -1,7 +1,14 @@
 """Database models. Import from here so Alembic sees every table."""
 
 from .allocation import AllocationLine, AllocationRule, AllocationRun
-from .approvals import ApprovalEvent, ApprovalTask, Notification, SubmissionCopy, TaskStatus
+from .approvals import (
+    ApprovalEvent,
+    ApprovalTask,
+    Notification,
+    SavedPhrase,
+    SubmissionCopy,
+    TaskStatus,
+)
 from .audit import AuditEvent, AuditHead
 from .auth import ApiToken, SignInFailure, UserSession
 from .base import Base, utcnow
@@ -30,6 +37,7 @@ from .reviews import (
 )
 
 __all__ = [
+    "SavedPhrase",
     "AccessReviewCampaign",
     "AccessReviewItem",
     "CampaignStatus",

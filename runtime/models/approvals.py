@@ -173,3 +173,20 @@ class Notification(Base):
 
     def __repr__(self) -> str:
         return f"<Notification {self.kind} to {self.user_id}>"
+
+
+class SavedPhrase(Base):
+    """An approver's own saved comment (常用语), offered as they type a decision's comment."""
+
+    __tablename__ = "saved_phrases"
+    __table_args__ = (UniqueConstraint("user_id", "text", name="uq_saved_phrases_user_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose phrase: only they see, use or delete it.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The comment as it will be written into the decision.
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SavedPhrase {self.id} of {self.user_id}>"
