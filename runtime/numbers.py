@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from werkzeug.routing import BaseConverter, ValidationError
@@ -33,6 +34,16 @@ def parse_int(text: Any, *, minimum: int = 0, maximum: int = DB_INT_MAX) -> int 
     else:
         return None
     return value if minimum <= value <= maximum else None
+
+
+def parse_date(value: Any) -> date | None:
+    """A day given as a date or typed as ISO text (``2026-12-15``), else None."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        return None
 
 
 def parse_id(text: Any) -> int | None:

@@ -39,6 +39,7 @@ from ..models import (
     SubmissionStatus,
     User,
 )
+from ..numbers import parse_date, parse_int
 
 BUDGET_FORM = budget_service.BUDGET_FORM
 #: A department's place in a round, in the order finance reads them.
@@ -95,7 +96,7 @@ class RoundRequest:
 def parse_request(raw: Mapping[str, Any], today: date) -> RoundRequest:
     """Check a round's fields, reporting every problem at once by field name."""
     problems: list[Detail] = []
-    year = _int(raw.get("fiscal_year"))
+    year = parse_int(raw.get("fiscal_year"))
     if year is None or not 2000 <= year <= 2100:
         problems.append(Detail("fiscal_year", "must be a year such as 2027"))
     code = str(raw.get("department") or "").strip()
@@ -106,7 +107,7 @@ def parse_request(raw: Mapping[str, Any], today: date) -> RoundRequest:
         problems.append(
             Detail("department", f"unknown department {code!r}" if code else "is required")
         )
-    deadline = _date(raw.get("deadline"))
+    deadline = parse_date(raw.get("deadline"))
     if deadline is None:
         problems.append(Detail("deadline", "must be a date (YYYY-MM-DD)"))
     elif deadline < today:
@@ -114,7 +115,9 @@ def parse_request(raw: Mapping[str, Any], today: date) -> RoundRequest:
     kind = str(raw.get("kind") or RoundKind.ANNUAL.value)
     if kind not in {k.value for k in RoundKind}:
         problems.append(Detail("kind", "must be annual or reforecast"))
-    from_quarter = _int(raw.get("from_quarter")) if kind == RoundKind.REFORECAST.value else None
+    from_quarter = (
+        parse_int(raw.get("from_quarter")) if kind == RoundKind.REFORECAST.value else None
+    )
     if kind == RoundKind.REFORECAST.value and from_quarter not in (2, 3, 4):
         problems.append(Detail("from_quarter", "must be 2, 3 or 4"))
     instructions = str(raw.get("instructions") or "").strip() or None
@@ -126,7 +129,7 @@ def parse_request(raw: Mapping[str, Any], today: date) -> RoundRequest:
     unknown = [r for r in reference if r not in REFERENCES]
     if unknown:
         problems.append(Detail("reference", "must be among " + ", ".join(REFERENCES)))
-    remind = _int(raw.get("remind_days"))
+    remind = parse_int(raw.get("remind_days"))
     remind = 3 if raw.get("remind_days") in (None, "") else remind
     if remind is None or not 0 <= remind <= 60:
         problems.append(Detail("remind_days", "must be a number of days from 0 to 60"))
@@ -143,22 +146,6 @@ def parse_request(raw: Mapping[str, Any], today: date) -> RoundRequest:
         from_quarter=from_quarter,
         remind_days=int(remind or 0),
     )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _subtree(department: Department) -> list[Department]:

@@ -34,6 +34,7 @@ from ..models import (
     User,
     UserStatus,
 )
+from ..numbers import parse_date, parse_int
 
 MAX_TITLE = 200
 MAX_COMMENT = 2000
@@ -89,12 +90,12 @@ def parse_request(raw: Mapping[str, Any], today: date) -> CampaignRequest:
             problems.append(
                 Detail("department", f"unknown department {code!r}" if code else "is required")
             )
-    due = _date(raw.get("due_date"))
+    due = parse_date(raw.get("due_date"))
     if due is None:
         problems.append(Detail("due_date", "must be a date (YYYY-MM-DD)"))
     elif due < today:
         problems.append(Detail("due_date", "must not be in the past"))
-    remind = 3 if raw.get("remind_days") in (None, "") else _int(raw.get("remind_days"))
+    remind = 3 if raw.get("remind_days") in (None, "") else parse_int(raw.get("remind_days"))
     if remind is None or not 0 <= remind <= 60:
         problems.append(Detail("remind_days", "must be a number of days from 0 to 60"))
     recurrence = str(raw.get("recurrence") or "").strip() or None
@@ -104,22 +105,6 @@ def parse_request(raw: Mapping[str, Any], today: date) -> CampaignRequest:
         raise Invalid("Please check the campaign.", problems)
     assert due is not None and remind is not None
     return CampaignRequest(title, kind, department, due, remind, recurrence)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def add_quarter(day: date) -> date:
@@ -401,7 +386,7 @@ def parse_decision(raw: Mapping[str, Any], today: date) -> Decision:
             if department is None:
                 problems.append(Detail("department", f"unknown department {code!r}"))
         if raw.get("valid_until") not in (None, ""):
-            valid_until = _date(raw.get("valid_until"))
+            valid_until = parse_date(raw.get("valid_until"))
             if valid_until is None:
                 problems.append(Detail("valid_until", "must be a date (YYYY-MM-DD)"))
             elif valid_until <= today:
