@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
-from . import jobs
+from . import generation, jobs
 from .errors import BadRequest, Detail
 from .extensions import babel, csrf, db, migrate
 from .input_text import lone_surrogate_path
@@ -105,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import observability
 
     observability.init_app(app)
+    generation.init_app(app)
 
     from .admin.views import bp as admin_bp
     from .allocation.views import bp as allocation_bp

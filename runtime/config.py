@@ -36,6 +36,7 @@ ENV_KEYS: dict[str, type] = {
     "UNUSED_GRANT_DAYS": int,
     "REPORT_EXPORT_KEEP_HOURS": int,
     "REPORT_MAIL_ATTACH_MAX_BYTES": int,
+    "ANSWER_CACHE_SECONDS": int,
     "WORKBOOK_MAX_BYTES": int,
     "DATASOURCE_FILE_MAX_BYTES": int,
     "VIRUS_SCAN_COMMAND": str,
@@ -93,6 +94,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "BASE_URL": None,  # unset: where ``quire serve`` listens (http://127.0.0.1:5000 otherwise)
         # Scheduled reports are attached to their email up to this size (else a link only).
         "REPORT_MAIL_ATTACH_MAX_BYTES": 10 * 1024 * 1024,
+        # Read answers (inbox, lists, reports) kept per reader until the data changes, at most
+        # this long; 0 turns the cache off (runtime/api/answer_cache.py).
+        "ANSWER_CACHE_SECONDS": 60,
         # Report exports with more rows than this run as background jobs.
         "REPORT_EXPORT_ASYNC_ROWS": 5000,
         # Grant hygiene: accounts without a sign-in, grants without a use, for this many days.

@@ -7,7 +7,7 @@ read-only.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -286,9 +286,8 @@ def grant_create(username: str):  # type: ignore[no-untyped-def]
             or None,
             period_from=_month(form.period_from.data),
             period_until=_month(form.period_until.data),
-            valid_until=datetime.combine(form.valid_until.data, time.max, tzinfo=UTC)
-            if form.valid_until.data
-            else None,
+            # Through the end of that day where the company is, not in UTC.
+            valid_until=clock.end_of_day(form.valid_until.data) if form.valid_until.data else None,
             note=form.note.data or None,
         )
     except Invalid as exc:

@@ -16,7 +16,7 @@ from ..forms import values as form_values
 from ..models import ApprovalEvent, ApprovalTask
 from ..openapi import answers, spec
 from ..pagination import paginate, parse_page_args
-from . import bp
+from . import answer_cache, bp
 from .serialize import PageQuery, iso
 from .submissions import Submission
 
@@ -276,6 +276,7 @@ INBOX_API_SORTS = {
 @bp.get("/inbox")
 @login_required
 @spec.validate(query=InboxQuery, resp=answers(InboxList, 400, 401, 422), tags=["approvals"])
+@answer_cache.kept
 def inbox():  # type: ignore[no-untyped-def]
     """Tasks waiting for me, including those delegated to me."""
     sort = request.args.get("sort", "-since")

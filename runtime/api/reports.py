@@ -20,7 +20,7 @@ from ..models import ExportJob
 from ..openapi import answers, spec
 from ..reports import engine, export
 from ..reports.links import api_link
-from . import bp
+from . import answer_cache, bp
 
 
 class ReportColumnOut(BaseModel):
@@ -156,6 +156,7 @@ def list_reports():  # type: ignore[no-untyped-def]
 @spec.validate(
     query=ReportQuery, resp=answers(ReportOut, 400, 401, 403, 404, 422), tags=["reports"]
 )
+@answer_cache.kept
 def get_report(key: str):  # type: ignore[no-untyped-def]
     """Run a report: {columns, rows, totals}, scoped to the caller's rows; a bad parameter is 422
     naming it, a department outside the caller's scope 404."""

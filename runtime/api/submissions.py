@@ -14,7 +14,7 @@ from ..forms import service
 from ..forms import values as form_values
 from ..openapi import ErrorDetail, answers, spec
 from ..pagination import paginate, parse_page_args
-from . import bp
+from . import answer_cache, bp
 from .auth import json_body
 from .serialize import PageQuery, iso
 
@@ -148,6 +148,7 @@ def create_submission(key: str):  # type: ignore[no-untyped-def]
 @bp.get("/submissions")
 @login_required
 @spec.validate(query=SubmissionQuery, resp=answers(SubmissionList, 400, 401), tags=["submissions"])
+@answer_cache.kept
 def list_submissions():  # type: ignore[no-untyped-def]
     """Submissions in the caller's scope, newest first (no field data)."""
     page, per_page = parse_page_args(request.args)
@@ -164,6 +165,7 @@ def list_submissions():  # type: ignore[no-untyped-def]
 @bp.get("/submissions/<int:submission_id>")
 @login_required
 @spec.validate(resp=answers(SubmissionRead, 401, 404), tags=["submissions"])
+@answer_cache.kept
 def get_submission(submission_id: int):  # type: ignore[no-untyped-def]
     """One submission: hidden fields absent, masked fields masked."""
     loaded = service.load(current_user, submission_id)

@@ -7,7 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..errors import Detail, Invalid, TooManyRequests, Unauthorized
@@ -229,18 +230,24 @@ def revoke_token(token: ApiToken, actor: User | None, *, reason: str = "revoked"
         )
 
 
+#: Built once: every API request asks it, and building the statement costs more than running it.
+_TOKEN_LOOKUP = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user))
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")),
+    )
+)
+
+
 def user_for_token(clear: str, now: datetime | None = None) -> User | None:
     """The active user behind a bearer token, or None (revoked, expired, user left)."""
     if not clear or not clear.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    token = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _digest(clear),
-            ApiToken.revoked_at.is_(None),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-        )
-    )
+    token = db.session.scalar(_TOKEN_LOOKUP, {"digest": _digest(clear), "now": now})
     if token is None or token.user.status == UserStatus.LEFT:
         return None
     # Record use at most once a minute to keep reads cheap.

@@ -32,7 +32,7 @@ from quire.plugins.reach import Reach, parse_networks
 from quire.plugins.registry import ConnectorRegistry, UnknownConnector, discover
 from quire.widgets.base import control_characters
 
-from .. import audit
+from .. import audit, generation
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound, QuireError
 from ..extensions import db
 from ..models import DataSource, FormTemplate, TemplateVersion, User
@@ -184,12 +184,15 @@ def guarded(
         raise SourceUnavailableError(
             f"The data source {source.key!r} is not configured correctly: {exc.message}"
         ) from exc
+    ttl_s = float(source.cache_ttl_s or 0)
+    if source.connector != "submissions":  # anything but Quire's own database
+        generation.outside_read(ttl_s)
     return GuardedSource(
         source=source.key,
         connector=connector,
         timeout_s=float(source.timeout_s or 15),
         cache=result_cache(),
-        ttl_s=float(source.cache_ttl_s or 0),
+        ttl_s=ttl_s,
     )
 
 

@@ -24,6 +24,7 @@ from .forms import (
     TemplateVersion,
     VoucherUse,
 )
+from .generation import DataGeneration
 from .governance import SodException, SodRule
 from .hr import EmployeeRecord
 from .org import Department, Role, RoleGrant, User, UserStatus
@@ -37,6 +38,7 @@ from .reviews import (
 )
 
 __all__ = [
+    "DataGeneration",
     "SavedPhrase",
     "AccessReviewCampaign",
     "AccessReviewItem",

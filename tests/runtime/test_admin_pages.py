@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from quire.runtime import clock
 from quire.runtime.extensions import db
 from quire.runtime.models import AuditEvent, RoleGrant
 
@@ -202,3 +204,24 @@ def test_unknown_pages_and_objects_are_404_not_500(signed_in):
     assert admin.get("/admin/departments/NOPE").status_code == 404
     assert admin.get("/admin/roles/nope").status_code == 404
     assert admin.get("/admin/users?page=abc").status_code == 400
+
+
+def test_a_grant_valid_until_a_day_ends_at_midnight_where_the_company_is(signed_in):
+    """Valid until 31 Dec means through 23:59:59 Shanghai time (the demo's zone), which is
+    15:59:59 UTC, not through 23:59:59 UTC, eight hours into 1 January there."""
+    admin = signed_in("admin")
+    response = admin.post_form(
+        "/admin/users/rd1/grants",
+        {
+            "g-role": "dept_manager",
+            "g-department": "RD",
+            "g-valid_until": "2026-12-31",
+            "g-note": "until new year",
+        },
+        page="/admin/users/rd1",
+    )
+    assert response.status_code == 302, response.text
+    grant = db.session.scalars(select(RoleGrant).where(RoleGrant.note == "until new year")).one()
+    last_minute = datetime(2026, 12, 31, 23, 59, tzinfo=clock.zone())
+    assert grant.is_current(last_minute.astimezone(UTC))
+    assert not grant.is_current((last_minute + timedelta(minutes=1)).astimezone(UTC))

@@ -7,7 +7,15 @@ look at the statements it prints before raising it.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+
+
+@pytest.fixture(autouse=True)
+def _build_every_answer(app):  # type: ignore[no-untyped-def]
+    """These caps are about building an answer; a kept one costs two statements
+    (tests/runtime/test_answer_cache.py)."""
+    app.config["ANSWER_CACHE_SECONDS"] = 0
 
 
 def _count(count_queries, client, url):  # type: ignore[no-untyped-def]

@@ -1,0 +1,126 @@
+"""Read answers are kept per reader until the data generation moves (runtime/api/answer_cache.py).
+
+What must hold: a kept answer is never stale after a committed write by anyone, never
+another reader's, never in another language, and never older than an outside source's
+cache time; and serving one costs the token check and the generation, nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import jsonify
+from sqlalchemy import select, update
+
+from quire.runtime import clock, generation
+from quire.runtime.api import answer_cache
+from quire.runtime.extensions import db
+from quire.runtime.models import Base, Department, Submission
+
+
+def test_a_kept_answer_costs_the_token_check_and_the_generation(api, count_queries):
+    salesmgr = api("salesmgr")
+    first = salesmgr.get("/api/v1/inbox")
+    with count_queries() as seen:
+        again = salesmgr.get("/api/v1/inbox")
+    assert again.status_code == 200 and again.json == first.json
+    assert len(seen) == 2, str(seen)
+
+
+def test_a_decision_by_someone_else_is_seen_at_once(api):
+    salesmgr, finrev = api("salesmgr"), api("finrev")
+    waiting = finrev.get("/api/v1/inbox").json
+    before = salesmgr.get("/api/v1/inbox").json
+    assert before["items"], "the demo leaves salesmgr something to approve"
+    task = before["items"][0]
+    decided = salesmgr.post(
+        f"/api/v1/submissions/{task['submission_id']}/actions",
+        json={"action": "approve", "version": task["version"]},
+    )
+    assert decided.status_code == 200, decided.json
+    after = salesmgr.get("/api/v1/inbox").json
+    assert task["task_id"] not in [t["task_id"] for t in after["items"]]
+    assert after["total"] == before["total"] - 1
+    # The next step's people see it too, on their own kept answers.
+    assert finrev.get("/api/v1/inbox").json != waiting
+
+
+def test_a_core_update_outside_the_orm_moves_the_generation(app):
+    with app.app_context():
+        before = generation.current()
+        db.session.execute(
+            update(Department).where(Department.code == "SALES").values(name_zh="销售部")
+        )
+        db.session.commit()
+        assert generation.current() == before + 1
+
+
+def test_a_rollback_or_a_read_leaves_it_alone(app):
+    with app.app_context():
+        before = generation.current()
+        db.session.scalars(select(Submission).limit(3)).all()
+        db.session.commit()
+        db.session.execute(update(Department).values(name_zh="x"))
+        db.session.rollback()
+        assert generation.current() == before
+
+
+def test_readers_and_languages_never_share_an_answer(api):
+    cfo, salesmgr = api("cfo"), api("salesmgr")
+    url = "/api/v1/submissions?page=1"
+    assert cfo.get(url).json["total"] > salesmgr.get(url).json["total"]
+    assert cfo.get(url).json["total"] > salesmgr.get(url).json["total"]
+    report = "/api/v1/reports/budget-vs-actual"
+    zh = cfo.get(report, headers={"Accept-Language": "zh-CN"}).json
+    en = cfo.get(report, headers={"Accept-Language": "en"}).json
+    assert zh["title"] != en["title"]
+
+
+def test_the_next_minute_builds_a_new_answer(app, api):
+    calls = _counting_route(app)
+    reader = api("salesmgr")
+    reader.get("/test-only/answer")
+    reader.get("/test-only/answer")
+    assert calls == [1]
+    with clock.moved_to(clock.now() + timedelta(minutes=1)):
+        reader.get("/test-only/answer")
+    assert calls == [2]
+
+
+def test_outside_data_is_kept_no_longer_than_its_source_allows(app, api):
+    calls = _counting_route(app, outside_ttl=0)
+    reader = api("salesmgr")
+    reader.get("/test-only/answer")
+    reader.get("/test-only/answer")
+    assert calls == [2], "a source read afresh every time makes the answer uncacheable"
+
+
+def test_off_means_off(app, api):
+    app.config["ANSWER_CACHE_SECONDS"] = 0
+    calls = _counting_route(app)
+    reader = api("salesmgr")
+    reader.get("/test-only/answer")
+    reader.get("/test-only/answer")
+    assert calls == [2]
+
+
+def test_unwatched_tables_exist():
+    """A misspelt name would leave a table's writes silently watched (harmless) or, renamed,
+    a bookkeeping table moving the generation on every sign-in (costly): hold the list."""
+    tables = set(Base.metadata.tables) | {"alembic_version"}
+    assert generation.UNWATCHED <= tables, generation.UNWATCHED - tables
+
+
+def _counting_route(app, outside_ttl: float | None = None) -> list[int]:  # type: ignore[no-untyped-def]
+    calls = [0]
+
+    @answer_cache.kept
+    def answer():  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if outside_ttl is not None:
+            generation.outside_read(outside_ttl)
+        return jsonify(n=calls[0])
+
+    app.add_url_rule("/test-only/answer", "test_only_answer", answer)
+    answer_cache.clear()
+    return calls
