@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,6 @@ from .models import DataGeneration
 UNWATCHED = frozenset(
     {
         "data_generation",
-        "api_tokens",  # last use, once a minute; revocation is checked on every request
         "user_sessions",
         "sign_in_failures",
         "audit_events",  # written with the change it records, which is watched
@@ -46,10 +45,18 @@ _MARK = "quire.generation.wrote"
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
+#: A token's "last used" stamp (once a minute per token) is bookkeeping; its creation and
+#: revocation are not: the token cache (`auth.service.user_for_token`) is keyed by generation.
+_LAST_USE = re.compile(r'\s*UPDATE\s+"?api_tokens"?\s+SET\s+last_used_at\s*=\s*\S+\s+WHERE\s', re.I)
+
+
 def _mark_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
     match = _WRITE.match(statement)
-    if match and match.group(1).lower() not in UNWATCHED:
-        conn.info[_MARK] = True
+    if match is None or match.group(1).lower() in UNWATCHED:
+        return
+    if match.group(1).lower() == "api_tokens" and _LAST_USE.match(statement):
+        return
+    conn.info[_MARK] = True
 
 
 def _forget(conn) -> None:  # type: ignore[no-untyped-def]
@@ -83,10 +90,21 @@ def init_app(app: Flask) -> None:
 
 def current() -> int | None:
     """The generation now, as this transaction sees it (None before the migration)."""
-    return db.session.scalar(_CURRENT)
+    # Core, not the ORM: this runs on every API request and the ORM's machinery costs more
+    # than the query.
+    return db.session.connection().execute(_CURRENT).scalar()
 
 
-_CURRENT = select(DataGeneration.n).where(DataGeneration.id == 1)
+def of_request() -> int | None:
+    """The generation as this request first saw it: the token check and the answer cache
+    read it once between them. Only for reads made before the request writes anything."""
+    if "quire_generation" not in g:
+        g.quire_generation = current()
+    return g.quire_generation  # type: ignore[no-any-return]
+
+
+_table = DataGeneration.__table__
+_CURRENT = select(_table.c.n).where(_table.c.id == 1)
 
 
 #: Seconds the outside data read in this context may be kept (see `outside_read`).

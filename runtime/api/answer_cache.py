@@ -80,7 +80,7 @@ def kept(view: Callable[..., Any]) -> Callable[..., Any]:
         seconds = current_app.config.get("ANSWER_CACHE_SECONDS") or 0
         if seconds <= 0 or request.method != "GET" or not current_user.is_authenticated:
             return view(*args, **kwargs)
-        stamp = generation.current()
+        stamp = generation.of_request()
         if stamp is None:
             return view(*args, **kwargs)
         key = (

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, inspect, or_, select, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import audit
+from .. import audit, generation
 from ..errors import Detail, Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
 from ..models import ApiToken, SignInFailure, User, UserSession, UserStatus, utcnow
@@ -242,16 +245,85 @@ _TOKEN_LOOKUP = (
 )
 
 
+@dataclass(frozen=True)
+class _KnownToken:
+    """What a token check found, kept until the data generation moves (any write to tokens
+    or users moves it): the token, its expiry and last use, and the user's column values."""
+
+    generation: int
+    token_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    user: dict[str, Any]
+
+
+_KNOWN_MAX = 10_000
+_USER_COLUMNS = tuple(attr.key for attr in inspect(User).column_attrs)
+
+
 def user_for_token(clear: str, now: datetime | None = None) -> User | None:
-    """The active user behind a bearer token, or None (revoked, expired, user left)."""
+    """The active user behind a bearer token, or None (revoked, expired, user left).
+
+    Every API request asks this. While the data generation stands (no token, user or other
+    data written since), the answer found last time still holds: the user is put back into
+    the session from the values then read, without a query; expiry is checked every time."""
     if not clear or not clear.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    token = db.session.scalar(_TOKEN_LOOKUP, {"digest": _digest(clear), "now": now})
-    if token is None or token.user.status == UserStatus.LEFT:
-        return None
-    # Record use at most once a minute to keep reads cheap.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
+    digest = _digest(clear)
+    stamp = generation.of_request()
+    # Per app (one database each); a worker serves one.
+    _known_tokens: dict[str, _KnownToken] = current_app.extensions.setdefault("quire.tokens", {})
+    known = _known_tokens.get(digest)
+    if known is not None and known.generation == stamp:
+        if known.expires_at is not None and known.expires_at <= now:
+            return None
+        user = _attached_user(known.user)
+    else:
+        token = db.session.scalar(_TOKEN_LOOKUP, {"digest": digest, "now": now})
+        if token is None or token.user.status == UserStatus.LEFT:
+            _known_tokens.pop(digest, None)
+            return None
+        user = token.user
+        if stamp is not None:
+            if len(_known_tokens) >= _KNOWN_MAX:
+                _known_tokens.clear()
+            known = _KnownToken(
+                stamp,
+                token.id,
+                token.expires_at,
+                token.last_used_at,
+                {key: getattr(user, key) for key in _USER_COLUMNS},
+            )
+            _known_tokens[digest] = known
+        else:
+            known = None
+        last_used, token_id = token.last_used_at, token.id
+    if known is not None:
+        last_used, token_id = known.last_used_at, known.token_id
+    # Record use at most once a minute to keep reads cheap (a statement that leaves the
+    # data generation as it is: see runtime/generation.py).
+    if last_used is None or now - last_used > timedelta(minutes=1):
+        db.session.execute(
+            update(ApiToken.__table__)
+            .where(ApiToken.__table__.c.id == token_id)
+            .values(last_used_at=now)
+        )
         db.session.commit()
-    return token.user
+        if known is not None:
+            _known_tokens[digest] = replace(known, last_used_at=now)
+    return user
+
+
+def _attached_user(values: dict[str, Any]) -> User:
+    """A persistent User in this request's session built from kept column values."""
+    identity = inspect(User).identity_key_from_primary_key([values["id"]])
+    present = db.session.identity_map.get(identity)
+    if present is not None:
+        return present  # type: ignore[no-any-return]
+    user = inspect(User).class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(user, key, value)
+    make_transient_to_detached(user)
+    db.session.add(user)
+    return user
