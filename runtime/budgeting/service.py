@@ -350,6 +350,7 @@ def _lines_of(submission: Submission | None, keep_quarters: int = 4) -> list[dic
         if isinstance(row, Mapping) and row.get("account"):
             lines.append(
                 {"account": str(row["account"])}
+                | ({"cost_center": row["cost_center"]} if row.get("cost_center") else {})
                 | {q: str(row.get(q) or "0.00") for q in QUARTERS[:keep_quarters]}
                 | {q: "0.00" for q in QUARTERS[keep_quarters:]}
             )
