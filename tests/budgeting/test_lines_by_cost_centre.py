@@ -161,3 +161,40 @@ def test_a_person_adds_a_line_for_their_cost_centre_and_the_manager_submits(
     assert 'data-testid="line-editor"' not in page
     late = signed_in("sales1").post_form(f"{url}/lines/1", {"base": "x", "q1": "1"}, page=url)
     assert late.status_code == 403
+
+
+def test_two_saves_of_different_lines_at_the_same_moment_both_land(sales_budget, signed_in):  # type: ignore[no-untyped-def]
+    """Each person saves in their own request, thread and connection, at once: the save that
+    meets the other's write is merged again onto the budget that write left."""
+    import threading
+
+    from tests.conftest import csrf_from
+
+    round, entry = sales_budget
+    url = f"/budget/rounds/{round.id}/departments/SALES"
+    people = {"sales1": (signed_in("sales1"), 1, "q4"), "sales2": (signed_in("sales2"), 2, "q4")}
+    ready = {}
+    for name, (browser, number, _q) in people.items():
+        page = browser.get(url).text
+        ready[name] = (csrf_from(page), _base(page, number))
+    barrier = threading.Barrier(len(people))
+    outcomes: dict[str, int] = {}
+
+    def save(name: str) -> None:
+        browser, number, quarter = people[name]
+        token, base = ready[name]
+        barrier.wait()
+        response = browser.client.post(
+            f"{url}/lines/{number}",
+            data={"csrf_token": token, "base": base, quarter: f"{number}00.00"},
+        )
+        outcomes[name] = response.status_code
+
+    threads = [threading.Thread(target=save, args=(name,)) for name in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == {"sales1": 302, "sales2": 302}
+    lines = _lines(entry)
+    assert (lines[0]["q4"], lines[1]["q4"]) == ("100.00", "200.00")
