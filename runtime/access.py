@@ -937,15 +937,22 @@ def may_manage_budgets(user: User | None, obj: Any = None) -> bool:
 
 def round_entries_filter(user: User | None) -> ColumnElement[bool]:
     """The departments' parts of budget rounds a user follows: those in the scope they manage
-    budgets or read reports for, and those they were asked to fill in."""
+    budgets or read reports for, those they were asked to fill in, and their own department's
+    when they fill in their cost centre's lines of it (:func:`budget_line_refusal`)."""
     from .models import BudgetRoundEntry
 
     if user is None or not getattr(user, "id", None) or not user.is_active:
         return false()
+    own_lines = (
+        BudgetRoundEntry.department_id == user.department_id
+        if (getattr(user, "cost_center", None) or "").strip()
+        else false()
+    )
     return or_(
         scope_filter(user, Permission.BUDGET_MANAGE, BudgetRoundEntry),
         scope_filter(user, Permission.REPORT_READ, BudgetRoundEntry),
         round_entries_asked_of(user),
+        own_lines,
     )
 
 
@@ -974,6 +981,44 @@ def may_fill_round_entry(user: User | None, entry: Any) -> bool:
     return user.department_id == entry.department_id or can(
         user, Permission.SUBMISSION_CREATE, entry.department
     )
+
+
+def budget_line_refusal(user: User | None, entry: Any, line: Any) -> str | None:
+    """Why ``user`` may not change ``line`` of the department's budget in round ``entry``,
+    or None when they may.
+
+    Several people fill one department's budget: its submitter (the manager, who sees every
+    line and submits) changes any line; the department's other people change the lines of
+    their own cost centre (``User.cost_center``, their profile) and add lines for it. A line
+    with no cost centre is the department's own, the submitter's. Nobody changes a budget
+    that is not with its department (in review, decided) or whose round is closed.
+    ``line`` is a mapping with the line's ``cost_center`` (None for a new line, which is
+    the user's own cost centre's)."""
+    if not _signed_in(user):
+        return "Please sign in."
+    assert user is not None
+    submission = entry.submission
+    if not entry.round.is_open:
+        return "This budget round is closed."
+    if submission is None or not submission.editable:
+        return "This budget is not with its department: it can no longer be changed."
+    if is_submitter(user, submission):
+        return None
+    if user.department_id != entry.department_id:
+        return "Only the people of the department fill in its budget."
+    own = (user.cost_center or "").strip()
+    if not own:
+        return "You have no cost centre of your own: the department's manager fills in its lines."
+    centre = "" if line is None else str(line.get("cost_center") or "").strip()
+    if line is not None and centre != own:
+        return "You may change only the lines of your own cost centre."
+    return None
+
+
+def may_edit_budget_line(user: User | None, entry: Any, line: Any) -> bool:
+    """May ``user`` change ``line`` (None: add a line) of the budget in ``entry``? See
+    :func:`budget_line_refusal`."""
+    return budget_line_refusal(user, entry, line) is None
 
 
 # --- the organisation: grants, roles, delegates ---------------------------------------------------

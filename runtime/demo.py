@@ -32,6 +32,10 @@ DEPARTMENTS = [
     ("HR", "人力资源部", "Human Resources", "HQ", "CC-400"),
 ]
 
+#: People who plan their own cost centre's lines of their department's budget (SALES's
+#: key-account and channel teams); everyone else's lines are their department's.
+PERSONAL_COST_CENTRES = {"sales1": "CC-201", "sales2": "CC-202"}
+
 ROLES: list[tuple[str, str, str, list[P]]] = [
     (
         "sysadmin",
@@ -267,6 +271,8 @@ def seed_demo() -> bool:
             manager=users.get(spec.manager) if spec.manager else None,
             password=DEMO_PASSWORD,
         )
+    for username, cost_center in PERSONAL_COST_CENTRES.items():
+        users[username].cost_center = cost_center
     for code, username in DEPARTMENT_MANAGERS.items():
         depts[code].manager = users[username]
     for spec in USERS:

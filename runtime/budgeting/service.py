@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from ..models import (
     SubmissionStatus,
     User,
 )
+from ..nudges import due_nudge
 from ..numbers import parse_date, parse_int
 
 BUDGET_FORM = budget_service.BUDGET_FORM
@@ -350,6 +351,7 @@ def _lines_of(submission: Submission | None, keep_quarters: int = 4) -> list[dic
         if isinstance(row, Mapping) and row.get("account"):
             lines.append(
                 {"account": str(row["account"])}
+                | ({"cost_center": row["cost_center"]} if row.get("cost_center") else {})
                 | {q: str(row.get(q) or "0.00") for q in QUARTERS[:keep_quarters]}
                 | {q: "0.00" for q in QUARTERS[keep_quarters:]}
             )
@@ -705,16 +707,6 @@ def year_budget(department: Department, year: int) -> YearBudget:
 
 
 # --- reminders and escalation (the periodic sweep) ---------------------------------------------
-def _stamp(entry_id: int, column: Any, now: datetime) -> bool:
-    result = db.session.execute(
-        update(BudgetRoundEntry)
-        .where(BudgetRoundEntry.id == entry_id, column.is_(None))
-        .values({column.key: now})
-        .execution_options(synchronize_session=False)
-    )
-    return (result.rowcount or 0) == 1
-
-
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Remind managers as the deadline nears; past it, tell their own manager. Once each."""
     now = now or engine.utcnow()
@@ -732,23 +724,24 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         holder = entry.assignee
         if holder is None:
             continue
-        if today > deadline and entry.escalated_at is None:
-            if _stamp(entry.id, BudgetRoundEntry.escalated_at, now):
-                boss = routing.head_of(entry.department, besides=holder) or routing.manager_of(
-                    holder
-                )
-                db.session.refresh(entry)
-                if boss is not None:
-                    entry.escalated_to = boss
-                    _tell(boss, entry, "budget_escalation")
-                _tell(holder, entry, "budget_escalation")
-                done["escalate"] += 1
-        elif (
-            today >= deadline - timedelta(days=entry.round.remind_days)
-            and entry.reminded_at is None
-        ):
-            if _stamp(entry.id, BudgetRoundEntry.reminded_at, now):
-                _tell(holder, entry, "budget_reminder")
-                done["remind"] += 1
+        nudge = due_nudge(
+            BudgetRoundEntry,
+            entry,
+            deadline=deadline,
+            remind_days=entry.round.remind_days,
+            today=today,
+            now=now,
+        )
+        if nudge == "escalate":
+            boss = routing.head_of(entry.department, besides=holder) or routing.manager_of(holder)
+            db.session.refresh(entry)
+            if boss is not None:
+                entry.escalated_to = boss
+                _tell(boss, entry, "budget_escalation")
+            _tell(holder, entry, "budget_escalation")
+            done["escalate"] += 1
+        elif nudge == "remind":
+            _tell(holder, entry, "budget_reminder")
+            done["remind"] += 1
         db.session.commit()
     return done

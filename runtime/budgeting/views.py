@@ -12,12 +12,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
 from ..approvals import engine
 from ..errors import Forbidden, NotFound, QuireError
 from ..extensions import db
 from ..models import Department, utcnow
+from . import lines as budget_lines
 from . import service, workbook
 
 bp = Blueprint("budgeting", __name__, url_prefix="/budget")
@@ -133,21 +135,73 @@ def close_round(round_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("budgeting.round_page", round_id=round_id))
 
 
-@bp.get("/rounds/<int:round_id>/departments/<code>")
-@login_required
-def entry_page(round_id: int, code: str):  # type: ignore[no-untyped-def]
-    entry = service.load_entry(current_user, round_id, code)
+def _entry_page(entry: Any, status_code: int = 200):  # type: ignore[no-untyped-def]
     submission = entry.submission
+    editing = budget_lines.lines_for(current_user, entry)
     return render_template(
         "budgeting/entry.html",
         entry=entry,
         round=entry.round,
         status=service.entry_status(entry),
         lines=service.quarter_lines(submission),
+        editing=editing,
+        may_edit_some=any(line.editable for line in editing),
+        may_add_line=access.may_edit_budget_line(current_user, entry, None),
+        closed=budget_lines.closed_quarters(entry.round, engine.local_day(utcnow())),
         feedback=service.feedback(entry),
         may_fill=access.may_fill_round_entry(current_user, entry),
         may_manage=access.may_manage_budgets(current_user, entry),
+        accounts=ACCOUNTS,
+    ), status_code
+
+
+#: The department budget's accounts, as the line editor offers them for a new line.
+ACCOUNTS = ("travel", "meals", "office", "training", "other")
+
+
+@bp.get("/rounds/<int:round_id>/departments/<code>")
+@login_required
+def entry_page(round_id: int, code: str):  # type: ignore[no-untyped-def]
+    return _entry_page(service.load_entry(current_user, round_id, code))
+
+
+@bp.post("/rounds/<int:round_id>/departments/<code>/lines")
+@bp.post("/rounds/<int:round_id>/departments/<code>/lines/<int:number>")
+@login_required
+def save_line(round_id: int, code: str, number: int | None = None):  # type: ignore[no-untyped-def]
+    """One line saved into the budget as it is now; a save that met another one at the same
+    moment is merged again onto the budget that other one left (it is refused only when it
+    was the same line)."""
+    values = {k: request.form.get(k) for k in ("account", "cost_center", *budget_lines.QUARTERS)}
+    values = {k: v for k, v in values.items() if v is not None}
+    for _attempt in range(3):
+        entry = service.load_entry(current_user, round_id, code)
+        try:
+            budget_lines.save_line(
+                current_user,
+                entry,
+                number=number,
+                base=request.form.get("base"),
+                values=values,
+                now=utcnow(),
+            )
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            continue
+        except QuireError as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+            for detail in exc.details:
+                flash(f"{detail.path}: {detail.message}", "error")
+            return _entry_page(service.load_entry(current_user, round_id, code), exc.status)
+        flash(_("Line saved."), "success")
+        return redirect(url_for("budgeting.entry_page", round_id=round_id, code=code))
+    flash(
+        _("Someone else changed this line after you opened it; reload to see their figures."),
+        "error",
     )
+    return _entry_page(service.load_entry(current_user, round_id, code), 409)
 
 
 @bp.post("/rounds/<int:round_id>/departments/<code>/start")

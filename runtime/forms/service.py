@@ -367,6 +367,7 @@ def update(
         ctx=checked_context(user, template, today),
     )
     _fail_on(outcome, template, user, revisions.lineage(submission))
+    _refuse_closed_quarters(submission, outcome.data, today)
     _apply(submission, template, outcome, user, today)
     record_vouchers(submission, template)
     changes = audit.field_changes(before, submission.data)
@@ -378,6 +379,57 @@ def update(
         object_type="submission",
         object_id=submission.id,
         changes=changes,
+    )
+    db.session.flush()
+    return submission
+
+
+def _refuse_closed_quarters(submission: Submission, data: dict[str, Any], today: date) -> None:
+    """A department budget in a re-forecast round keeps its closed quarters (before the
+    round, or already past) whoever saves it and from wherever (422 by line and quarter)."""
+    from ..approvals.budget import BUDGET_FORM
+
+    if submission.template.key == BUDGET_FORM:
+        from ..budgeting.lines import refuse_closed_quarters
+
+        refuse_closed_quarters(submission, data, today)
+
+
+def save_in_submitters_name(
+    editor: User,
+    submission: Submission,
+    data: Any,
+    *,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> Submission:
+    """Change a draft's values for ``editor``, whom the caller has allowed to change exactly
+    these values (a colleague's own cost centre's budget line, asked of
+    :func:`access.may_edit_budget_line`). The values are checked as the submitter's own save
+    checks them, in the submitter's name (their department, their data sources); the change is
+    audited as ``editor``'s. The optimistic lock still guards the write: two saves at the same
+    moment cannot both land on the same version."""
+    submitter = submission.submitter
+    loaded = describe(submitter, submission)
+    today = today or _local_today()
+    before = dict(submission.data)
+    outcome = form_values.process(
+        loaded.template,
+        data if data is not None else {},
+        previous=submission.data,
+        access=loaded.access,
+        extra=submitter_facts(submitter),
+        ctx=checked_context(submitter, loaded.template, today),
+    )
+    _fail_on(outcome, loaded.template, submitter, revisions.lineage(submission))
+    _apply(submission, loaded.template, outcome, submitter, today)
+    audit.record(
+        editor,
+        action,
+        object_type="submission",
+        object_id=submission.id,
+        changes=(changes or {}) | audit.field_changes(before, submission.data),
     )
     db.session.flush()
     return submission

@@ -80,6 +80,9 @@ class User(Base):
     )
     #: argon2 hash; None for accounts that sign in only through tokens or SSO.
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: The cost centre the person works for within their department (their profile, kept by
+    #: HR); the lines of a department's budget they may fill in. None: the department's own.
+    cost_center: Mapped[str | None] = mapped_column(String(32))
     #: Preferred UI language (``zh_CN`` or ``en``); None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
     #: Who acts for this user while on leave, and when.

@@ -34,6 +34,7 @@ from ..models import (
     User,
     UserStatus,
 )
+from ..nudges import due_nudge
 from ..numbers import parse_date, parse_int
 
 MAX_TITLE = 200
@@ -549,17 +550,6 @@ def _tell(user: User, campaign: AccessReviewCampaign, kind: str, count: int = 0)
     notify.message(user, kind, subjects[kind], ("", ""), campaign_path(campaign.id))
 
 
-def _stamp(item_id: int, column: Any, now: datetime) -> bool:
-    """Set a once-only timestamp; False when another sweep got there first."""
-    done = db.session.execute(
-        update(AccessReviewItem)
-        .where(AccessReviewItem.id == item_id, column.is_(None))
-        .values({column.key: now})
-        .execution_options(synchronize_session=False)
-    )
-    return done.rowcount == 1
-
-
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """One pass: start due campaigns of quarterly series, remind reviewers before the due
     date, escalate undecided items once the due date has passed. Safe to run twice."""
@@ -591,9 +581,16 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     escalations: dict[tuple[int, int], tuple[User, AccessReviewCampaign, int]] = {}
     for item in open_items_:
         campaign = item.campaign
-        if today > campaign.due_date:
-            if not _stamp(item.id, AccessReviewItem.escalated_at, now):
-                continue
+        nudge = due_nudge(
+            AccessReviewItem,
+            item,
+            deadline=campaign.due_date,
+            remind_days=campaign.remind_days,
+            today=today,
+            now=now,
+            may_remind=item.reviewer is not None,
+        )
+        if nudge == "escalate":
             holder = item.reviewer
             boss = _manager_above(holder, item.grantee) if holder is not None else None
             boss = boss or (
@@ -625,9 +622,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                 },
             )
             done["escalate"] += 1
-        elif today >= campaign.due_date - timedelta(days=campaign.remind_days):
-            if item.reviewer is None or not _stamp(item.id, AccessReviewItem.reminded_at, now):
-                continue
+        elif nudge == "remind":
+            assert item.reviewer is not None
             reminders[(item.reviewer.id, campaign.id)] = (item.reviewer, campaign)
             done["remind"] += 1
     for reviewer, campaign in reminders.values():
