@@ -112,6 +112,7 @@ class _Formats:
 
 def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
     """Write ``doc`` as a workbook: the report sheet, a chart sheet, a parameters sheet."""
+    doc = doc.for_people()
     workbook = xlsxwriter.Workbook(
         out,
         {
@@ -179,7 +180,8 @@ def _write_report_sheet(
     write_datetime = sheet.write_datetime
     write_blank = sheet.write_blank
     cell_format = formats.cell
-    specs = list(enumerate(zip(keys, kinds, num_formats, plain, strict=True)))
+    labels = [c.labels for c in columns]
+    specs = list(enumerate(zip(keys, kinds, num_formats, plain, labels, strict=True)))
     # Subtotal rows wait until the detail rows are written: they go below the range that
     # autofilter and sort act on, so sorting the data never drags a subtotal into it.
     held: list[Mapping[str, Any]] = []
@@ -194,7 +196,7 @@ def _write_report_sheet(
         decorated = bool(flags)
         if want_chart and len(chart_rows) < MAX_CHART_POINTS:
             chart_rows.append(row)
-        for col, (key, kind, num_format, fmt) in specs:
+        for col, (key, kind, num_format, fmt, named) in specs:
             value = row.get(key)
             if decorated:
                 fmt = cell_format(num_format, style, flags.get(key) if flags else None)
@@ -204,6 +206,8 @@ def _write_report_sheet(
                 continue
             if kind == "text":
                 text = value if value.__class__ is str else str(value)
+                if named is not None:
+                    text = named.get(text, text)
                 if len(text) > MAX_CELL_CHARS:
                     text = text[:MAX_CELL_CHARS]
                 first = text[0]
@@ -252,7 +256,6 @@ def _write_summary_row(
     style = row.get(STYLE_KEY)
     flags = row.get(FLAGS_KEY) or {}
     members = row.get(MEMBERS_KEY) or {}
-    position = {c.key: i for i, c in enumerate(columns)}
     for col, column in enumerate(columns):
         value = row.get(column.key)
         fmt = formats.cell(number_format(column), style, flags.get(column.key))
@@ -260,7 +263,7 @@ def _write_summary_row(
             sheet.write_blank(at, col, None, fmt)
             continue
         if column.type == "text":
-            text = str(value)[:MAX_CELL_CHARS]
+            text = str(column.label_of(value))[:MAX_CELL_CHARS]
             quoted = text[0] in FORMULA_LEADER_SET or is_formula_like(text)
             if quoted:
                 fmt = formats.cell(None, style, flags.get(column.key), True)
@@ -281,7 +284,7 @@ def _write_summary_row(
             if style == "total":
                 formula = f"=SUBTOTAL(109,{data})"
             elif members:
-                formula = _visible_sum_of_members(col, last_detail, members, position)
+                formula = _visible_sum_of_members(col, last_detail, members, columns)
         if formula is None:
             sheet.write_number(at, col, number, fmt)
         else:
@@ -289,14 +292,16 @@ def _write_summary_row(
 
 
 def _visible_sum_of_members(
-    col: int, last_detail: int, members: Mapping[str, Any], position: Mapping[str, int]
+    col: int, last_detail: int, members: Mapping[str, Any], columns: Sequence[Column]
 ) -> str | None:
     """The sum of the visible detail rows whose key is one of the members:
     ``SUMPRODUCT(SUBTOTAL(109, OFFSET(first, n, 0)), --(key is a member))``. ``SUMIFS``
     would keep counting rows a filter hides; ``SUBTOTAL`` of each single cell is 0 for a
     hidden row. Excel and LibreOffice both calculate it."""
+    position = {c.key: i for i, c in enumerate(columns)}
+    # The key cells hold what people read (a label where the column has labels).
     tests = [
-        f'({_range(position[key], last_detail)}="{_quoted(v)}")'
+        f'({_range(position[key], last_detail)}="{_quoted(columns[position[key]].label_of(v))}")'
         for key, values in members.items()
         if key in position
         for v in values
