@@ -30,6 +30,7 @@ from quire.runtime.render.document import (
     Column,
     ReportDocument,
     bilingual,
+    localised,
 )
 from quire.runtime.render.values import (
     FORMULA_LEADERS,
@@ -82,6 +83,7 @@ class _Formats:
         self.label = workbook.add_format({"bold": True})
         self.text = workbook.add_format({})
         self.timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.note = workbook.add_format({"italic": True, "font_color": "#595959"})
 
     def cell(
         self, num_format: str | None, style: str | None, flag: str | None, quoted: bool = False
@@ -138,6 +140,7 @@ def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
         )
         preferred = doc.sheet_name or doc.title.get("zh") or ""
         sheet = workbook.add_worksheet(_sheet_name(preferred, "报表 Report"))
+        _set_up_printing(sheet, doc)
         chart_rows = _write_report_sheet(workbook, sheet, doc, formats)
         if doc.chart is not None:
             _add_chart(workbook, doc, doc.chart, chart_rows, formats)
@@ -145,6 +148,24 @@ def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
         sheet.activate()
     finally:
         workbook.close()
+
+
+#: Columns beyond which a report prints on landscape pages.
+LANDSCAPE_COLUMNS = 8
+#: The template's paper sizes as Excel's paper codes.
+PAPER_CODES = {"A4": 9, "A3": 8, "A5": 11, "Letter": 1}
+
+
+def _set_up_printing(sheet: Worksheet, doc: ReportDocument) -> None:
+    """Print as finance does: landscape where the table is wide, one page wide (as many
+    pages long as it takes), the header row on every page, the template's paper."""
+    if len(doc.columns) > LANDSCAPE_COLUMNS:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(HEADER_ROW)
+    sheet.set_paper(PAPER_CODES.get(doc.paper, PAPER_CODES["A4"]))
 
 
 def _sheet_name(preferred: str, fallback: str) -> str:
@@ -237,6 +258,10 @@ def _write_report_sheet(
     for col, column in enumerate(columns):
         if column.thresholds is not None and row_index > FIRST_DATA_ROW:
             _add_threshold_rules(sheet, col, column, last_row, formats)
+    if doc.subtitle:
+        # How the numbers are counted (the basis sentence under the web title), one blank
+        # row below the table: outside the range that sorting and filters act on.
+        sheet.write_string(row_index + 1, 0, localised(doc.subtitle, doc.locale), formats.note)
     return chart_rows
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from .. import access, audit
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
+from ..exports.print import company_name
 from ..extensions import db
 from ..models import ExportJob, JobStatus, User, utcnow
 from ..render.csv import write_report_csv
@@ -87,11 +88,6 @@ def write(document: Any, fmt: str, out: BinaryIO) -> None:
         write_report_csv(document, out)
     else:
         write_report_pdf(document, out, font_dir=current_app.config.get("FONT_DIR"))
-
-
-def company_name() -> str:
-    """The company named on report exports (the ``company_name`` setting)."""
-    return str(current_app.config.get("COMPANY_NAME") or "Quire")
 
 
 def _with_rows(document: Any, rows: Iterator[Any]) -> Any:
