@@ -7,8 +7,9 @@ its version. :class:`BlankWorkbook` is the resolved document the writer takes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from xlsxwriter.utility import xl_col_to_name
@@ -21,6 +22,12 @@ from ...render.document import bilingual
 from ..cells import sheet_names
 
 FORM_SHEET = "Form"
+#: The form sheet's name in each language; a workbook's sheets are named in the language of
+#: the person who downloaded it, and the ``_quire`` sheet records the names it was given.
+FORM_SHEETS = {"zh_CN": "表单", "en": FORM_SHEET}
+#: Rows of the ``_quire`` sheet that name the form's sheet and each table's sheet.
+FORM_SHEET_ROW = "sheet"
+TABLE_SHEET_PREFIX = "sheet:"
 META_SHEET = "_quire"
 LISTS_SHEET = "_lists"
 #: What the ``_quire`` sheet says the file is; bumped if the layout rules change.
@@ -76,6 +83,13 @@ class LinesSheet:
 class WorkbookLayout:
     lines: tuple[FormLine, ...]
     tables: tuple[LinesSheet, ...]
+    #: The name of the sheet that holds the form's own fields.
+    form_sheet: str = FORM_SHEET
+
+    def named(self, form_sheet: str, tables: Mapping[str, str]) -> WorkbookLayout:
+        """The same layout with its sheets under other names (those a workbook was given)."""
+        renamed = tuple(replace(t, name=tables.get(t.field.key, t.name)) for t in self.tables)
+        return replace(self, form_sheet=form_sheet, tables=renamed)
 
     def row_of(self, key: str) -> int | None:
         return next(
@@ -91,8 +105,13 @@ class WorkbookLayout:
         return max((line.row for line in self.lines), default=FIRST_FORM_ROW)
 
 
-def layout_of(template: Template) -> WorkbookLayout:
-    """Where each field goes: the template's layout order, then any field it leaves out."""
+def language(locale: str) -> str:
+    return "en" if locale.startswith("en") else "zh_CN"
+
+
+def layout_of(template: Template, locale: str = "en") -> WorkbookLayout:
+    """Where each field goes: the template's layout order, then any field it leaves out;
+    sheets named in ``locale`` (a table's sheet after its label in Chinese: 费用明细)."""
     entries: list[Any] = []
     seen: set[str] = set()
     for section in template.layout.sections:
@@ -110,9 +129,13 @@ def layout_of(template: Template) -> WorkbookLayout:
     table_fields = [
         e for e in entries if isinstance(e, FieldBase) and registry.for_field(e).repeats
     ]
-    names = sheet_names(
-        [t.key for t in table_fields], reserved=(FORM_SHEET, META_SHEET, LISTS_SHEET)
-    )
+    form_sheet = FORM_SHEETS[language(locale)]
+    reserved = (form_sheet, META_SHEET, LISTS_SHEET)
+    if language(locale) == "en":
+        names = sheet_names([t.key for t in table_fields], reserved=reserved)
+    else:
+        bases = {t.key: _sheet_text(t.label.zh if t.label else "") for t in table_fields}
+        names = sheet_names([t.key for t in table_fields], reserved=reserved, bases=bases)
     lines: list[FormLine] = []
     tables: list[LinesSheet] = []
     row = FIRST_FORM_ROW
@@ -137,7 +160,15 @@ def layout_of(template: Template) -> WorkbookLayout:
         else:
             continue
         row += 1
-    return WorkbookLayout(tuple(lines), tuple(tables))
+    return WorkbookLayout(tuple(lines), tuple(tables), form_sheet)
+
+
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\']")
+
+
+def _sheet_text(label: str) -> str:
+    """A label as a sheet name may hold it (no ``[]:*?/\\'``, at most 28 characters)."""
+    return _NOT_IN_SHEET_NAME.sub("", label).strip()[:28]
 
 
 @dataclass(frozen=True)
@@ -151,6 +182,8 @@ class BlankWorkbook:
     defaults: Mapping[str, Any]
     #: Allowed values per field key (or ``table.column``) for drop-down lists.
     choices: Mapping[str, Sequence[str]]
+    #: The language its sheets are named in (the downloader's).
+    locale: str = "zh_CN"
 
     @property
     def filename(self) -> str:

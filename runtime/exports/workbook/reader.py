@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,10 @@ from ...errors import Detail, Invalid, TooLarge
 from ...forms import values as form_values
 from .layout import (
     FIRST_LINE_ROW,
-    FORM_SHEET,
+    FORM_SHEET_ROW,
     KEY_ROW,
     META_SHEET,
+    TABLE_SHEET_PREFIX,
     LinesSheet,
     WorkbookLayout,
     layout_of,
@@ -49,7 +50,7 @@ class FilledWorkbook:
         """A problem at a JSON path, addressed by the cell it came from."""
         match = _PATH.match(detail.path)
         if match is None:
-            return Detail(f"{FORM_SHEET}!A1", f"{detail.path}: {detail.message}")
+            return Detail(f"{self.layout.form_sheet}!A1", f"{detail.path}: {detail.message}")
         key, index, column = match.group(1), match.group(2), match.group(3)
         table = self.layout.table(key)
         if table is not None:
@@ -62,8 +63,8 @@ class FilledWorkbook:
             return Detail(f"{table.name}!{letter}{row}", _ROW_PREFIX.sub("", detail.message))
         row = self.layout.row_of(key)
         if row is None:
-            return Detail(f"{FORM_SHEET}!A1", f"{detail.path}: {detail.message}")
-        return Detail(f"{FORM_SHEET}!B{row}", detail.message)
+            return Detail(f"{self.layout.form_sheet}!A1", f"{detail.path}: {detail.message}")
+        return Detail(f"{self.layout.form_sheet}!B{row}", detail.message)
 
 
 def read_workbook(
@@ -79,8 +80,8 @@ def read_workbook(
     except Exception as exc:  # noqa: BLE001 - anything a crafted file makes the parser raise
         raise refused("this file could not be read as an Excel workbook") from exc
     try:
-        _check_identity(book, key, version)
-        filled = FilledWorkbook(layout_of(template))
+        written = _check_identity(book, key, version)
+        filled = FilledWorkbook(_layout_as_written(template, written, book.sheetnames))
         _read_form_sheet(book, filled, field_access)
         for table in filled.layout.tables:
             if field_access.get(table.field.key) == "edit":
@@ -102,7 +103,36 @@ def _cells(sheet: Any, min_row: int, max_row: int, max_col: int) -> list[tuple[A
     )
 
 
-def _check_identity(book: Any, key: str, version: int) -> None:
+#: Rows of the ``_quire`` sheet looked at: identity, then the sheets' names.
+META_ROWS = 64
+
+
+def _layout_as_written(
+    template: Template, written: Mapping[str, Any], present: Sequence[str]
+) -> WorkbookLayout:
+    """The layout under the sheet names this workbook was given: those the ``_quire`` sheet
+    records, else whichever language's names are in the file (a workbook from before the
+    names were recorded is in English)."""
+    ways = [layout_of(template, "en"), layout_of(template, "zh_CN")]
+
+    def pick(recorded: Any, candidates: list[str]) -> str:
+        for name in [str(recorded)] * (recorded is not None) + candidates:
+            if name in present:
+                return name
+        return str(recorded) if recorded is not None else candidates[0]
+
+    form_sheet = pick(written.get(FORM_SHEET_ROW), [w.form_sheet for w in ways])
+    tables = {
+        t.field.key: pick(
+            written.get(f"{TABLE_SHEET_PREFIX}{t.field.key}"),
+            [w.table(t.field.key).name for w in ways],  # type: ignore[union-attr]
+        )
+        for t in ways[0].tables
+    }
+    return ways[0].named(form_sheet, tables)
+
+
+def _check_identity(book: Any, key: str, version: int) -> dict[str, Any]:
     if META_SHEET not in book.sheetnames:
         raise Invalid(
             "This is not a Quire workbook.",
@@ -114,7 +144,9 @@ def _check_identity(book: Any, key: str, version: int) -> None:
                 )
             ],
         )
-    found = {str(r[0]): r[1] for r in _cells(book[META_SHEET], 1, 4, 2) if r and r[0] is not None}
+    found = {
+        str(r[0]): r[1] for r in _cells(book[META_SHEET], 1, META_ROWS, 2) if r and r[0] is not None
+    }
     if found.get("template") != key:
         raise Invalid(
             "This workbook is for another form.",
@@ -142,6 +174,7 @@ def _check_identity(book: Any, key: str, version: int) -> None:
                 )
             ],
         )
+    return found
 
 
 def _blank(value: Any) -> bool:
@@ -149,12 +182,13 @@ def _blank(value: Any) -> bool:
 
 
 def _read_form_sheet(book: Any, filled: FilledWorkbook, field_access: Mapping[str, str]) -> None:
-    if FORM_SHEET not in book.sheetnames:
+    form_sheet = filled.layout.form_sheet
+    if form_sheet not in book.sheetnames:
         raise Invalid(
             "The workbook cannot be read.",
-            [Detail(f"{FORM_SHEET}!A1", "the Form sheet is missing")],
+            [Detail(f"{form_sheet}!A1", f"the {form_sheet} sheet is missing")],
         )
-    rows = _cells(book[FORM_SHEET], 1, filled.layout.last_row, 2)
+    rows = _cells(book[form_sheet], 1, filled.layout.last_row, 2)
     registry = form_values.widgets()
     for line in filled.layout.lines:
         if line.kind != "field" or field_access.get(line.field.key) != "edit":
@@ -167,7 +201,7 @@ def _read_form_sheet(book: Any, filled: FilledWorkbook, field_access: Mapping[st
         if str(label or "").lstrip("* ") != line.text:
             filled.problems.append(
                 Detail(
-                    f"{FORM_SHEET}!A{line.row}",
+                    f"{form_sheet}!A{line.row}",
                     f'expected the row "{line.text}" here; the layout was changed, so download '
                     "a new blank workbook and copy your entries into it",
                 )

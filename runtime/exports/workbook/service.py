@@ -24,8 +24,9 @@ from .package import MAX_UPLOAD_BYTES, check_package
 from .reader import read_workbook
 
 
-def blank_workbook(user: User, key: str) -> BlankWorkbook:
-    """The blank workbook of the latest published version, for someone who may fill it in."""
+def blank_workbook(user: User, key: str, locale: str = "zh_CN") -> BlankWorkbook:
+    """The blank workbook of the latest published version, for someone who may fill it in,
+    its sheets named in ``locale``."""
     record = template_service.template_by_key(key)
     if record.kind != "form":
         raise NotFound(f"{key} is not a form.")
@@ -49,7 +50,12 @@ def blank_workbook(user: User, key: str) -> BlankWorkbook:
         and not form_values.is_computed(template.field(k))
     }
     return BlankWorkbook(
-        template, version.version, field_access, editable_defaults, _choices(template)
+        template,
+        version.version,
+        field_access,
+        editable_defaults,
+        _choices(template),
+        locale=locale,
     )
 
 

@@ -15,12 +15,13 @@ from ..cells import WORKBOOK_OPTIONS, CellWriter, typed
 from .layout import (
     FIRST_FORM_ROW,
     FIRST_LINE_ROW,
-    FORM_SHEET,
+    FORM_SHEET_ROW,
     HEADER_ROW,
     HINT_ROW,
     KEY_ROW,
     LISTS_SHEET,
     META_SHEET,
+    TABLE_SHEET_PREFIX,
     WORKBOOK_FORMAT,
     BlankWorkbook,
     LinesSheet,
@@ -50,7 +51,7 @@ def write_blank_workbook(blank: BlankWorkbook, out: BinaryIO | str) -> None:
     """Form sheet, a sheet per table, hidden lists and the hidden ``_quire`` sheet; every
     sheet protected, only input cells unlocked."""
     template = blank.template
-    layout = layout_of(template)
+    layout = layout_of(template, blank.locale)
     workbook = xlsxwriter.Workbook(out, {**WORKBOOK_OPTIONS, "in_memory": True})
     try:
         cells = CellWriter(workbook)
@@ -60,7 +61,7 @@ def write_blank_workbook(blank: BlankWorkbook, out: BinaryIO | str) -> None:
                 "comments": f"{template.key} v{blank.version} · {WORKBOOK_FORMAT}",
             }
         )
-        form = workbook.add_worksheet(FORM_SHEET)
+        form = workbook.add_worksheet(layout.form_sheet)
         sheets = {t.name: workbook.add_worksheet(t.name) for t in layout.tables}
         lists = workbook.add_worksheet(LISTS_SHEET)
         meta = workbook.add_worksheet(META_SHEET)
@@ -68,7 +69,7 @@ def write_blank_workbook(blank: BlankWorkbook, out: BinaryIO | str) -> None:
         _write_form_sheet(form, blank, layout, cells, sources)
         for table in layout.tables:
             _write_lines_sheet(sheets[table.name], blank, table, cells, sources)
-        _write_meta(meta, blank, cells)
+        _write_meta(meta, blank, layout, cells)
         for sheet in (lists, meta):
             sheet.protect("", _PROTECTION)
             sheet.hide()
@@ -258,12 +259,17 @@ def _write_lines_sheet(
     sheet.protect("", _PROTECTION)
 
 
-def _write_meta(sheet: Worksheet, blank: BlankWorkbook, cells: CellWriter) -> None:
-    rows = [
+def _write_meta(
+    sheet: Worksheet, blank: BlankWorkbook, layout: WorkbookLayout, cells: CellWriter
+) -> None:
+    """What the file is, and the names its sheets were given (the reader looks them up)."""
+    rows: list[tuple[str, str | int]] = [
         ("template", blank.template.key),
         ("version", blank.version),
         ("format", WORKBOOK_FORMAT),
         ("title", _both(blank.template.title)),
+        (FORM_SHEET_ROW, layout.form_sheet),
+        *((f"{TABLE_SHEET_PREFIX}{t.field.key}", t.name) for t in layout.tables),
     ]
     for row, (name, value) in enumerate(rows):
         cells.text(sheet, row, 0, name)
