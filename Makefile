@@ -46,11 +46,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
+# The ledger export benchmark builds a SQLite ledger of 1,000,000 lines in ~/.cache/quire once
+# (PostgreSQL with QUIRE_BENCH_DATABASE_URL).
 # Report query benchmark needs PostgreSQL (QUIRE_BENCH_DATABASE_URL; it builds quire_bench once).
 # The load benchmark needs wrk (apt); it adds a PostgreSQL run with QUIRE_BENCH_LOAD_DATABASE_URL.
 bench: $(STAMP)
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/report_query.py
+	$(BIN)/python bench/ledger_export.py
 	$(BIN)/python bench/load.py
 
 vendor:

@@ -1031,9 +1031,11 @@ class ReportLayout(StrictModel):
     totals: bool = True
     """A grand-total row."""
     orientation: Literal["portrait", "landscape"] = "landscape"
-    """Page orientation of the PDF."""
+    """Page orientation of the PDF. The Excel export prints landscape where its table is wide
+    (more than 8 columns) and portrait otherwise, one page wide, its header row on every
+    page."""
     paper: Literal["A4", "A3", "Letter"] = "A4"
-    """Paper size of the PDF."""
+    """Paper size of the PDF and of the Excel export's print setup."""
     sheet_name: str | None = Field(default=None, max_length=31, pattern=r"^[^\[\]:*?/\\]+$")
     """Name of the Excel sheet (the title when unset)."""
     preview_rows: int = Field(default=50, ge=1, le=500)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,14 @@ def parse_page_args(args: Any, default_per_page: int = 50) -> tuple[int, int]:
         return min(value, upper)
 
     return number("page", 1, 10**6), number("per_page", default_per_page, MAX_PER_PAGE)
+
+
+def page_of(items: Sequence[Any], page: int, per_page: int) -> Page:
+    """One page of rows already in memory (a report's), in the same shape as :func:`paginate`."""
+    total = len(items)
+    pages = max(1, math.ceil(total / per_page))
+    start = (page - 1) * per_page
+    return Page(list(items[start : start + per_page]), page, pages, total, per_page)
 
 
 def paginate(stmt: Select[Any], page: int, per_page: int) -> Page:

@@ -143,15 +143,16 @@ def typed(kind: str, value: Any) -> CellValue | None:
     return CellValue("boolean", bool(value))
 
 
-def sheet_names(table_keys: list[str], reserved: tuple[str, ...]) -> dict[str, str]:
-    """A sheet per table, named after its key (``lines`` → ``Lines``), unique and valid.
-
-    Error addresses such as ``Lines!D9`` use these names, so they depend on the keys only.
-    """
+def sheet_names(
+    table_keys: list[str], reserved: tuple[str, ...], bases: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A sheet per table, named after its key (``lines`` → ``Lines``) or the name ``bases``
+    gives it (its label: 费用明细), unique and valid. Error addresses such as ``Lines!D9``
+    use these names."""
     taken = {name.lower() for name in reserved}
     names: dict[str, str] = {}
     for key in table_keys:
-        base = key.title()[:28] or "Table"
+        base = (bases or {}).get(key) or key.title()[:28] or "Table"
         name, n = base, 2
         while name.lower() in taken:
             name, n = f"{base}{n}", n + 1

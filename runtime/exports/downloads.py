@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from ..errors import BadRequest, Detail, Invalid, TooLarge
 from ..extensions import db
+from ..i18n import current_locale
 from ..models import Submission, User
 from . import print as print_copy
 from . import workbook
@@ -49,7 +50,7 @@ def print_copy_response(user: User, submission_id: int, fmt: Literal["pdf", "xls
 
 
 def blank_workbook_response(user: User, key: str) -> Response:
-    blank = workbook.blank_workbook(user, key)
+    blank = workbook.blank_workbook(user, key, current_locale("zh_CN"))
     out = io.BytesIO()
     workbook.write_blank_workbook(blank, out)
     workbook.record_blank_download(user, blank)

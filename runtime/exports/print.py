@@ -16,10 +16,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import format_datetime, to_user_timezone
 from sqlalchemy import select
 
@@ -40,7 +39,6 @@ from ..models import Attachment, Submission, SubmissionStatus, User, utcnow
 from ..numbers import parse_id
 from ..render.capital_amount import capital_amount
 from ..render.document import bilingual
-from ..render.pdf_form import StaticOnlyFetcher, render_html_pdf
 from ..words import ACTION_WORDS, DECISION_WORDS, STATUS_WORDS, in_locale, status_word
 from .cells import CellValue, typed
 
@@ -483,23 +481,6 @@ def _table_entry(page: FormPage, table: Any, files: dict[str, Attachment]) -> Ta
     return TableEntry(table.key, page.label(table), columns, rows, totals)
 
 
-# --- output ---------------------------------------------------------------------------------------
-def static_root() -> Path:
-    return Path(current_app.static_folder or Path(__file__).parents[1] / "static")
-
-
-def render_html(copy: PrintCopy) -> str:
-    """The print page: ``forms/_fields.html``'s layout inside ``exports/print.html``."""
-    return render_template("exports/print.html", copy=copy, page=copy.page)
-
-
-def render_pdf(copy: PrintCopy, fetcher: StaticOnlyFetcher | None = None) -> bytes:
-    """PDF bytes; relative URLs in the page resolve to the static folder and nothing else."""
-    return render_html_pdf(
-        render_html(copy), base_url=None, static_root=static_root(), fetcher=fetcher
-    )
-
-
 def record_download(user: User, copy: PrintCopy, fmt: str) -> None:
     audit.record(
         user,
@@ -508,3 +489,9 @@ def record_download(user: User, copy: PrintCopy, fmt: str) -> None:
         object_id=copy.submission_id,
         changes={"format": fmt, "number": copy.number, "status": copy.status},
     )
+
+
+# The renderer lives beside the service; its names stay reachable from here.
+from .print_pdf import render_html, render_pdf, static_root  # noqa: E402
+
+__all__ = ["PrintCopy", "build", "company_name", "render_html", "render_pdf", "static_root"]

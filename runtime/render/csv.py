@@ -1,4 +1,8 @@
-"""CSV exports: the Excel columns as plain text, for tools that are not Excel.
+"""CSV exports: the report's raw data as plain text, for tools that are not Excel.
+
+CSV carries the data alone: codes rather than their labels (``approved``, ``travel``), and
+no title or basis sentence (a leading comment line breaks CSV parsers); the Excel and PDF
+exports carry those for people.
 
 Numbers are written plainly (``25000.00``, no thousands separators) so they parse
 anywhere; text that a spreadsheet would run as a formula gets a leading apostrophe.
@@ -35,10 +39,10 @@ def write_report_csv(doc: ReportDocument, out: TextIO | BinaryIO, *, bom: bool =
         writer = csv.writer(text, lineterminator="\r\n")
         columns = doc.columns
         writer.writerow([neutralise(c.heading) for c in columns])
-        rows = iter(doc.rows)
-        totals = doc.totals_row()
-        for row in rows:
+        for row in doc.rows:
             writer.writerow([_cell(row.get(c.key), c) for c in columns])
+        # Asked after the rows: a streamed document adds its totals up as they pass.
+        totals = doc.totals_row()
         if totals is not None:
             writer.writerow([_cell(totals.get(c.key), c) for c in columns])
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -85,6 +85,12 @@ class Column:
     width: float | None = None
     decimals: int | None = None
     thresholds: Thresholds | None = None
+    #: Code → label in the document's language (statuses, categories, steps): people read
+    #: the label (web, Excel, PDF), machines the code (CSV, API).
+    labels: Mapping[str, str] | None = None
+    #: A code column whose label column sits beside it (``account`` / ``account_name``):
+    #: CSV and the API carry it, the outputs people read leave it out.
+    codes_only: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
@@ -102,6 +108,12 @@ class Column:
     @property
     def heading(self) -> str:
         return bilingual(self.label)
+
+    def label_of(self, value: Any) -> Any:
+        """The value as people read it: a code's label where the column has labels."""
+        if self.labels is None or value is None:
+            return value
+        return self.labels.get(str(value), value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +183,12 @@ class ReportDocument:
         # Tuples, so a caller's list cannot change a frozen document behind its back.
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "parameters", tuple((str(k), str(v)) for k, v in self.parameters))
+
+    def for_people(self) -> ReportDocument:
+        """This document without its code-only columns (Excel, PDF)."""
+        if not any(c.codes_only for c in self.columns):
+            return self
+        return replace(self, columns=tuple(c for c in self.columns if not c.codes_only))
 
     @property
     def title_text(self) -> str:

@@ -30,6 +30,7 @@ from quire.runtime.render.document import (
     Column,
     ReportDocument,
     bilingual,
+    localised,
 )
 from quire.runtime.render.values import (
     FORMULA_LEADERS,
@@ -82,6 +83,7 @@ class _Formats:
         self.label = workbook.add_format({"bold": True})
         self.text = workbook.add_format({})
         self.timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.note = workbook.add_format({"italic": True, "font_color": "#595959"})
 
     def cell(
         self, num_format: str | None, style: str | None, flag: str | None, quoted: bool = False
@@ -112,6 +114,7 @@ class _Formats:
 
 def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
     """Write ``doc`` as a workbook: the report sheet, a chart sheet, a parameters sheet."""
+    doc = doc.for_people()
     workbook = xlsxwriter.Workbook(
         out,
         {
@@ -137,6 +140,7 @@ def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
         )
         preferred = doc.sheet_name or doc.title.get("zh") or ""
         sheet = workbook.add_worksheet(_sheet_name(preferred, "报表 Report"))
+        _set_up_printing(sheet, doc)
         chart_rows = _write_report_sheet(workbook, sheet, doc, formats)
         if doc.chart is not None:
             _add_chart(workbook, doc, doc.chart, chart_rows, formats)
@@ -144,6 +148,24 @@ def write_report_xlsx(doc: ReportDocument, out: BinaryIO | str) -> None:
         sheet.activate()
     finally:
         workbook.close()
+
+
+#: Columns beyond which a report prints on landscape pages.
+LANDSCAPE_COLUMNS = 8
+#: The template's paper sizes as Excel's paper codes.
+PAPER_CODES = {"A4": 9, "A3": 8, "A5": 11, "Letter": 1}
+
+
+def _set_up_printing(sheet: Worksheet, doc: ReportDocument) -> None:
+    """Print as finance does: landscape where the table is wide, one page wide (as many
+    pages long as it takes), the header row on every page, the template's paper."""
+    if len(doc.columns) > LANDSCAPE_COLUMNS:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(HEADER_ROW)
+    sheet.set_paper(PAPER_CODES.get(doc.paper, PAPER_CODES["A4"]))
 
 
 def _sheet_name(preferred: str, fallback: str) -> str:
@@ -179,7 +201,8 @@ def _write_report_sheet(
     write_datetime = sheet.write_datetime
     write_blank = sheet.write_blank
     cell_format = formats.cell
-    specs = list(enumerate(zip(keys, kinds, num_formats, plain, strict=True)))
+    labels = [c.labels for c in columns]
+    specs = list(enumerate(zip(keys, kinds, num_formats, plain, labels, strict=True)))
     # Subtotal rows wait until the detail rows are written: they go below the range that
     # autofilter and sort act on, so sorting the data never drags a subtotal into it.
     held: list[Mapping[str, Any]] = []
@@ -194,7 +217,7 @@ def _write_report_sheet(
         decorated = bool(flags)
         if want_chart and len(chart_rows) < MAX_CHART_POINTS:
             chart_rows.append(row)
-        for col, (key, kind, num_format, fmt) in specs:
+        for col, (key, kind, num_format, fmt, named) in specs:
             value = row.get(key)
             if decorated:
                 fmt = cell_format(num_format, style, flags.get(key) if flags else None)
@@ -204,6 +227,8 @@ def _write_report_sheet(
                 continue
             if kind == "text":
                 text = value if value.__class__ is str else str(value)
+                if named is not None:
+                    text = named.get(text, text)
                 if len(text) > MAX_CELL_CHARS:
                     text = text[:MAX_CELL_CHARS]
                 first = text[0]
@@ -233,6 +258,10 @@ def _write_report_sheet(
     for col, column in enumerate(columns):
         if column.thresholds is not None and row_index > FIRST_DATA_ROW:
             _add_threshold_rules(sheet, col, column, last_row, formats)
+    if doc.subtitle:
+        # How the numbers are counted (the basis sentence under the web title), one blank
+        # row below the table: outside the range that sorting and filters act on.
+        sheet.write_string(row_index + 1, 0, localised(doc.subtitle, doc.locale), formats.note)
     return chart_rows
 
 
@@ -252,7 +281,6 @@ def _write_summary_row(
     style = row.get(STYLE_KEY)
     flags = row.get(FLAGS_KEY) or {}
     members = row.get(MEMBERS_KEY) or {}
-    position = {c.key: i for i, c in enumerate(columns)}
     for col, column in enumerate(columns):
         value = row.get(column.key)
         fmt = formats.cell(number_format(column), style, flags.get(column.key))
@@ -260,7 +288,7 @@ def _write_summary_row(
             sheet.write_blank(at, col, None, fmt)
             continue
         if column.type == "text":
-            text = str(value)[:MAX_CELL_CHARS]
+            text = str(column.label_of(value))[:MAX_CELL_CHARS]
             quoted = text[0] in FORMULA_LEADER_SET or is_formula_like(text)
             if quoted:
                 fmt = formats.cell(None, style, flags.get(column.key), True)
@@ -281,7 +309,7 @@ def _write_summary_row(
             if style == "total":
                 formula = f"=SUBTOTAL(109,{data})"
             elif members:
-                formula = _visible_sum_of_members(col, last_detail, members, position)
+                formula = _visible_sum_of_members(col, last_detail, members, columns)
         if formula is None:
             sheet.write_number(at, col, number, fmt)
         else:
@@ -289,14 +317,16 @@ def _write_summary_row(
 
 
 def _visible_sum_of_members(
-    col: int, last_detail: int, members: Mapping[str, Any], position: Mapping[str, int]
+    col: int, last_detail: int, members: Mapping[str, Any], columns: Sequence[Column]
 ) -> str | None:
     """The sum of the visible detail rows whose key is one of the members:
     ``SUMPRODUCT(SUBTOTAL(109, OFFSET(first, n, 0)), --(key is a member))``. ``SUMIFS``
     would keep counting rows a filter hides; ``SUBTOTAL`` of each single cell is 0 for a
     hidden row. Excel and LibreOffice both calculate it."""
+    position = {c.key: i for i, c in enumerate(columns)}
+    # The key cells hold what people read (a label where the column has labels).
     tests = [
-        f'({_range(position[key], last_detail)}="{_quoted(v)}")'
+        f'({_range(position[key], last_detail)}="{_quoted(columns[position[key]].label_of(v))}")'
         for key, values in members.items()
         if key in position
         for v in values

@@ -248,6 +248,7 @@ def write_report_pdf(
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
+    doc = doc.for_people()
     fonts = find_cjk_font_dir(font_dir)
     workers = workers or DEFAULT_WORKERS
     chart = chart_svg(doc.chart.vega_lite, fonts) if doc.chart is not None else None

@@ -94,12 +94,13 @@ def plain_text(value: Any, column: Column) -> str:
 
 
 def display_text(value: Any, column: Column) -> str:
-    """Human-readable text (PDF): ``25,000.00``, ``91.5%``, ``2025-01-31``."""
+    """Human-readable text (web, PDF): ``25,000.00``, ``91.5%``, ``2025-01-31``, a status's
+    label rather than its code."""
     if value is None:
         return ""
     kind = column.type
     if kind == "text":
-        return str(value)
+        return str(column.label_of(value))
     if kind == "date":
         d = as_date(value)
         return d.isoformat() if d else ""

@@ -26,12 +26,13 @@ from sqlalchemy import select
 from .. import access, audit
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
+from ..exports.print import company_name
 from ..extensions import db
 from ..models import ExportJob, JobStatus, User, utcnow
 from ..render.csv import write_report_csv
 from ..render.excel import write_report_xlsx
 from ..render.pdf_report import write_report_pdf
-from . import engine
+from . import engine, stream
 
 log = logging.getLogger("quire.reports")
 
@@ -73,9 +74,14 @@ def render(
     result: engine.ReportResult, fmt: str, out: BinaryIO, *, rows: Iterator[Any] | None = None
 ) -> None:
     """Write ``result`` as ``fmt`` into ``out`` (``rows`` overrides the rows, for progress)."""
-    document = result.to_document(company=current_app.config.get("COMPANY_NAME", "Quire"))
+    document = result.to_document(company=company_name())
     if rows is not None:
         document = _with_rows(document, rows)
+    write(document, fmt, out)
+
+
+def write(document: Any, fmt: str, out: BinaryIO) -> None:
+    """Hand a resolved document to the renderer of ``fmt``."""
     if fmt == "xlsx":
         write_report_xlsx(document, out)
     elif fmt == "csv":
@@ -120,9 +126,12 @@ def export(
     engine.require_reader(user)
     engine.require_reader(user, Permission.REPORT_EXPORT)
     fmt = check_format(fmt)
-    result = engine.run(user, key, params, locale=locale)
     threshold = int(current_app.config.get("REPORT_EXPORT_ASYNC_ROWS", DEFAULT_ASYNC_ROWS))
     mimetype = FORMATS[fmt][0]
+    report = engine.definition(key)
+    if fmt in stream.STREAMED_FORMATS and stream.streamable(report):
+        return _export_listing(user, stream.listing(user, report, params, locale), fmt, force_job)
+    result = engine.run(user, key, params, locale=locale)
     if force_job or len(result.rows) > threshold:
         job = start_job(user, key, result.parameters.query(), fmt, locale=locale)
         return Export(job.filename or "", mimetype, job=job, rows=len(result.rows))
@@ -139,6 +148,31 @@ def export(
     return Export(
         filename_for(result, fmt), mimetype, data=buffer.getvalue(), rows=len(result.rows)
     )
+
+
+def _export_listing(user: User, listing: stream.Listing, fmt: str, force_job: bool) -> Export:
+    """A line listing straight from the database (:mod:`.stream`): counted there, then
+    streamed into the file, or queued when it is large."""
+    key = listing.report.key
+    mimetype = FORMATS[fmt][0]
+    threshold = int(current_app.config.get("REPORT_EXPORT_ASYNC_ROWS", DEFAULT_ASYNC_ROWS))
+    count = listing.count()
+    query = listing.parameters.query()
+    if force_job or count > threshold:
+        job = start_job(user, key, query, fmt, locale=listing.locale)
+        return Export(job.filename or "", mimetype, job=job, rows=count)
+    buffer = io.BytesIO()
+    write(listing.document(company=company_name()), fmt, buffer)
+    audit.record(
+        user,
+        "report.export",
+        object_type="report",
+        object_id=key,
+        changes={"format": fmt, "params": query, "rows": count},
+    )
+    db.session.commit()
+    stamp = listing.filename_stamp()
+    return Export(filename_for(stamp, fmt), mimetype, data=buffer.getvalue(), rows=count)
 
 
 def start_job(
@@ -201,8 +235,15 @@ def run_job(job_id: int) -> str:
     try:
         owner = db.session.get(User, job.owner_id)
         engine.require_reader(owner, Permission.REPORT_EXPORT)
-        result = engine.run(owner, job.report_key, job.params, locale=job.locale)
-        job.rows = len(result.rows)
+        report = engine.definition(job.report_key)
+        listing = None
+        if job.format in stream.STREAMED_FORMATS and stream.streamable(report):
+            listing = stream.listing(owner, report, job.params, job.locale)
+            job.rows = listing.count()
+            result = listing.filename_stamp()
+        else:
+            result = engine.run(owner, job.report_key, job.params, locale=job.locale)
+            job.rows = len(result.rows)
         job.progress = 20
         db.session.commit()
         name = f"{job.token}.{FORMATS[job.format][1]}"
@@ -210,7 +251,12 @@ def run_job(job_id: int) -> str:
         partial = path.with_name(path.name + ".part")
         # Owner-only from the first byte, and under its real name only once complete.
         with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            render(result, job.format, out, rows=_counting(job, result.rows))
+            if listing is not None:
+                # No progress commits mid-stream: they would end the transaction that
+                # the database cursor reads the lines in.
+                write(listing.document(company=company_name()), job.format, out)
+            else:
+                render(result, job.format, out, rows=_counting(job, result.rows, job.rows))
         os.replace(partial, path)
         job.file_path = name
         job.filename = filename_for(result, job.format)
@@ -232,9 +278,9 @@ def run_job(job_id: int) -> str:
         return "failed"
 
 
-def _counting(job: ExportJob, rows: list[Any]) -> Iterator[Any]:
+def _counting(job: ExportJob, rows: list[Any], count: int) -> Iterator[Any]:
     """Yield the rows, moving the job's progress from 20 to 95 as they are written."""
-    total = max(len(rows), 1)
+    total = max(count, 1)
     for index, row in enumerate(rows, start=1):
         if index % PROGRESS_EVERY == 0:
             job.progress = 20 + int(75 * index / total)

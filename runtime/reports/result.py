@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -42,6 +42,10 @@ JSON_PLACES = {"money": 2, "percent": 4, "number": 2}
 @dataclass(frozen=True)
 class ResultColumn:
     spec: ReportColumn
+    #: Code → label in the reader's language (see :func:`with_labels`).
+    labels: Mapping[str, str] | None = None
+    #: A code column whose label column is shown beside it: CSV and the API only.
+    codes_only: bool = False
 
     @property
     def key(self) -> str:
@@ -71,7 +75,13 @@ class ResultColumn:
     def as_render_column(self) -> Column:
         label = {"zh": self.spec.label.zh, "en": self.spec.label.en}
         return Column(
-            self.key, label, self.spec.type, width=self.spec.width, thresholds=self.thresholds
+            self.key,
+            label,
+            self.spec.type,
+            width=self.spec.width,
+            thresholds=self.thresholds,
+            labels=self.labels,
+            codes_only=self.codes_only,
         )
 
 
@@ -97,6 +107,11 @@ class ReportResult:
     @property
     def key(self) -> str:
         return self.report.key
+
+    @property
+    def people_columns(self) -> list[ResultColumn]:
+        """The columns a person reads (the web table): code-only columns left out."""
+        return [c for c in self.columns if not c.codes_only]
 
     def title(self) -> str:
         return self.report.title(self.locale)
@@ -161,6 +176,40 @@ class ReportResult:
             if self.basis
             else None,
         )
+
+
+#: Code columns that stay as they are for people: department codes are the organisation's
+#: own short names (``RD``, ``SALES-E``), not words of a language.
+KEPT_CODES = frozenset(("department",))
+
+
+def with_labels(
+    columns: list[ResultColumn], rows: list[dict[str, Any]], locale: str
+) -> list[ResultColumn]:
+    """Give code columns their labels in ``locale``: a ``status`` column its status words, a
+    column ``x`` whose rows carry ``x_name`` (a category, a step, an account) the names the
+    rows carry. A code column whose ``x_name`` is also a column is left to CSV and the API."""
+    from ..words import STATUS_WORDS, in_locale
+
+    keys = {c.key for c in columns}
+    out = []
+    for column in columns:
+        if column.type != "text" or column.key in KEPT_CODES:
+            out.append(column)
+            continue
+        companion = f"{column.key}{COMPANION_SUFFIX}"
+        labels: dict[str, str] = {}
+        for row in rows:
+            code, name = row.get(column.key), row.get(companion)
+            if code not in (None, "") and name not in (None, "") and not row.get(STYLE_KEY):
+                labels.setdefault(str(code), str(name))
+        if column.key == "status":
+            words = {code: in_locale(locale, STATUS_WORDS, code) for code in STATUS_WORDS}
+            labels = {**words, **labels}
+        out.append(
+            replace(column, labels=labels or None, codes_only=bool(labels) and companion in keys)
+        )
+    return out
 
 
 def json_value(value: Any, kind: str) -> Any:

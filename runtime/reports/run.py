@@ -45,7 +45,15 @@ from .parameters import (
     require_reader,
     resolve_parameters,
 )
-from .result import Derive, ReportResult, ResultColumn, subtotal_column, summed, with_subtotals
+from .result import (
+    Derive,
+    ReportResult,
+    ResultColumn,
+    subtotal_column,
+    summed,
+    with_labels,
+    with_subtotals,
+)
 
 
 def run(
@@ -89,25 +97,13 @@ def resolve(
 
     frames: dict[str, pd.DataFrame] = {}
     stacked = []
-    said = [sentence for sentence in _status_basis(report, params, locale)]
+    said = [sentence for sentence in status_basis(report, params, locale)]
     for index, dataset in enumerate(template.datasets):
         source = sources_by_key[dataset.source]
         if (sentence := sources.basis(source, locale)) and sentence not in said:
             said.append(sentence)
         resolved = {k: refer(v, params) for k, v in dataset.params.items()}
-        only = resolved.get("only_department")
-        filters = sources.Filters(
-            year=resolved.get("year"),
-            month=_month_number(resolved.get("month")),
-            department=only or resolved.get("department"),
-            alone=only is not None,
-            status=resolved.get("status"),
-            rule=resolved.get("rule"),
-            since=resolved.get("since"),
-            until=resolved.get("until"),
-            project=resolved.get("project") or None,
-            account=resolved.get("account") or None,
-        )
+        filters = filters_of(resolved)
         plan = transforms.rollup(template, dataset.transforms, ctx) if push_down else None
         rows = sources.load(user, source, filters, locale, plan)
         ctx.datasets = frames
@@ -159,6 +155,7 @@ def resolve(
     else:
         subtotal_by = "department" if len(detail) < len(everything) else None
         rows = everything
+    columns = with_labels(columns, everything, locale)
     totals = None
     if template.report.totals:
         totals = derive.finish(summed(columns, detail), links=False)
@@ -185,7 +182,24 @@ def resolve(
     )
 
 
-def _status_basis(report: ReportDefinition, params: Parameters, locale: str) -> list[str]:
+def filters_of(resolved: Mapping[str, Any]) -> sources.Filters:
+    """A dataset's resolved parameters as the filters its provider understands."""
+    only = resolved.get("only_department")
+    return sources.Filters(
+        year=resolved.get("year"),
+        month=_month_number(resolved.get("month")),
+        department=only or resolved.get("department"),
+        alone=only is not None,
+        status=resolved.get("status"),
+        rule=resolved.get("rule"),
+        since=resolved.get("since"),
+        until=resolved.get("until"),
+        project=resolved.get("project") or None,
+        account=resolved.get("account") or None,
+    )
+
+
+def status_basis(report: ReportDefinition, params: Parameters, locale: str) -> list[str]:
     """What a status parameter means for the totals, said under the title: they add up one
     status (the default one, if the reader chose none), or every status together."""
     from ..words import STATUS_WORDS, in_locale

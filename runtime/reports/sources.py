@@ -157,7 +157,7 @@ class _TableShape:
         return {key: value, f"{key}_name": self.labels[key].get(str(value), str(value or ""))}
 
 
-def _table_shape(template: Template, table: str, locale: str) -> _TableShape:
+def table_shape(template: Template, table: str, locale: str) -> _TableShape:
     field = template.field(table)
     labels: dict[str, dict[str, str]] = {}
     numeric, dates, keys = set(), set(), set()
@@ -176,7 +176,7 @@ def _table_shape(template: Template, table: str, locale: str) -> _TableShape:
     return _TableShape(labels, frozenset(numeric), frozenset(dates), frozenset(keys))
 
 
-def _submission_criteria(
+def submission_criteria(
     user: User | None, config: Mapping[str, Any], filters: Filters
 ) -> list[Any]:
     """The WHERE clauses of a ``submissions`` source: its form, the reader's scope, the
@@ -223,7 +223,7 @@ def submission_lines(
             (TemplateVersion.template_id == Submission.template_id)
             & (TemplateVersion.version == Submission.template_version),
         )
-        .where(*_submission_criteria(user, config, filters))
+        .where(*submission_criteria(user, config, filters))
         .order_by(Submission.period, Submission.number)
     )
     found = list(db.session.execute(stmt))
@@ -249,7 +249,7 @@ def submission_lines(
             rows.append(head)
             continue
         if version.id not in shapes:
-            shapes[version.id] = _table_shape(template_service.parsed(version), table, locale)
+            shapes[version.id] = table_shape(template_service.parsed(version), table, locale)
         shape = shapes[version.id]
         for index, line in enumerate(submission.data.get(table) or []):
             if not isinstance(line, Mapping):
@@ -323,7 +323,7 @@ def submission_line_totals(
     groups = [getattr(Submission, name) for name in grouped]
     if by_version:
         groups.append(Submission.template_version)
-    criteria = _submission_criteria(user, config, filters)
+    criteria = submission_criteria(user, config, filters)
 
     totals: dict[tuple[Any, ...], list[Decimal | None]]
     if dialect == "postgresql":
@@ -381,7 +381,7 @@ def _line_shapes(config: Mapping[str, Any], table: str, locale: str) -> dict[int
         .where(FormTemplate.key == config["form"])
     )
     return {
-        version.version: _table_shape(template_service.parsed(version), table, locale)
+        version.version: table_shape(template_service.parsed(version), table, locale)
         for version in db.session.scalars(stmt)
     }
 

@@ -20,6 +20,7 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import SubmissionStatus
 from ..numbers import parse_int
+from ..pagination import page_of, parse_page_args
 from ..render.values import display_text
 from . import dashboard as dashboard_service
 from . import engine, export, subscriptions
@@ -81,22 +82,30 @@ def _parameter_form(report: engine.ReportDefinition, locale: str) -> list[dict[s
     return fields
 
 
+#: Rows on one page of a report (the expense ledger runs to thousands of lines).
+PER_PAGE = 100
+PAGING_KEYS = frozenset(("page", "per_page"))
+
+
 @bp.get("/reports/<key>")
 @login_required
 def view(key: str):  # type: ignore[no-untyped-def]
     report = engine.definition(key)
     engine.require_reader(current_user)
     locale = _locale()
+    number, per_page = parse_page_args(request.args, PER_PAGE)
+    params = {k: v for k, v in request.args.to_dict().items() if k not in PAGING_KEYS}
     result, error = None, None
     try:
-        result = engine.run(current_user, key, request.args.to_dict(), locale=locale)
+        result = engine.run(current_user, key, params, locale=locale)
     except Invalid as problem:
         error = problem
-    values = result.parameters.raw if result else request.args.to_dict()
+    values = result.parameters.raw if result else params
     return render_template(
         "reports/view.html",
         report=report,
         result=result,
+        page=page_of(result.rows, number, per_page) if result else None,
         error=error,
         fields=_parameter_form(report, locale),
         values=values,

@@ -35,7 +35,7 @@ def blank(client) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def form_row(book, label: str) -> int:  # type: ignore[no-untyped-def]
-    for row in book["Form"].iter_rows(min_col=1, max_col=1):
+    for row in book["表单"].iter_rows(min_col=1, max_col=1):
         if row[0].value and label in str(row[0].value):
             return row[0].row
     raise AssertionError(f"no row {label}")
@@ -51,11 +51,11 @@ def fill(content: bytes, form: dict[str, object], lines: list[tuple]) -> bytes:
         cell.value = value
 
     for label, value in form.items():
-        put("Form", f"B{form_row(book, label)}", value)
+        put("表单", f"B{form_row(book, label)}", value)
     for index, line in enumerate(lines):
         for column, value in zip("ABCDE", line, strict=False):
             if value is not None:
-                put("Lines", f"{column}{7 + index}", value)
+                put("费用明细", f"{column}{7 + index}", value)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -87,7 +87,7 @@ def submissions() -> int:
 
 def test_the_blank_workbook_is_protected_with_inputs_lists_and_a_hidden_identity(api):
     book = openpyxl.load_workbook(io.BytesIO(blank(api("sales1"))))
-    assert book.sheetnames == ["Form", "Lines", "_lists", "_quire"]
+    assert book.sheetnames == ["表单", "费用明细", "_lists", "_quire"]
     meta = book["_quire"]
     assert (
         meta.sheet_state == "hidden"
@@ -96,7 +96,7 @@ def test_the_blank_workbook_is_protected_with_inputs_lists_and_a_hidden_identity
     )
     assert all(book[name].protection.sheet for name in book.sheetnames)
 
-    form = book["Form"]
+    form = book["表单"]
     payee = form_row(book, "收款人 Payee")
     assert form[f"A{payee}"].protection.locked and not form[f"B{payee}"].protection.locked
     assert form[f"B{form_row(book, '报销部门')}"].value == "SALES"  # the default, prefilled
@@ -104,7 +104,7 @@ def test_the_blank_workbook_is_protected_with_inputs_lists_and_a_hidden_identity
     assert form[f"B{total}"].protection.locked  # computed: not an input
     assert "Computed" in form[f"C{total}"].value
 
-    lines = book["Lines"]
+    lines = book["费用明细"]
     assert [lines.cell(5, c).value for c in range(1, 6)] == [
         "date",
         "category",
@@ -168,10 +168,10 @@ def test_a_broken_copy_comes_back_cell_by_cell_and_nothing_is_saved(api):
     assert error["code"] == "invalid" and "nothing was saved" in error["message"]
     found = {d["path"]: d["message"] for d in error["details"]}
     # in the uploader's language (Chinese here), without the row the cell address gives
-    assert "金额须为数字" in found["Lines!D8"]
-    assert "不能晚于今天" in found["Lines!A11"]
-    assert "须为以下之一" in found["Lines!B11"]
-    assert "位小数" in found["Lines!D11"]
+    assert "金额须为数字" in found["费用明细!D8"]
+    assert "不能晚于今天" in found["费用明细!A11"]
+    assert "须为以下之一" in found["费用明细!B11"]
+    assert "位小数" in found["费用明细!D11"]
     assert not any(m.startswith(("row ", "第")) for m in found.values())
     assert submissions() == before
     refused = db.session.scalar(
@@ -187,19 +187,21 @@ def test_a_problem_with_a_form_field_points_at_its_cell_on_the_form_sheet(api):
     response = upload(client, fill(content, {"收款人": "李明", "报销部门": "NOPE"}, good_lines()))
     assert response.status_code == 422
     assert response.json["error"]["details"] == [
-        {"path": f"Form!B{row}", "message": "unknown department NOPE"}
+        {"path": f"表单!B{row}", "message": "unknown department NOPE"}
     ]
 
 
 def test_lines_below_the_input_area_are_reported_not_dropped(api):
     client = api("sales1")
     book = openpyxl.load_workbook(io.BytesIO(blank(client)))
-    book["Lines"]["C120"] = "藏在下面的费用"  # a person unprotected the sheet and typed far below
+    book["费用明细"]["C120"] = (
+        "藏在下面的费用"  # a person unprotected the sheet and typed far below
+    )
     out = io.BytesIO()
     book.save(out)
     response = upload(client, out.getvalue())
     assert response.status_code == 422
-    assert response.json["error"]["details"][0]["path"] == "Lines!A120"
+    assert response.json["error"]["details"][0]["path"] == "费用明细!A120"
 
 
 def test_a_workbook_for_an_older_version_is_refused_with_a_clear_message(api):
@@ -346,7 +348,7 @@ def test_the_web_page_downloads_the_blank_and_takes_the_filled_copy_with_csrf(si
         {"file": (io.BytesIO(bad), "claim.xlsx")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 422 and "Lines!D7" in response.text
+    assert response.status_code == 422 and "费用明细!D7" in response.text
     no_csrf = browser.client.post(
         "/forms/expense-claim/workbook",
         data={"file": (io.BytesIO(good), "c.xlsx")},
@@ -363,6 +365,9 @@ def test_every_json_path_maps_back_to_its_cell():
     )
     assert filled.locate(Detail("lines[1]", "row 2 must be an object")).path == "Lines!A8"
     assert filled.locate(Detail("lines", "needs at least 1 rows")).path == "Lines!A7"
+    chinese = workbook.FilledWorkbook(workbook.layout_of(template, "zh_CN"), rows={"lines": [7]})
+    assert chinese.locate(Detail("lines[0].date", "不能晚于今天")).path == "费用明细!A7"
+    assert chinese.locate(Detail("payee_name", "is required")).path.startswith("表单!B")
     assert filled.locate(Detail("payee_name", "is required")).path.startswith("Form!B")
     assert filled.locate(Detail("rules.x", "broken")).path == "Form!A1"
 
@@ -372,11 +377,11 @@ def test_a_cost_allocation_round_trips_with_percent_cells_and_a_computed_column(
     response = client.get("/api/v1/forms/cost-allocation/workbook")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    shares = book["Shares"]
+    shares = book["分摊比例"]  # the table's label, in the downloader's language
     assert [shares.cell(5, c).value for c in (1, 2, 3)] == ["department", "percent", "allocated"]
     assert not shares["B7"].protection.locked and shares["B7"].number_format == "0.00%"
     assert shares["C7"].protection.locked  # computed: not an input
-    form = book["Form"]
+    form = book["表单"]
     for label, value in (("会计期间", "2026-03"), ("说明", "=年度审计费分摊"), ("金额", 30000)):
         cell = form[f"B{form_row(book, label)}"]
         assert cell.protection.locked is False
@@ -457,3 +462,34 @@ def test_the_refusal_is_in_the_users_language_on_the_web_page(api, signed_in):
     )
     assert response.status_code == 413
     assert "解压后的数据过多" in response.text
+
+
+def test_sheets_are_named_in_the_downloaders_language_and_either_naming_uploads(api):
+    """An English download has Form and Lines; a Chinese uploader's server still reads it (the
+    hidden _quire sheet records the names it was given), and its errors name those sheets."""
+    client = api("sales1")
+    english = client.get(URL, headers={"Accept-Language": "en"})
+    assert english.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(english.data))
+    assert book.sheetnames == ["Form", "Lines", "_lists", "_quire"]
+    recorded = {r[0].value: r[1].value for r in book["_quire"].iter_rows(max_col=2)}
+    assert recorded["sheet"] == "Form" and recorded["sheet:lines"] == "Lines"
+    for row in book["Form"].iter_rows(min_col=1, max_col=1):
+        if row[0].value and "收款人" in str(row[0].value):
+            book["Form"][f"B{row[0].row}"] = "李明"
+        if row[0].value and "收款账号" in str(row[0].value):
+            book["Form"][f"B{row[0].row}"] = "6222020012345678"
+    book["Lines"]["A7"] = datetime.combine(TODAY - timedelta(days=1), datetime.min.time())
+    book["Lines"]["B7"] = "travel"
+    book["Lines"]["D7"] = "eighty"
+    out = io.BytesIO()
+    book.save(out)
+    refused = upload(client, out.getvalue())
+    assert refused.status_code == 422
+    assert [d["path"] for d in refused.json["error"]["details"]] == ["Lines!D7"]
+    book["Lines"]["D7"] = 80
+    out = io.BytesIO()
+    book.save(out)
+    made = upload(client, out.getvalue())
+    assert made.status_code == 201, made.json
+    assert made.json["data"]["lines"][0]["amount"] == "80.00"

@@ -85,12 +85,15 @@ def test_totals_row_closes_the_sheet_below_the_filtered_range(make_doc):
     data = xlsx(make_doc(totals={"budget": Decimal("75003")}))
     sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
     cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
-    last = sheet[sheet.max_row]
+    # The document's subtitle is a note one blank row below the totals.
+    at = sheet.max_row - 2
+    assert sheet.cell(sheet.max_row, 1).value == "2025 年一季度"
+    last = sheet[at]
     assert last[0].value == "合计 Total" and last[0].font.b
     # A SUBTOTAL over the data rows with its value cached, outside the autofilter range.
-    assert last[4].value == f"=SUBTOTAL(109,$E$2:$E${sheet.max_row - 1})"
-    assert cached[cached.max_row][4].value == 75003.0
-    assert sheet.auto_filter.ref.endswith(str(sheet.max_row - 1))
+    assert last[4].value == f"=SUBTOTAL(109,$E$2:$E${at - 1})"
+    assert cached[at][4].value == 75003.0
+    assert sheet.auto_filter.ref.endswith(str(at - 1))
 
 
 def test_formula_like_text_stays_text(make_doc, budget_rows):
@@ -166,7 +169,8 @@ def test_rows_stream_from_a_generator(make_doc):
             yield {"dept": "研发中心", "budget": Decimal(i), "day": dt.date(2025, 1, 1)}
 
     sheet = load(make_doc(rows=rows())).worksheets[0]
-    assert sheet.max_row == 3001
+    # The header, 3,000 rows, a blank row and the subtitle's note.
+    assert sheet.max_row == 3003
     assert sheet.cell(3001, 5).value == 2999
 
 

@@ -106,7 +106,10 @@ def test_excel_export_reads_back_with_numbers_a_chart_and_an_audit_event(finance
     assert "预算 Budget" in headings and "执行率 Execution rate" in headings
     budget_col = headings.index("预算 Budget") + 1
     rate_col = headings.index("执行率 Execution rate") + 1
-    values = [sheet.cell(r, budget_col).value for r in range(2, sheet.max_row + 1)]
+    # The table, then a blank row and the note saying how the actuals are counted.
+    assert sheet.cell(sheet.max_row - 1, 1).value is None
+    assert "实际" in str(sheet.cell(sheet.max_row, 1).value)
+    values = [sheet.cell(r, budget_col).value for r in range(2, sheet.max_row - 1)]
     assert all(isinstance(v, (int, float)) for v in values)
     assert values[-1] == 180000  # the grand total row
     assert sheet.cell(2, rate_col).number_format.endswith("%")
@@ -188,7 +191,8 @@ def test_a_large_export_is_a_job_with_progress_that_only_its_owner_downloads(fin
     assert status["error"] is None
     file = owner.get(status["download"])
     assert file.status_code == 200
-    assert load_workbook(io.BytesIO(file.data)).worksheets[0].max_row == 6  # 4 lines, header, total
+    # 4 lines, header, total, a blank row and the note on the statuses counted
+    assert load_workbook(io.BytesIO(file.data)).worksheets[0].max_row == 8
     exports = Path(app.config["INSTANCE_PATH"]) / "exports"
     [written] = list(exports.iterdir())  # one file, no partial left behind
     assert written.stat().st_mode & 0o077 == 0  # readable by the server's user only

@@ -173,14 +173,14 @@ def test_the_offline_workbook_offers_it_and_reads_it_back(api, published):
     blank = client.get(f"/api/v1/forms/{KEY}/workbook")
     assert blank.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(blank.data))
-    form = book["Form"]
+    form = book["表单"]  # the form sheet, named in the downloader's language
     row = next(r[0].row for r in form.iter_rows(max_col=1) if "总体评分" in str(r[0].value))
     assert "1–5" in form[f"C{row}"].value  # the widget's own hint
     lists = [v for v in form.data_validations.dataValidation if f"B{row}" in str(v.sqref)]
     assert lists and lists[0].type == "list"
 
     form[f"B{row}"] = 5
-    lines = next(name for name in book.sheetnames if name not in ("Form", "_lists", "_quire"))
+    lines = next(name for name in book.sheetnames if name not in ("表单", "_lists", "_quire"))
     book[lines]["B7"] = 1
     out = io.BytesIO()
     book.save(out)
