@@ -280,11 +280,13 @@ class ParseContext:
     """What parsing needs from the outside world, passed in rather than read from globals.
 
     `source_values` holds, per data source key, the values currently allowed (the runtime loads
-    them); a source missing here is not checked.
+    them); a source missing here is not checked. `organisation_values` does the same for the
+    organisation's records a picker names (`department`, `user`, `role`: see `names_record`).
     """
 
     today: date = field(default_factory=date.today)
     source_values: dict[str, frozenset[str]] = field(default_factory=dict)
+    organisation_values: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class ExportValue(NamedTuple):

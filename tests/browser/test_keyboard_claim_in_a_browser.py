@@ -139,3 +139,75 @@ def test_rd1_files_a_claim_by_keyboard_and_rdmgr_decides_from_the_mail(page, app
     expect(page.locator("h1")).to_have_text("待办事项")
     assert axe_violations(page) == [], "rdmgr's inbox"
     assert page.csp_violations == []
+
+
+#: A 1×1 PNG: an invoice photo as small as can be.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e221bc33"
+    "0000000049454e44ae426082"
+)
+
+
+def test_rdmgr_sees_the_invoice_adds_a_signer_copies_to_hr1_and_approves(page, app, tmp_path):
+    """The issue's approver story: rdmgr opens the invoice image beside the line, adds a
+    second approver after himself, copies the claim to hr1 and approves."""
+    from tests.browser.conftest import sign_in
+
+    sign_in(page, "rd1")
+    page.goto("/forms/expense-claim/new")
+    page.fill("input[name=payee_name]", "王芳")
+    page.fill("input[name=bank_account]", "6222 0200 1234 5678")
+    page.fill("input[name=lines-0-date]", YESTERDAY.isoformat())
+    page.select_option("select[name=lines-0-category]", "travel")
+    page.fill("input[name=lines-0-description]", "高铁 北京—上海")
+    page.fill("input[name=lines-0-amount]", "12000")
+    invoice = tmp_path / "invoice.png"
+    invoice.write_bytes(PNG)
+    page.set_input_files("#slot-lines-0-invoice input[type=file]", str(invoice))
+    expect(page.locator("#slot-lines-0-invoice")).to_contain_text("invoice.png")
+    page.click("[data-testid=submit]")
+    page.wait_for_url(re.compile(r".*/submissions/\d+$"))
+    expect(page.locator("#status")).to_have_text("审批中")
+    claim = page.url
+
+    page.context.clear_cookies()
+    sign_in(page, "rdmgr")
+    page.goto(claim)
+    preview = page.locator("details.attachment-preview").first
+    preview.locator("summary").click()
+    image = preview.locator("img")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 1
+
+    page.click("[data-testid=add-signers] summary")
+    page.fill("#signers-to", "cfo")
+    page.check("input[name=position][value=after]")
+    page.fill("#signers-reason", "金额较大，请财务总监同看")
+    page.click("[data-testid=add-signer-submit]")
+    expect(page.locator(".flash-ok")).to_be_visible()
+
+    page.click("[data-testid=copy-to] summary")
+    page.fill("#copy-to-names", "hr1")
+    page.click("[data-testid=copy-submit]")
+    expect(page.locator(".flash-ok")).to_be_visible()
+
+    page.fill("input[name=comment][list^=phrases-]", "同意")
+    page.click("[data-testid^=approve-]")
+    expect(page.locator(".flash-ok")).to_be_visible()
+    from quire.runtime.org import user_by_username
+
+    expect(page.locator("[data-testid=current-step]")).to_contain_text(
+        user_by_username("cfo").display_name  # the signer added after him decides next
+    )
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("加签")
+    expect(timeline).to_contain_text("抄送")
+    assert axe_violations(page) == []
+    assert page.csp_violations == []
+
+    page.context.clear_cookies()
+    sign_in(page, "hr1")
+    page.goto(claim)
+    expect(page.locator("#status")).to_have_text("审批中")  # hr1 may read it
+    expect(page.locator("[data-testid^=approve-]")).to_have_count(0)  # and decides nothing
