@@ -29,3 +29,15 @@ def test_the_english_ui_shows_statuses_as_words(claim, submit, signed_in, user):
         words = set(text.replace("·", " ").replace(",", " ").split())
         assert "in_review" not in text and "draft" not in words, url
     assert "In review" in visible(sales1.get(f"/submissions/{sent.id}").text)
+
+
+def test_a_persons_status_reads_as_words_in_both_languages(signed_in, user):
+    from quire.runtime.extensions import db
+
+    admin = signed_in("admin")
+    chinese = visible(admin.get("/admin/users").text)
+    assert "正常" in chinese and "on_leave" not in chinese
+    user("admin").locale = "en"
+    db.session.commit()
+    english = visible(admin.get("/admin/users").text)
+    assert "On leave" in english and "Active" in english and "on_leave" not in english
