@@ -178,7 +178,7 @@ def test_rdmgr_sees_the_invoice_adds_a_signer_copies_to_hr1_and_approves(page, a
     preview.locator("summary").click()
     image = preview.locator("img")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 1
+    expect(image).to_have_js_property("naturalWidth", 1)  # the image itself loaded
 
     page.click("[data-testid=add-signers] summary")
     page.fill("#signers-to", "cfo")
