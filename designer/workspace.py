@@ -34,7 +34,7 @@ EDITORS: dict[str, str] = {
     "mask": "mask",
     "content": "bilingual",
     "pattern": "text",
-    "pattern_message": "text",
+    "pattern_message": "bilingual",
     "currency": "text",
     "min": "text",
     "max": "text",

@@ -711,6 +711,20 @@ def may_act_on_task(user: User | None, task: Any, on: Any) -> bool:
     return bool(db.session.scalar(stmt))
 
 
+def was_sent_task(user: User | None, task: Any) -> bool:
+    """Was ``task`` sent to ``user`` (they held it, or it was meant for them)? Only then may
+    they be told where it went after it left them."""
+    if not _signed_in(user):
+        return False
+    return user.id in (task.assignee_id, task.on_behalf_of_id)
+
+
+def is_task_holder(user: User | None, task: Any) -> bool:
+    """Is ``task`` in ``user``'s own hands (not one they were meant for that someone else
+    holds)?"""
+    return _signed_in(user) and user is not None and task.assignee_id == user.id
+
+
 def acting_for(user: User, task: Any) -> User | None:
     """Whom ``user`` acts for when deciding ``task`` (None: it is their own task)."""
     if task.through_delegation and task.on_behalf_of is not None:

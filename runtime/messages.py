@@ -21,6 +21,17 @@ MESSAGES = (
     _l("The phrase is too long."),
     _l("You have as many saved phrases as can be kept; delete one first."),
     _l("No such phrase."),
+    # Approval engine refusals (approvals.actions), shown through the catalogue.
+    _l("The form is not complete yet."),
+    _l("Only a draft or a returned form can be submitted."),
+    _l("This form is no longer in review; there is nothing to decide."),
+    _l("You cannot decide on this form."),
+    _l("You cannot decide on a form you submitted."),
+    _l("You cannot decide on a request that gives you these rights."),
+    _l("You cannot decide on a form you filled in or changed."),
+    _l("You decided another step; someone else decides this one."),
+    _l("Only a form in review or returned to you can be withdrawn."),
+    _l("Only a form in review or approved can be returned."),
     # User status values (models.org.UserStatus), shown as _(status.value).
     _l("active"),
     _l("on_leave"),

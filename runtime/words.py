@@ -52,6 +52,21 @@ DECISION_WORDS = {
 }
 
 
+#: A person's status (`UserStatus` values), as the administration pages show it.
+USER_STATUS_WORDS = {
+    "active": lazy_pgettext("person", "Active"),
+    "on_leave": lazy_pgettext("person", "On leave"),
+    "left": lazy_pgettext("person", "Left"),
+}
+
+
+def user_status_word(status: object) -> str:
+    """`on_leave` → "On leave" / "休假"; an unknown status reads as itself."""
+    code = str(getattr(status, "value", status))
+    word = USER_STATUS_WORDS.get(code)
+    return str(word) if word is not None else code
+
+
 def status_word(status: object) -> str:
     """`in_review` → "In review" / "审批中"; an unknown status reads as itself."""
     code = str(getattr(status, "value", status))

@@ -158,4 +158,11 @@ class PickerWidget(ChoiceWidget):
         value = self.check_choice(field, raw, ctx)
         if len(value) > 100:
             raise field_error("%(name)s is too long for a code", name=self.name_of(field))
+        known = ctx.organisation_values.get(self.names_record or "")
+        if field.options_from is None and known is not None and value not in known:
+            raise field_error(
+                "%(name)s: “%(value)s” is not one of the available choices",
+                name=self.name_of(field),
+                value=value,
+            )
         return value

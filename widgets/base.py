@@ -233,6 +233,7 @@ class FieldValueError(ValueError):
         *,
         msgid: str | None = None,
         params: dict[str, Any] | None = None,
+        wording: Bilingual | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -242,10 +243,14 @@ class FieldValueError(ValueError):
         #: runtime can say it in the reader's language (`translated`); None for plain text.
         self.msgid = msgid
         self.params = params or {}
+        #: A template author's own sentence in both languages (a pattern's message).
+        self.wording = wording
 
     def translated(self, gettext: Any, locale: str) -> str:
         """The sentence in the reader's language: `gettext` is the runtime's catalogue lookup;
         field names read in `locale` (their label), nested errors are translated too."""
+        if self.wording is not None:
+            return localized(self.wording, locale)
         if self.msgid is None:
             return self.message
         values = {}
@@ -275,11 +280,13 @@ class ParseContext:
     """What parsing needs from the outside world, passed in rather than read from globals.
 
     `source_values` holds, per data source key, the values currently allowed (the runtime loads
-    them); a source missing here is not checked.
+    them); a source missing here is not checked. `organisation_values` does the same for the
+    organisation's records a picker names (`department`, `user`, `role`: see `names_record`).
     """
 
     today: date = field(default_factory=date.today)
     source_values: dict[str, frozenset[str]] = field(default_factory=dict)
+    organisation_values: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class ExportValue(NamedTuple):

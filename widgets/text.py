@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from ._patterns import InvalidPattern, compile_pattern, fullmatch
 from .base import (
+    Bilingual,
     FieldBase,
     FieldValueError,
     MaskRule,
@@ -29,8 +30,9 @@ class TextField(FieldBase):
     pattern: str | None = Field(default=None, max_length=500)
     """A regular expression the whole text must match (for account numbers, invoice numbers),
     in RE2 syntax: no back-references or look-arounds, so matching takes linear time."""
-    pattern_message: str | None = Field(default=None, max_length=500)
-    """What to tell people when the pattern does not match."""
+    pattern_message: Bilingual | Annotated[str, Field(max_length=500)] | None = None
+    """What to tell people when the pattern does not match: `{"zh": …, "en": …}` to say it in
+    each reader's language, or one text shown as written to everyone."""
     mask: MaskRule | None = None
     """How viewers with `masked` access see the value (`"bank_account"`, `"phone"` or a rule)."""
 
@@ -69,6 +71,8 @@ def check_text(name: str, raw: Any, min_length: int, max_length: int, field: Any
     pattern = getattr(field, "pattern", None)
     if pattern and not fullmatch(pattern, text):
         custom = getattr(field, "pattern_message", None)
+        if isinstance(custom, Bilingual):
+            raise FieldValueError(custom.en, wording=custom)
         if custom:
             raise FieldValueError(custom)
         raise field_error("%(name)s is not valid", name=name)

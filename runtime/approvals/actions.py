@@ -97,7 +97,7 @@ def submit(
     if not access.is_submitter(actor, submission):
         raise Forbidden("Only the submitter can submit this form.")
     if not access.may_edit_submission(actor, submission):
-        raise Conflict(f"A submission that is {submission.status.value} cannot be submitted.")
+        raise Conflict("Only a draft or a returned form can be submitted.")
     facts = compute_facts(submission, template)
     forms_service.validate_for_submit(
         actor,
@@ -162,17 +162,27 @@ def submit(
 
 
 # --- whose turn it is ----------------------------------------------------------------------------
+#: Why someone may not decide (:func:`access.separation_of_duties`), as whole sentences the
+#: catalogue translates (never "you " + a reason glued together).
+SEPARATION_SENTENCES = {
+    "submitted it": "You cannot decide on a form you submitted.",
+    "would get these rights": "You cannot decide on a request that gives you these rights.",
+    "edited it": "You cannot decide on a form you filled in or changed.",
+    access.DECIDED_ANOTHER_STEP: "You decided another step; someone else decides this one.",
+}
+
+
 def my_open_tasks(actor: User, submission: Submission, today: date) -> list[ApprovalTask]:
     """The open tasks of the current step ``actor`` may decide now (403/409 when none).
     While branches run in parallel several steps are current; each task knows its own."""
     if submission.status != S.IN_REVIEW:
-        raise Conflict(f"This submission is {submission.status.value}; there is nothing to decide.")
+        raise Conflict("This form is no longer in review; there is nothing to decide.")
     mine = [t for t in open_tasks(submission) if access.may_act_on_task(actor, t, today)]
     if not mine:
         raise Forbidden("This step is not waiting for you.")
     conflict = access.separation_of_duties(actor, submission, mine[0].step_key)
     if conflict:
-        raise Forbidden(f"You cannot decide on this form: you {conflict}.")
+        raise Forbidden(SEPARATION_SENTENCES.get(conflict, "You cannot decide on this form."))
     return mine
 
 
@@ -392,7 +402,7 @@ def _withdraw(
                 "Someone has already decided on this form; it can no longer be withdrawn."
             )
     elif submission.status != S.RETURNED:
-        raise Conflict(f"A submission that is {submission.status.value} cannot be withdrawn.")
+        raise Conflict("Only a form in review or returned to you can be withdrawn.")
     cancel(unfinished_tasks(submission), now)
     submission.status = S.WITHDRAWN
     submission.current_step = None
@@ -435,6 +445,7 @@ def _return(actor: User, run: Run, text: str | None, to: Any, again: Any = True)
         step = earlier[target]
     task.status = TaskStatus.RETURNED
     task.decided_at, task.comment = run.now, text
+    notify.task_left(task, run.now)
     cancel(left_by_return(run.template, submission, task.step_key, step and step.key), run.now)
     details: dict[str, Any] = {"to": step.key if step else "submitter"}
     if step is not None:
@@ -513,7 +524,7 @@ def return_for_rework(
         raise NotFound("No such submission, or it is outside your scope.")
     forms_service.check_version(submission, version)
     if submission.status not in (S.IN_REVIEW, S.APPROVED):
-        raise Conflict(f"A submission that is {submission.status.value} cannot be returned.")
+        raise Conflict("Only a form in review or approved can be returned.")
     before = submission.status.value
     round = current_round(submission)
     cancel(unfinished_tasks(submission), now)

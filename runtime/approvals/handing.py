@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ApprovalTask, Submission, TaskStatus, User
-from . import routing
+from . import notify, routing
 from .state import record, unfinished_tasks
 
 
@@ -46,6 +46,7 @@ def hand_over(
     inbox)."""
     task.status = TaskStatus.DELEGATED
     task.decided_at = now
+    notify.task_left(task, now)
     if comment is not None:
         task.comment = comment
     new = ApprovalTask(

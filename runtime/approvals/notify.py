@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app, has_app_context
@@ -40,6 +40,14 @@ def submission_path(submission_id: int) -> str:
                     rule.endpoint, {argument: submission_id}
                 )
     return f"/submissions/{submission_id}"
+
+
+def task_path(task: ApprovalTask) -> str:
+    """Straight to the decision on the task's submission page; the page names the task so it
+    can say where it went if it is no longer its reader's."""
+    if task.id is None:
+        db.session.flush()
+    return f"{submission_path(task.submission_id)}?task={task.id}#decide"
 
 
 def _money(value: Decimal | None) -> str:
@@ -99,6 +107,7 @@ def new_task(task: ApprovalTask, step_name: tuple[str, str]) -> None:
         task.submission,
         (f"待审批：{zh}{behalf_zh}", f"Waiting for you: {en}{behalf_en}"),
         (f"步骤：{step_name[0]}", f"Step: {step_name[1]}"),
+        link=task_path(task),
     )
 
 
@@ -135,6 +144,7 @@ def reminder(task: ApprovalTask) -> None:
         task.submission,
         (f"催办：{zh} 已超时", f"Reminder: {en} is overdue"),
         ("请尽快处理。", "Please decide on it soon."),
+        link=task_path(task),
     )
 
 
@@ -147,6 +157,7 @@ def escalation(new: ApprovalTask, old: ApprovalTask) -> None:
         new.submission,
         (f"超时上报：{zh}", f"Escalated to you: {en}"),
         (f"{who} 未在期限内处理。", f"{who} did not decide in time."),
+        link=task_path(new),
     )
     _add(
         old.assignee,
@@ -273,6 +284,37 @@ def notifications_for(
     )
 
 
+def task_left(task: ApprovalTask, now: datetime) -> None:
+    """``task`` is no longer its holder's (decided by them or by someone else, handed on,
+    withdrawn, waiting for signers added before them): their "waiting for you" notifications
+    about its submission are marked read, unless another task of it is still open for them."""
+    from sqlalchemy import exists, update
+
+    still_open = exists().where(
+        ApprovalTask.submission_id == task.submission_id,
+        ApprovalTask.assignee_id == task.assignee_id,
+        ApprovalTask.status == TaskStatus.OPEN,
+        ApprovalTask.id != task.id,
+    )
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == task.assignee_id,
+            Notification.submission_id == task.submission_id,
+            Notification.kind.in_(TASK_KINDS),
+            Notification.read_at.is_(None),
+            ~still_open,
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unread_count(user: User, *, today: date | None = None) -> int:
+    """How many of the notifications listed for ``user`` they have not read."""
+    return sum(1 for n in notifications_for(user, 100, today=today) if n.read_at is None)
+
+
 def mark_read(user: User, ids: list[int] | None = None) -> int:
     from sqlalchemy import update
 
@@ -295,4 +337,7 @@ __all__ = [
     "reminder",
     "returned",
     "submission_path",
+    "task_left",
+    "task_path",
+    "unread_count",
 ]

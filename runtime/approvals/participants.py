@@ -148,6 +148,7 @@ def add_signers(
         added.append(signer)
     if kind == "before":
         task.status = TaskStatus.WAITING
+        notify.task_left(task, run.now)
     zh, en = signer_sentences(actor, people, kind)
     record(
         submission,

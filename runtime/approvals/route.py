@@ -397,6 +397,7 @@ def decide(
     _, step = found
     task.status = TaskStatus.APPROVED if approve else TaskStatus.REJECTED
     task.decided_at = run.now
+    notify.task_left(task, run.now)
     task.comment = comment
     action = (
         ("approve" if approve else "reject")

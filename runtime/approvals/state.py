@@ -23,6 +23,7 @@ from ..extensions import db
 from ..forms import service as forms_service
 from ..forms import templates as template_service
 from ..models import ApprovalEvent, ApprovalTask, Submission, SubmissionStatus, TaskStatus, User
+from . import notify
 
 #: History actions that are decisions (withdrawal is only allowed before the first).
 DECISIONS = ("approve", "reject", "return", "auto_approve", "auto_reject")
@@ -233,3 +234,4 @@ def cancel(tasks: Iterable[ApprovalTask], now: datetime) -> None:
         if task.status in (TaskStatus.OPEN, TaskStatus.WAITING):
             task.status = TaskStatus.CANCELLED
             task.decided_at = now
+            notify.task_left(task, now)

@@ -21,10 +21,11 @@ from ..errors import NotFound, QuireError
 from ..extensions import db
 from ..forms import service as forms_service
 from ..forms import templates as template_service
+from ..local_path import local_path
 from ..models import Department, Submission
 from ..numbers import parse_id, parse_int
 from ..pagination import paginate, parse_page_args
-from . import budget, engine, notify, phrases, timeline
+from . import budget, engine, notify, phrases, timeline, whereabouts
 
 bp = Blueprint("approvals", __name__)
 
@@ -70,6 +71,14 @@ def _approval_context() -> dict[str, Any]:
             return False
         return form_key != budget.BUDGET_FORM and bool(budget.amount_columns(template))
 
+    def task_gone(submission: Submission) -> whereabouts.TaskGone | None:
+        """Where the task the page was opened for (``?task=``, from a notification) went,
+        when it is no longer the reader's."""
+        task_id = parse_id(request.args.get("task"))
+        if task_id is None or not current_user.is_authenticated:
+            return None
+        return whereabouts.task_gone(current_user, submission, task_id, _today())
+
     def my_phrases() -> list[str]:
         if not current_user.is_authenticated:
             return []
@@ -77,6 +86,7 @@ def _approval_context() -> dict[str, Any]:
 
     return {
         "my_phrases": my_phrases,
+        "task_gone": task_gone,
         "budget_applies": budget_applies,
         "now_utc": engine.utcnow(),
         "inbox_count": inbox_count,
@@ -90,16 +100,35 @@ def _approval_context() -> dict[str, Any]:
 
 
 def _back(submission_id: int | None = None) -> Any:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    target = local_path(request.form.get("next"))
+    if target is not None:
         return redirect(target, code=303)
     if submission_id is not None:
         return redirect(notify.submission_path(submission_id), code=303)
     return redirect(url_for("approvals.inbox"), code=303)
 
 
-def _flash_error(exc: QuireError) -> None:
-    flash(" ".join([exc.message, *(f"{d.path}: {d.message}" for d in exc.details)]), "error")
+def _flash_error(exc: QuireError, submission_id: int | None = None) -> None:
+    """The refusal in the reader's language, each problem named as the form names its place
+    ("第 1 行 · 日期"), not by its JSON path."""
+    where = _place_words(submission_id)
+    flash(
+        " ".join([_(exc.message), *(f"{where(d.path)}: {_(d.message)}" for d in exc.details)]),
+        "error",
+    )
+
+
+def _place_words(submission_id: int | None) -> Any:
+    """``lines[0].date`` → "第 1 行 · 日期" for the fields of this submission's form."""
+    from ..forms.presenter import FormPage
+
+    if submission_id is None:
+        return lambda path: path
+    try:
+        loaded = forms_service.load(current_user, submission_id)
+    except QuireError:
+        return lambda path: path
+    return FormPage(loaded.template, loaded.submission.data, loaded.access, _locale()).path_label
 
 
 @bp.get("/inbox")
@@ -116,6 +145,7 @@ def inbox():  # type: ignore[no-untyped-def]
         sort=sort,
         locale=_locale(),
         notifications=notify.notifications_for(current_user, 10, today=_today()),
+        unread=notify.unread_count(current_user, today=_today()),
     )
 
 
@@ -171,7 +201,7 @@ def _submit(submission_id: int, version: str | None, *, save_posted: bool) -> An
         db.session.rollback()
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        _flash_error(exc, submission_id)
         if "forms.edit" in current_app.view_functions and exc.status == 422:
             return redirect(url_for("forms.edit", submission_id=submission_id), code=303)
         return _back(submission_id)
@@ -247,7 +277,7 @@ def _commit_and_return(submission_id: int, change: Any, done: str) -> Any:
         db.session.rollback()
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        _flash_error(exc, submission_id)
         return _back(submission_id)
     flash(done, "ok")
     return _back(submission_id)
@@ -332,7 +362,7 @@ def _amend(submission_id: int) -> Any:
         db.session.rollback()
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        _flash_error(exc, submission_id)
         return _back(submission_id)
     flash(
         _(

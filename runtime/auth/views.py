@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +14,7 @@ from .. import audit
 from ..errors import Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
 from ..i18n import LOCALES, PICKED_BEFORE_SIGN_IN
+from ..local_path import local_path
 from . import service, sessions
 
 bp = Blueprint("auth", __name__)
@@ -27,13 +26,8 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, so the login page cannot bounce users elsewhere."""
-    if not target:
-        return url_for("web.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("web.home")
-    return target
+    """Only paths on this site, so the login page cannot bounce users elsewhere."""
+    return local_path(target) or url_for("web.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

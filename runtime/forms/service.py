@@ -100,9 +100,32 @@ def source_values(user: User, template: Template) -> tuple[dict[str, frozenset[s
 
 
 def checked_context(user: User, template: Template, today: date) -> ParseContext:
-    """The parse context of a save or submit: today, and the values data sources allow."""
+    """The parse context of a save or submit: today, the values data sources allow, and the
+    organisation's records the form's pickers may name."""
     known, _unavailable = source_values(user, template)
-    return ParseContext(today=today, source_values=known)
+    return ParseContext(
+        today=today, source_values=known, organisation_values=organisation_values(template)
+    )
+
+
+def organisation_values(template: Template) -> dict[str, frozenset[str]]:
+    """Departments, people and roles a picker of ``template`` may name (only those it has)."""
+    from .lookup import OrganisationLookup
+
+    registry = form_values.widgets()
+    records = set()
+    for f in template.fields:
+        for candidate in [f, *(getattr(f, "columns", None) or ())]:
+            widget = registry.for_field(candidate)
+            if widget.names_record and getattr(candidate, "options_from", None) is None:
+                records.add(widget.names_record)
+    lookup = OrganisationLookup("en")
+    readers = {"department": lookup.departments, "user": lookup.users, "role": lookup.roles}
+    return {
+        record: frozenset(value for value, _label in readers[record]())
+        for record in records
+        if record in readers
+    }
 
 
 def _unchecked_values(user: User, template: Template, data: dict[str, Any]) -> list[Detail]:

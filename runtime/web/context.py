@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from ..access import Permission, permissions_of
-from ..words import action_word, status_word
+from ..words import action_word, status_word, user_status_word
 
 
 def register_template_context(app: Flask) -> None:
@@ -26,7 +26,9 @@ def register_template_context(app: Flask) -> None:
             "url_endpoints": app.view_functions,
         }
 
-    app.jinja_env.globals.update(status_word=status_word, action_word=action_word)
+    app.jinja_env.globals.update(
+        status_word=status_word, action_word=action_word, user_status_word=user_status_word
+    )
 
     @app.template_filter("localname")
     def _localname(obj: Any) -> str:

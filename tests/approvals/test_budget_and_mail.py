@@ -133,7 +133,7 @@ def test_a_new_task_notifies_in_app_and_by_an_eml_file_in_both_languages(claim, 
         select(Notification).where(Notification.submission_id == c.id, Notification.kind == "task")
     )
     assert note.user_id == user("salesmgr").id
-    assert note.link == f"/submissions/{c.id}"
+    assert note.link.startswith(f"/submissions/{c.id}?task=") and note.link.endswith("#decide")
     assert note.emailed_at is not None
 
     mails = [p.read_text() for p in (Path(app.config["INSTANCE_PATH"]) / "mail").glob("*.eml")]

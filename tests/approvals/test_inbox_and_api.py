@@ -145,7 +145,9 @@ def test_a_stale_web_action_is_refused_with_a_message(claim, submit, act, signed
         {"action": "approve", "version": old, "next": "/inbox"},
         page="/inbox",
     )
-    assert "changed by someone else" in browser.get("/inbox").text
+    assert (
+        "此单据已被他人修改，请刷新后重试。" in browser.get("/inbox").text
+    )  # in the reader's language
 
 
 def test_every_page_shows_the_inbox_badge(claim, submit, signed_in):

@@ -187,7 +187,7 @@ def test_a_problem_with_a_form_field_points_at_its_cell_on_the_form_sheet(api):
     response = upload(client, fill(content, {"收款人": "李明", "报销部门": "NOPE"}, good_lines()))
     assert response.status_code == 422
     assert response.json["error"]["details"] == [
-        {"path": f"表单!B{row}", "message": "unknown department NOPE"}
+        {"path": f"表单!B{row}", "message": "报销部门：“NOPE”不在可选范围内"}
     ]
 
 
