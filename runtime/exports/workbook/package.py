@@ -7,6 +7,8 @@ import io
 import zipfile
 from pathlib import PurePath
 
+from flask_babel import gettext as _
+
 from ...errors import Detail, Invalid, TooLarge
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -30,28 +32,28 @@ def check_package(content: bytes, filename: str | None, limit: int) -> None:
     macros (.xlsm, VBA, Excel 4 macro sheets, ActiveX), or links to other files."""
     if len(content) > limit:
         raise TooLarge(
-            f"The workbook is larger than {limit // (1024 * 1024)} MB.",
-            [Detail("file", f"at most {limit} bytes")],
+            _("The workbook is larger than %(mb)s MB.", mb=limit // (1024 * 1024)),
+            [Detail("file", _("at most %(limit)s bytes", limit=limit))],
         )
     suffix = PurePath(filename or "").suffix.lower()
     if suffix in MACRO_SUFFIXES:
         raise refused(
-            "macro-enabled workbooks are not accepted; save it as an Excel workbook (.xlsx)"
+            _("macro-enabled workbooks are not accepted; save it as an Excel workbook (.xlsx)")
         )
     if suffix not in ACCEPTED_SUFFIXES:
-        raise refused("only Excel workbooks (.xlsx) are accepted")
+        raise refused(_("only Excel workbooks (.xlsx) are accepted"))
     try:
         package = zipfile.ZipFile(io.BytesIO(content))
         infos = package.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise refused("this file is not an Excel workbook (.xlsx)") from None
+        raise refused(_("this file is not an Excel workbook (.xlsx)")) from None
     names = [i.filename.lower() for i in infos]
     if "xl/workbook.xml" not in names:
-        raise refused("this file is not an Excel workbook (.xlsx)")
+        raise refused(_("this file is not an Excel workbook (.xlsx)"))
     _check_unpacked_sizes(package, infos)
     if any(name.startswith(MACRO_PARTS) for name in names):
         raise refused(
-            "workbooks with macros are not accepted; save it as an Excel workbook (.xlsx)"
+            _("workbooks with macros are not accepted; save it as an Excel workbook (.xlsx)")
         )
     types = next((i for i in infos if i.filename == "[Content_Types].xml"), None)
     if (
@@ -60,10 +62,10 @@ def check_package(content: bytes, filename: str | None, limit: int) -> None:
         and b"macroEnabled" in package.read(types)
     ):
         raise refused(
-            "workbooks with macros are not accepted; save it as an Excel workbook (.xlsx)"
+            _("workbooks with macros are not accepted; save it as an Excel workbook (.xlsx)")
         )
     if any(name.startswith(EXTERNAL_LINK_PARTS) for name in names):
-        raise refused("the workbook links to other files; remove the links and upload it again")
+        raise refused(_("the workbook links to other files; remove the links and upload it again"))
 
 
 def _check_unpacked_sizes(package: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
@@ -71,7 +73,7 @@ def _check_unpacked_sizes(package: zipfile.ZipFile, infos: list[zipfile.ZipInfo]
     streamed pass over the shared strings (zipfile stops a part that unpacks to more than its
     directory says, so the declared sizes can be trusted)."""
     too_large = TooLarge(
-        "The workbook unpacks to too much data.", [Detail("file", "too large when unpacked")]
+        _("The workbook unpacks to too much data."), [Detail("file", _("too large when unpacked"))]
     )
     if len(infos) > MAX_PARTS:
         raise too_large
@@ -91,12 +93,12 @@ def _check_unpacked_sizes(package: zipfile.ZipFile, infos: list[zipfile.ZipInfo]
                 tail = window[-3:]
                 if count > MAX_SHARED_STRINGS:
                     raise TooLarge(
-                        "The workbook has too many different texts.",
-                        [Detail("file", "too many different texts")],
+                        _("The workbook has too many different texts."),
+                        [Detail("file", _("too many different texts"))],
                     )
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
-        raise refused("this file is not an Excel workbook (.xlsx)") from None
+        raise refused(_("this file is not an Excel workbook (.xlsx)")) from None
 
 
 def refused(message: str) -> Invalid:
-    return Invalid("The workbook cannot be read.", [Detail("file", message)])
+    return Invalid(_("The workbook cannot be read."), [Detail("file", message)])

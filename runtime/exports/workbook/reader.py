@@ -12,6 +12,7 @@ from typing import Any
 
 import openpyxl
 import openpyxl.xml
+from flask_babel import gettext as _
 
 from quire.designer.model import Template
 
@@ -78,7 +79,7 @@ def read_workbook(
             io.BytesIO(content), read_only=True, data_only=True, keep_links=False, keep_vba=False
         )
     except Exception as exc:  # noqa: BLE001 - anything a crafted file makes the parser raise
-        raise refused("this file could not be read as an Excel workbook") from exc
+        raise refused(_("this file could not be read as an Excel workbook")) from exc
     try:
         written = _check_identity(book, key, version)
         filled = FilledWorkbook(_layout_as_written(template, written, book.sheetnames))
@@ -90,7 +91,7 @@ def read_workbook(
     except (Invalid, TooLarge):
         raise
     except Exception as exc:  # noqa: BLE001 - malformed parts surface while rows stream
-        raise refused("this file could not be read as an Excel workbook") from exc
+        raise refused(_("this file could not be read as an Excel workbook")) from exc
     finally:
         book.close()
 
@@ -135,12 +136,14 @@ def _layout_as_written(
 def _check_identity(book: Any, key: str, version: int) -> dict[str, Any]:
     if META_SHEET not in book.sheetnames:
         raise Invalid(
-            "This is not a Quire workbook.",
+            _("This is not a Quire workbook."),
             [
                 Detail(
                     f"{META_SHEET}!B1",
-                    "the workbook has no Quire form in it; download a blank workbook "
-                    "for the form and fill that in",
+                    _(
+                        "the workbook has no Quire form in it; download a blank workbook "
+                        "for the form and fill that in"
+                    ),
                 )
             ],
         )
@@ -149,11 +152,15 @@ def _check_identity(book: Any, key: str, version: int) -> dict[str, Any]:
     }
     if found.get("template") != key:
         raise Invalid(
-            "This workbook is for another form.",
+            _("This workbook is for another form."),
             [
                 Detail(
                     f"{META_SHEET}!B1",
-                    f"this workbook is for the form {str(found.get('template'))[:64]}, not {key}",
+                    _(
+                        "this workbook is for the form %(theirs)s, not %(ours)s",
+                        theirs=str(found.get("template"))[:64],
+                        ours=key,
+                    ),
                 )
             ],
         )
@@ -164,13 +171,17 @@ def _check_identity(book: Any, key: str, version: int) -> dict[str, Any]:
     if theirs != version:
         shown = theirs if theirs is not None else "?"
         raise Invalid(
-            "This workbook was made for another version of the form.",
+            _("This workbook was made for another version of the form."),
             [
                 Detail(
                     f"{META_SHEET}!B2",
-                    f"this workbook was made for version {shown} of the form, which is now at "
-                    f"version {version}; download a new blank workbook and copy your entries "
-                    "into it",
+                    _(
+                        "this workbook was made for version %(theirs)s of the form, which is now "
+                        "at version %(ours)s; download a new blank workbook and copy your "
+                        "entries into it",
+                        theirs=shown,
+                        ours=version,
+                    ),
                 )
             ],
         )
@@ -185,8 +196,8 @@ def _read_form_sheet(book: Any, filled: FilledWorkbook, field_access: Mapping[st
     form_sheet = filled.layout.form_sheet
     if form_sheet not in book.sheetnames:
         raise Invalid(
-            "The workbook cannot be read.",
-            [Detail(f"{form_sheet}!A1", f"the {form_sheet} sheet is missing")],
+            _("The workbook cannot be read."),
+            [Detail(f"{form_sheet}!A1", _("the %(sheet)s sheet is missing", sheet=form_sheet))],
         )
     rows = _cells(book[form_sheet], 1, filled.layout.last_row, 2)
     registry = form_values.widgets()
@@ -202,8 +213,11 @@ def _read_form_sheet(book: Any, filled: FilledWorkbook, field_access: Mapping[st
             filled.problems.append(
                 Detail(
                     f"{form_sheet}!A{line.row}",
-                    f'expected the row "{line.text}" here; the layout was changed, so download '
-                    "a new blank workbook and copy your entries into it",
+                    _(
+                        'expected the row "%(row)s" here; the layout was changed, so download '
+                        "a new blank workbook and copy your entries into it",
+                        row=line.text,
+                    ),
                 )
             )
             continue
@@ -214,7 +228,9 @@ def _read_form_sheet(book: Any, filled: FilledWorkbook, field_access: Mapping[st
 def _read_lines_sheet(book: Any, table: LinesSheet, filled: FilledWorkbook) -> None:
     key = table.field.key
     if table.name not in book.sheetnames:
-        filled.problems.append(Detail(f"{table.name}!A1", f"the {table.name} sheet is missing"))
+        filled.problems.append(
+            Detail(f"{table.name}!A1", _("the %(sheet)s sheet is missing", sheet=table.name))
+        )
         return
     sheet = book[table.name]
     columns = table.columns
@@ -224,8 +240,10 @@ def _read_lines_sheet(book: Any, table: LinesSheet, filled: FilledWorkbook) -> N
         filled.problems.append(
             Detail(
                 f"{table.name}!A{KEY_ROW}",
-                "the columns were changed; download a new blank workbook and "
-                "copy your lines into it",
+                _(
+                    "the columns were changed; download a new blank workbook and "
+                    "copy your lines into it"
+                ),
             )
         )
         return
@@ -243,8 +261,13 @@ def _read_lines_sheet(book: Any, table: LinesSheet, filled: FilledWorkbook) -> N
             filled.problems.append(
                 Detail(
                     f"{table.name}!A{row}",
-                    f"at most {table.capacity} lines fit, in rows {FIRST_LINE_ROW} "
-                    f"to {table.last_row}; this row would be lost",
+                    _(
+                        "at most %(n)s lines fit, in rows %(first)s to %(last)s; "
+                        "this row would be lost",
+                        n=table.capacity,
+                        first=FIRST_LINE_ROW,
+                        last=table.last_row,
+                    ),
                 )
             )
             break
