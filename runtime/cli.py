@@ -201,10 +201,15 @@ def worker(workers: int) -> None:
     from huey.consumer import Consumer
 
     from .jobs import JobQueue
+    from .jobs.recovery import recover_exports
 
     app = _app()
     q: JobQueue = app.extensions["quire.jobs"]
+    with app.app_context():
+        taken = recover_exports()
     click.echo(f"Job consumer on {q.backend} with {workers} worker(s).")
+    if taken:
+        click.echo(f"{taken} interrupted export(s) taken over.")
     Consumer(q.huey, workers=workers, worker_type="thread").run()
 
 

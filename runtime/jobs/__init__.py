@@ -37,6 +37,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
         {"minute": "*/5"},
     ),
     "reports.purge.periodic": ("quire.runtime.reports.export:purge_expired", {"minute": "17"}),
+    # Exports whose worker died are queued again (once), every minute.
+    "reports.recover.periodic": ("quire.runtime.jobs.recovery:recover_exports", {"minute": "*"}),
     # The organisation from the HR directory data source (if one is configured), hourly.
     "hr.sync.periodic": ("quire.runtime.hr_sync:run_scheduled", {"minute": "41"}),
     # Budget round reminders before the deadline and escalations after it, hourly.
@@ -93,7 +95,7 @@ class JobQueue:
         app = self.app
 
         def run(**kwargs: Any) -> Any:
-            from .observability import observe_job
+            from ..observability import observe_job
 
             started = time.perf_counter()
             outcome = "failed"
