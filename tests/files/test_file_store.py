@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from quire.runtime import clock, files
 from quire.runtime.extensions import db
 from quire.runtime.models import Attachment, StoredFile, StoredFileChunk
-
 from tests.conftest import PASSWORD, Browser, base_config
 
 NEW = "/forms/expense-claim/new"
