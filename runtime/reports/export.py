@@ -184,7 +184,17 @@ def start_job(
     )
     db.session.commit()
     if enqueue:
-        queue().enqueue("reports.export", job_id=job.id)
+        try:
+            queue().enqueue("reports.export", job_id=job.id)
+        except Exception:
+            # The queue is down (a Redis outage): the job says so instead of waiting for
+            # ever, and the caller answers 503.
+            db.session.rollback()
+            job.status = JobStatus.FAILED
+            job.error = "The job queue could not be reached; please try again."
+            job.finished_at = utcnow()
+            db.session.commit()
+            raise
         db.session.refresh(job)
     return job
 
