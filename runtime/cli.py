@@ -210,7 +210,8 @@ def worker(workers: int) -> None:
     click.echo(f"Job consumer on {q.backend} with {workers} worker(s).")
     if taken:
         click.echo(f"{taken} interrupted export(s) taken over.")
-    Consumer(q.huey, workers=workers, worker_type="thread").run()
+    # Idle polling backs off to at most a second, so an export starts within one.
+    Consumer(q.huey, workers=workers, worker_type="thread", max_delay=1.0).run()
 
 
 # --- users and tokens ---------------------------------------------------------------

@@ -45,6 +45,7 @@ ENV_KEYS: dict[str, type] = {
     "EXPORT_STALE_SECONDS": int,
     # Fault tests only: a pause point to hold at; ignored unless ``testing`` is on.
     "TEST_PAUSE_AT": str,
+    "JOBS_QUEUE": str,
 }
 
 
@@ -80,6 +81,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Jobs run on SQLite in the instance folder unless REDIS_URL is set;
         # tests switch to immediate mode.
         "JOBS_IMMEDIATE": False,
+        # The queue's name: two Quire instances sharing one Redis need different names.
+        "JOBS_QUEUE": "quire",
         # Password hashing cost; tests lower it so a suite of sign-ins stays fast.
         "PASSWORD_HASH_FAST": False,
         # Sign-in throttling: more than this many failures in the window answer 429.

@@ -61,13 +61,14 @@ def _resolve(target: str) -> Callable[..., Any]:
 
 
 def make_huey(config: dict[str, Any]) -> Huey:
+    name = str(config.get("JOBS_QUEUE") or "quire")
     if config.get("JOBS_IMMEDIATE"):
-        return MemoryHuey("quire", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if config.get("REDIS_URL"):
-        return RedisHuey("quire", url=config["REDIS_URL"])
+        return RedisHuey(name, url=config["REDIS_URL"])
     path = Path(config["INSTANCE_PATH"]) / "jobs.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("quire", filename=str(path))
+    return SqliteHuey(name, filename=str(path))
 
 
 class JobQueue:

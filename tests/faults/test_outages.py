@@ -7,6 +7,7 @@ machine's shared PostgreSQL and Redis are never stopped.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -102,6 +103,7 @@ def test_a_redis_outage_answers_503_for_jobs_and_quire_recovers_after(database_u
         **base_config(tmp_path / "instance", database_url),
         "JOBS_IMMEDIATE": False,
         "REPORT_EXPORT_ASYNC_ROWS": 0,  # every export is a job, so it needs the queue
+        "JOBS_QUEUE": f"quire-test-{uuid.uuid4().hex[:8]}",  # nobody else's consumer takes it
     }
     application = _app({**config, "REDIS_URL": proxied})
     export = "/api/v1/reports/expense-ledger/export?format=csv&async=1"
@@ -132,6 +134,7 @@ def test_a_redis_outage_answers_503_for_jobs_and_quire_recovers_after(database_u
             proxy.restore()
             assert api.get(export, headers=headers).status_code == 202
             assert api.get("/healthz").status_code == 200
+            application.extensions["quire.jobs"].huey.flush()  # no task left behind in Redis
             db.session.remove()
             db.engine.dispose()
     finally:
