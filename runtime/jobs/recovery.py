@@ -105,13 +105,18 @@ def pause_point(name: str) -> None:
 
     Honoured only in testing mode (``testing = true`` in the instance file) with
     ``QUIRE_TEST_PAUSE_AT`` naming this point; writes ``paused-<name>`` into the instance
-    folder so the test knows the process is in place, then waits at most a minute.
+    folder (with this process id) so the test knows which process is in place, then waits at
+    most a minute. A point holds one process once: while the file is there, others pass.
     """
     config = current_app.config
     if not config.get("TESTING") or config.get("TEST_PAUSE_AT") != name:
         return
     marker = Path(config["INSTANCE_PATH"]) / f"paused-{name}"
-    marker.write_text(str(os.getpid()))
+    try:
+        with marker.open("x") as claim:
+            claim.write(str(os.getpid()))
+    except FileExistsError:
+        return
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.05)
