@@ -96,6 +96,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     auth_session.init_app(app)
     jobs.init_app(app)
+    from . import files
+
+    files.init_app(app)
     from . import clock
     from .approvals import settings as approval_settings
 

@@ -50,8 +50,8 @@ from sqlalchemy.exc import SAWarning
 
 FORMAT = 1
 #: Instance entries that are not data: the SQLite database itself (dumped as rows), the
-#: job store, regenerated exports, per-process metrics and sockets.
-SKIPPED_FILES = ("quire.db", "jobs.sqlite3", "exports", "metrics", "gunicorn.ctl")
+#: job store, regenerated exports, per-process metrics and sockets, the file-store cache.
+SKIPPED_FILES = ("quire.db", "jobs.sqlite3", "exports", "metrics", "gunicorn.ctl", "cache")
 BATCH = 1000
 #: A database with rows here is in use: restore never writes over it.
 PEOPLE_AND_EVENTS = ("users", "audit_events")

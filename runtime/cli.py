@@ -201,11 +201,17 @@ def worker(workers: int) -> None:
     from huey.consumer import Consumer
 
     from .jobs import JobQueue
+    from .jobs.recovery import recover_exports
 
     app = _app()
     q: JobQueue = app.extensions["quire.jobs"]
+    with app.app_context():
+        taken = recover_exports()
     click.echo(f"Job consumer on {q.backend} with {workers} worker(s).")
-    Consumer(q.huey, workers=workers, worker_type="thread").run()
+    if taken:
+        click.echo(f"{taken} interrupted export(s) taken over.")
+    # Idle polling backs off to at most a second, so an export starts within one.
+    Consumer(q.huey, workers=workers, worker_type="thread", max_delay=1.0).run()
 
 
 # --- users and tokens ---------------------------------------------------------------

@@ -42,6 +42,11 @@ ENV_KEYS: dict[str, type] = {
     "VIRUS_SCAN_COMMAND": str,
     "CONNECTOR_ALLOWED_NETWORKS": str,
     "SESSION_IDLE_MINUTES": int,
+    "FILE_STORE": str,
+    "EXPORT_STALE_SECONDS": int,
+    # Fault tests only: a pause point to hold at; ignored unless ``testing`` is on.
+    "TEST_PAUSE_AT": str,
+    "JOBS_QUEUE": str,
 }
 
 
@@ -77,6 +82,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Jobs run on SQLite in the instance folder unless REDIS_URL is set;
         # tests switch to immediate mode.
         "JOBS_IMMEDIATE": False,
+        # The queue's name: two Quire instances sharing one Redis need different names.
+        "JOBS_QUEUE": "quire",
         # Password hashing cost; tests lower it so a suite of sign-ins stays fast.
         "PASSWORD_HASH_FAST": False,
         # Sign-in throttling: more than this many failures in the window answer 429.
@@ -111,6 +118,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Private, loopback or link-local ranges (CIDR, comma-separated) that data sources may
         # call; empty: only public addresses.
         "CONNECTOR_ALLOWED_NETWORKS": "",
+        # Where attachments, export files and data-source files live: ``instance`` (this
+        # folder) or ``database`` (shared by every machine using the database).
+        "FILE_STORE": "instance",
+        # A running export whose worker has not been heard of for this long is retried once
+        # (sooner when its worker is known to have died on this machine).
+        "EXPORT_STALE_SECONDS": 600,
     }
 
 
@@ -142,6 +155,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         parse_networks(config.get("CONNECTOR_ALLOWED_NETWORKS"))
     except ValueError as exc:
         raise ConfigError(f"QUIRE_CONNECTOR_ALLOWED_NETWORKS: {exc}") from None
+    from .files import KINDS as FILE_STORES
+
+    if config.get("FILE_STORE") not in FILE_STORES:
+        hint = " (S3 is not built in)" if config.get("FILE_STORE") == "s3" else ""
+        raise ConfigError(
+            f"QUIRE_FILE_STORE must be one of {', '.join(FILE_STORES)}, "
+            f"not {config.get('FILE_STORE')!r}{hint}"
+        )
     if not config.get("SECRET_KEY"):
         raise ConfigError(
             "No secret key: set QUIRE_SECRET_KEY or secret_key in "

@@ -6,6 +6,7 @@ organisation, so ``quire demo`` can run it at every start.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -330,14 +331,16 @@ def seed_projects() -> None:
                 key="projects", name="项目清单 Projects", connector="file", values={"files": files}
             ),
         )
-    folder = Path(current_app.config["INSTANCE_PATH"]) / "datasources" / "projects"
-    if (folder / "projects.csv").exists():
+    from . import files
+
+    key = f"{files.DATASOURCES}/projects/projects.csv"
+    if files.exists(files.store(), key):
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "projects.csv").open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["code", "name"])
-        writer.writerows(PROJECTS)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["code", "name"])
+    writer.writerows(PROJECTS)
+    files.store().put(key, text.getvalue().encode("utf-8-sig"))
 
 
 def sample_ledger_path() -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +26,7 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    503: "unavailable",
     429: "too_many_requests",
 }
 
@@ -48,6 +50,71 @@ def error_response(status: int, code: str, message: str, details: list[Detail] |
     return render_template(
         "errors/error.html", status=status, message=message, details=details or []
     ), status
+
+
+#: What a user is told while a dependency is down (503), by dependency.
+UNAVAILABLE = {
+    "database": _l("The database cannot be reached at the moment."),
+    "jobs": _l("The job queue cannot be reached at the moment."),
+}
+
+
+def unavailable_dependency(error: BaseException) -> str | None:
+    """``database`` or ``jobs`` when ``error`` means that service is down, else None."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    ):
+        return "database"
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency, but only used at scale
+        return None
+    if isinstance(error, RedisConnectionError | RedisTimeoutError):
+        return "jobs"
+    return None
+
+
+def unavailable_response(dependency: str):  # type: ignore[no-untyped-def]
+    """503 while the database or the job queue is down: the API's error shape, or a page in
+    words that needs nothing from the database; clients are told to retry shortly."""
+    from flask_babel import force_locale
+
+    from ..extensions import db
+    from ..i18n import LOCALE_COOKIE, LOCALES
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        log.debug("rollback after an outage failed", exc_info=True)
+    log.warning("%s unavailable for %s %s", dependency, request.method, request.path)
+    # The signed-in user's language lives in the database: the cookie or the browser decides.
+    locale = request.cookies.get(LOCALE_COOKIE)
+    if locale not in LOCALES:
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        locale = "en" if best and best.startswith("en") else "zh_CN"
+    with force_locale(locale):
+        return _unavailable(dependency, locale)
+
+
+def _unavailable(dependency: str, locale: str):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    message = str(UNAVAILABLE[dependency])
+    if _wants_json():
+        response = error_response(503, "unavailable", message, [Detail(dependency, "unreachable")])
+    else:
+        page = current_app.jinja_env.get_template("errors/unavailable.html")
+        lang = locale.replace("_", "-")
+        response = current_app.response_class(
+            page.render(message=message, lang=lang, request=request),
+            status=503,
+            mimetype="text/html",
+        )
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -80,6 +147,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        dependency = unavailable_dependency(error)
+        if dependency is not None:
+            return unavailable_response(dependency)
         from ..extensions import db
 
         db.session.rollback()

@@ -223,10 +223,10 @@ def get_job(token: str):  # type: ignore[no-untyped-def]
 @spec.validate(resp=answers(None, 401, 404, files=("xlsx", "pdf", "csv")), tags=["reports"])
 def download_job(token: str):  # type: ignore[no-untyped-def]
     """The finished export's file (its owner only, until it expires)."""
-    job, path = export.downloadable(current_user, token)
+    job, stream = export.downloadable(current_user, token)
     return send_file(
-        path,
+        stream,
         mimetype=export.FORMATS[job.format][0],
         as_attachment=True,
-        download_name=job.filename or path.name,
+        download_name=job.filename or str(job.file_path),
     )

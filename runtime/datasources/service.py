@@ -129,22 +129,45 @@ def runtime_fields(cls: type[Connector]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _runtime_values(cls: type[Connector], key: str) -> dict[str, Any]:
+#: Connectors whose files are uploaded through Quire, so they live in the file store; other
+#: folder connectors (the HR directory) read files the operator puts in the instance folder.
+UPLOADED_FILES = frozenset({"file"})
+
+
+def source_folder(key: str, names: list[str] | None = None, *, uploaded: bool = True) -> Path:
+    """This machine's folder of data source `key`'s files. For uploaded files it holds
+    current copies of ``names`` from the file store (which may be the database that several
+    machines share)."""
+    from .. import files
+
+    if not uploaded:
+        return Path(current_app.config["INSTANCE_PATH"]) / files.DATASOURCES / key
+    return files.store().local_folder(f"{files.DATASOURCES}/{key}", list(names or []))
+
+
+def _declared_files(config: Mapping[str, Any] | None) -> list[str]:
+    entries = (config or {}).get("files") or []
+    return [str(f["name"]) for f in entries if isinstance(f, Mapping) and f.get("name")]
+
+
+def _runtime_values(
+    cls: type[Connector], key: str, config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in runtime_fields(cls):
         if name == "folder":
-            folder = Path(current_app.config["INSTANCE_PATH"]) / "datasources" / key
-            values[name] = str(folder)
+            uploaded = cls.type_name in UPLOADED_FILES
+            values[name] = str(source_folder(key, _declared_files(config), uploaded=uploaded))
     return values
 
 
-def reach_for(key: str) -> Reach:
+def reach_for(key: str, connector: str | None = None) -> Reach:
     """What data source `key` may not touch on this server: Quire's own database and instance
     folder (except the source's own folder), and private networks the operator did not allow."""
     instance = Path(current_app.config["INSTANCE_PATH"])
     return Reach(
         instance_folder=instance,
-        own_folder=instance / "datasources" / key,
+        own_folder=source_folder(key, uploaded=connector in UPLOADED_FILES),
         own_database=current_app.config["DATABASE_URL"],
         allowed_networks=parse_networks(current_app.config.get("CONNECTOR_ALLOWED_NETWORKS")),
     )
@@ -152,7 +175,7 @@ def reach_for(key: str) -> Reach:
 
 def _made(cls: type[Connector], config: Any, key: str, **services: Any) -> Connector:
     """A connector with the runtime services its constructor accepts."""
-    services = {"session": db.session, "reach": reach_for(key), **services}
+    services = {"session": db.session, "reach": reach_for(key, cls.type_name), **services}
     accepted = inspect.signature(cls.__init__).parameters
     runtime = {k: v for k, v in services.items() if k in accepted and k in RUNTIME_SERVICES}
     return cls(config, **runtime)
@@ -161,7 +184,7 @@ def _made(cls: type[Connector], config: Any, key: str, **services: Any) -> Conne
 def full_config(source: DataSource) -> dict[str, Any]:
     """The connector configuration with secrets decrypted: for making a connector only."""
     cls = connector_class(source.connector)
-    config = {**(source.config or {}), **_runtime_values(cls, source.key)}
+    config = {**(source.config or {}), **_runtime_values(cls, source.key, source.config)}
     for name, token in (source.secrets or {}).items():
         try:
             config[name] = vault.decrypt(token)
@@ -433,7 +456,7 @@ def save(
     if existing is not None and existing.connector == data.connector:
         kept = {k: v for k, v in (existing.secrets or {}).items() if k in secret_names}
     raw = {k: v for k, v in data.values.items() if k not in secret_names}
-    raw.update(_runtime_values(cls, key))
+    raw.update(_runtime_values(cls, key, raw))
     for name_ in secret_names:
         if data.new_secrets.get(name_):
             raw[name_] = data.new_secrets[name_]

@@ -1,6 +1,7 @@
 """Files of "Uploaded file" (`file`) data sources: upload, replace, delete, list.
 
-Files live only in the source's own folder, ``<instance>/datasources/<key>/``, under a safe
+Files live in the file store under ``datasources/<key>/`` (the instance folder by
+default), under a safe
 name (letters of any script, digits, ``-``, ``_``, ``.``; ending ``.csv`` or ``.xlsx``). An
 upload is refused when it is too large (``DATASOURCE_FILE_MAX_BYTES``), not really CSV
 (UTF-8 text) or XLSX (a workbook), fails the virus scan the attachments use, or has a cell
@@ -13,11 +14,11 @@ audit, the caller commits.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from quire.plugins.base import ConnectorError
 from quire.plugins.builtin.file import FileConfig, FileConnector, FileTable
 
 from .. import audit
+from .. import files as files_store
 from ..errors import Detail, Invalid, NotFound, TooLarge
 from ..forms.attachments import scan
 from ..models import DataSource, User
@@ -39,7 +41,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 #: Rows the staged file is read to the end of, at most (a 10 MB CSV has fewer).
 CHECK_ROWS = 1_000_000
 _UNSAFE = re.compile(r"[^\w.\-]+")
-STAGING = ".incoming"
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class StoredFile:
         }
 
 
-def folder_of(source: DataSource) -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "datasources" / source.key
+def key_of(source: DataSource, name: str) -> str:
+    """The file's key in the file store."""
+    return f"{files_store.DATASOURCES}/{source.key}/{name}"
 
 
 def max_bytes() -> int:
@@ -91,17 +93,16 @@ def _entry(source: DataSource, name: str) -> dict[str, Any] | None:
 
 
 def files(source: DataSource) -> list[StoredFile]:
-    """The source's declared files, and whether each is in the folder."""
-    folder = folder_of(source)
+    """The source's declared files, and whether each is in the file store."""
+    store = files_store.store()
     found = []
     for entry in _entries(source):
-        path = folder / str(entry.get("name"))
-        if path.is_file():
-            stat = path.stat()
-            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-            found.append(StoredFile(path.name, stat.st_size, modified, True))
+        name = str(entry.get("name"))
+        info = store.stat(key_of(source, name))
+        if info is not None:
+            found.append(StoredFile(name, info.size, info.modified, True))
         else:
-            found.append(StoredFile(str(entry.get("name")), None, None, False))
+            found.append(StoredFile(name, None, None, False))
     return found
 
 
@@ -154,20 +155,17 @@ def upload(actor: User | None, source: DataSource, upload: FileStorage) -> Store
         )
     if not content:
         raise Invalid("The file is empty.", [Detail("file", "is empty")])
-    folder = folder_of(source)
-    staging = folder / STAGING
-    staging.mkdir(parents=True, exist_ok=True)
-    staged = staging / name
-    staged.write_bytes(content)
     entry = _entry(source, name)
-    try:
+    # Checked in a private staging folder first; the store then takes it whole (atomically),
+    # so a source never serves a half-written or unreadable file.
+    with tempfile.TemporaryDirectory(prefix="quire-upload-") as staging:
+        staged = Path(staging) / name
+        staged.write_bytes(content)
         scan(staged)
         _checked(staged, name, entry, str((source.config or {}).get("delimiter") or ","))
-    except Exception:
-        staged.unlink(missing_ok=True)
-        raise
-    replaced = (folder / name).is_file()
-    os.replace(staged, folder / name)  # never a half-written file under the real name
+    store = files_store.store()
+    replaced = files_store.exists(store, key_of(source, name))
+    store.put(key_of(source, name), content)
     if entry is None:
         source.config = {**(source.config or {}), "files": [*_entries(source), {"name": name}]}
     source.updated_by_id = actor.id if actor else None
@@ -202,9 +200,7 @@ def delete_file(
         "files": [f for f in _entries(source) if f.get("name") != name],
     }
     source.updated_by_id = actor.id if actor else None
-    path = folder_of(source) / name
-    if path.parent == folder_of(source) and path.is_file():
-        path.unlink()
+    files_store.store().delete(key_of(source, name))
     audit.record(
         actor,
         "datasource.file.delete",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from .. import access, audit
-from ..errors import Detail, Forbidden, Invalid, TooLarge
+from .. import access, audit, files
+from ..errors import Detail, Forbidden, Invalid, NotFound, TooLarge
 from ..extensions import db
 from ..models import Attachment, Submission, User
 
@@ -34,10 +35,8 @@ MAGIC = {
 }
 
 
-def uploads_dir() -> Path:
-    path = Path(current_app.config["INSTANCE_PATH"]) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+#: Attachments live in the file store under this prefix, by content hash.
+PREFIX = "uploads"
 
 
 def store(user: User, upload: FileStorage, submission: Submission | None = None) -> Attachment:
@@ -65,17 +64,10 @@ def store(user: User, upload: FileStorage, submission: Submission | None = None)
         )
     digest = hashlib.sha256(content).hexdigest()
     relative = f"{digest[:2]}/{digest}{suffix}"
-    target = uploads_dir() / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(content)
-        try:
-            scan(tmp)
-        except Invalid:
-            tmp.unlink(missing_ok=True)
-            raise
-        tmp.replace(target)  # never a half-written file under the real name
+    key = f"{PREFIX}/{relative}"
+    if not files.exists(files.store(), key):
+        scan_content(content, suffix)
+        files.store().put(key, content)  # atomic: never a half-written file under its key
     attachment = Attachment(
         owner_id=user.id,
         filename=secure_filename(name) or f"invoice{suffix}",
@@ -94,6 +86,18 @@ def store(user: User, upload: FileStorage, submission: Submission | None = None)
         changes={"filename": attachment.filename, "sha256": digest, "size": len(content)},
     )
     return attachment
+
+
+def scan_content(content: bytes, suffix: str) -> None:
+    """:func:`scan` for bytes not yet stored: a private temporary file is what is scanned."""
+    if not current_app.config.get("VIRUS_SCAN_COMMAND"):
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="quire-scan-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(content)
+        scan(path)
 
 
 def scan(path: Path) -> None:
@@ -126,5 +130,9 @@ def scan(path: Path) -> None:
         )
 
 
-def path_of(attachment: Attachment) -> Path:
-    return uploads_dir() / attachment.storage_path
+def open_content(attachment: Attachment) -> BinaryIO:
+    """The attachment's bytes as a stream (the caller has checked access); 404 if gone."""
+    try:
+        return files.store().open(f"{PREFIX}/{attachment.storage_path}")
+    except files.FileMissing as exc:
+        raise NotFound("The file of this attachment is missing.") from exc

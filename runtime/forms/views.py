@@ -411,7 +411,7 @@ def preview(attachment_id: int):  # type: ignore[no-untyped-def]
     if attachment.content_type not in PREVIEWS:
         raise NotFound()
     response = send_file(
-        attachments.path_of(attachment),
+        attachments.open_content(attachment),
         mimetype=attachment.content_type,
         as_attachment=False,
         download_name=attachment.filename,
@@ -432,7 +432,7 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
     if attachment is None or not access.may_download_attachment(current_user, attachment):
         raise NotFound()
     return send_file(
-        attachments.path_of(attachment),
+        attachments.open_content(attachment),
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,

@@ -14,6 +14,7 @@ from .auth import ApiToken, SignInFailure, UserSession
 from .base import Base, utcnow
 from .budgeting import BudgetLineComment, BudgetRound, BudgetRoundEntry, RoundKind, RoundStatus
 from .datasources import DataSource
+from .files import StoredFile, StoredFileChunk
 from .forms import (
     EDITABLE_STATUSES,
     Attachment,
@@ -39,6 +40,8 @@ from .reviews import (
 
 __all__ = [
     "DataGeneration",
+    "StoredFile",
+    "StoredFileChunk",
     "SavedPhrase",
     "AccessReviewCampaign",
     "AccessReviewItem",

@@ -196,7 +196,7 @@ class Submission(Base):
 
 
 class Attachment(Base):
-    """An uploaded file (an invoice scan); stored under the instance folder by its hash."""
+    """An uploaded file (an invoice scan); kept in the file store by its hash."""
 
     __tablename__ = "attachments"
 
@@ -208,7 +208,7 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    #: Path relative to the instance uploads folder.
+    #: Its key in the file store below ``uploads/`` (``ab/ab12….pdf``).
     storage_path: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

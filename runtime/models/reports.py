@@ -21,7 +21,7 @@ class JobStatus(enum.StrEnum):
 
 
 class ExportJob(Base):
-    """One export of one report, written to a file under the instance folder's ``exports/``.
+    """One export of one report, written to the file store under ``exports/``.
 
     Only its owner may read its status or download the file, and only until ``expires_at``.
     """
@@ -49,7 +49,13 @@ class ExportJob(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     #: Rows in the report once known.
     rows: Mapped[int | None] = mapped_column(Integer)
-    #: File name under the exports folder once finished.
+    #: Times a worker has started it; an interrupted job is retried once (at most 2).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The worker running it (``host:pid``), so a worker that died can be recognised.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    #: Last sign of life from that worker (start and each progress step).
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    #: File name in the file store under ``exports/`` once finished.
     file_path: Mapped[str | None] = mapped_column(String(300))
     #: The name the browser saves it as.
     filename: Mapped[str | None] = mapped_column(String(200))

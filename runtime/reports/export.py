@@ -2,8 +2,8 @@
 
 A report of more than ``REPORT_EXPORT_ASYNC_ROWS`` rows (default 5,000) becomes an
 :class:`~quire.runtime.models.ExportJob`: the worker runs the report again *as its owner*
-(rights are checked when it runs, not only when it was asked for), writes the file under
-the instance folder's ``exports/`` and reports progress; only the owner can see the job or
+(rights are checked when it runs, not only when it was asked for), writes the file into
+the file store under ``exports/`` and reports progress; only the owner can see the job or
 download the file, and only until it expires (``REPORT_EXPORT_KEEP_HOURS``, default 24).
 Every export is audited.
 """
@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import select
 
-from .. import access, audit
+from .. import access, audit, files
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..exports.print import company_name
@@ -59,10 +58,12 @@ def check_format(value: str | None) -> str:
     return fmt
 
 
-def exports_folder() -> Path:
-    folder = Path(current_app.config["INSTANCE_PATH"]) / "exports"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+#: Export files live in the file store under this prefix.
+PREFIX = "exports"
+
+
+def file_key(job: ExportJob) -> str:
+    return f"{PREFIX}/{job.file_path}"
 
 
 def filename_for(result: engine.ReportResult, fmt: str) -> str:
@@ -217,7 +218,17 @@ def start_job(
     )
     db.session.commit()
     if enqueue:
-        queue().enqueue("reports.export", job_id=job.id)
+        try:
+            queue().enqueue("reports.export", job_id=job.id)
+        except Exception:
+            # The queue is down (a Redis outage): the job says so instead of waiting for
+            # ever, and the caller answers 503.
+            db.session.rollback()
+            job.status = JobStatus.FAILED
+            job.error = "The job queue could not be reached; please try again."
+            job.finished_at = utcnow()
+            db.session.commit()
+            raise
         db.session.refresh(job)
     return job
 
@@ -229,8 +240,13 @@ def run_job(job_id: int) -> str:
         return "missing"
     if job.status != JobStatus.QUEUED:
         return job.status.value
+    from ..jobs.recovery import worker_id
+
     job.status = JobStatus.RUNNING
     job.progress = 5
+    job.attempts = (job.attempts or 0) + 1
+    job.worker = worker_id()
+    job.heartbeat_at = utcnow()
     db.session.commit()
     try:
         owner = db.session.get(User, job.owner_id)
@@ -247,17 +263,17 @@ def run_job(job_id: int) -> str:
         job.progress = 20
         db.session.commit()
         name = f"{job.token}.{FORMATS[job.format][1]}"
-        path = exports_folder() / name
-        partial = path.with_name(path.name + ".part")
-        # Owner-only from the first byte, and under its real name only once complete.
-        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        # Rendered into a private temporary file, then handed to the store whole: the store
+        # never holds half an export (owner-only on disk, or one transaction in the database).
+        with tempfile.TemporaryFile() as out:
             if listing is not None:
                 # No progress commits mid-stream: they would end the transaction that
                 # the database cursor reads the lines in.
                 write(listing.document(company=company_name()), job.format, out)
             else:
                 render(result, job.format, out, rows=_counting(job, result.rows, job.rows))
-        os.replace(partial, path)
+            out.seek(0)
+            files.store().put(f"{PREFIX}/{name}", out)
         job.file_path = name
         job.filename = filename_for(result, job.format)
         job.status = JobStatus.FINISHED
@@ -280,10 +296,15 @@ def run_job(job_id: int) -> str:
 
 def _counting(job: ExportJob, rows: list[Any], count: int) -> Iterator[Any]:
     """Yield the rows, moving the job's progress from 20 to 95 as they are written."""
+    from ..jobs.recovery import pause_point
+
     total = max(count, 1)
     for index, row in enumerate(rows, start=1):
+        if index == 1:
+            pause_point("export.render")  # fault tests kill the worker here
         if index % PROGRESS_EVERY == 0:
             job.progress = 20 + int(75 * index / total)
+            job.heartbeat_at = utcnow()
             db.session.commit()
         yield row
 
@@ -296,13 +317,15 @@ def job_for(user: User, token: str) -> ExportJob:
     return job
 
 
-def downloadable(user: User, token: str) -> tuple[ExportJob, Path]:
+def downloadable(user: User, token: str) -> tuple[ExportJob, BinaryIO]:
+    """The owner's finished export as a stream to send (audited); 404 for anyone else."""
     job = job_for(user, token)
     if job.status != JobStatus.FINISHED or not job.file_path or job.expires_at <= utcnow():
         raise NotFound("This export is not ready or has expired.")
-    path = exports_folder() / job.file_path
-    if not path.is_file():
-        raise NotFound("This export has expired.")
+    try:
+        stream = files.store().open(file_key(job))
+    except files.FileMissing as exc:
+        raise NotFound("This export has expired.") from exc
     audit.record(
         user,
         "report.export.download",
@@ -311,7 +334,7 @@ def downloadable(user: User, token: str) -> tuple[ExportJob, Path]:
         changes={"job": job.token, "format": job.format},
     )
     db.session.commit()
-    return job, path
+    return job, stream
 
 
 def purge_expired() -> int:
@@ -320,9 +343,9 @@ def purge_expired() -> int:
     jobs = db.session.scalars(
         select(ExportJob).where(ExportJob.expires_at <= now, ExportJob.file_path.is_not(None))
     ).all()
-    folder = exports_folder()
+    store = files.store()
     for job in jobs:
-        (folder / str(job.file_path)).unlink(missing_ok=True)
+        store.delete(file_key(job))
         job.file_path = None
     db.session.commit()
     return len(jobs)

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from .. import audit, clock
+from .. import audit, clock, files
 from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..extensions import db
@@ -191,15 +191,16 @@ def attachment_for(notification: Notification) -> tuple[str, bytes, str] | None:
     job = db.session.scalar(select(ExportJob).where(ExportJob.token == args.get("token")))
     if job is None or job.status != JobStatus.FINISHED or not job.file_path:
         return None
-    path = export.exports_folder() / job.file_path
     limit = int(current_app.config.get("REPORT_MAIL_ATTACH_MAX_BYTES", 10 * 1024 * 1024))
-    try:
-        if path.stat().st_size > limit:
-            return None
-        content = path.read_bytes()
-    except OSError:
+    store = files.store()
+    stored = store.stat(export.file_key(job))
+    if stored is None or stored.size > limit:
         return None
-    return job.filename or path.name, content, export.FORMATS[job.format][0]
+    try:
+        content = files.read_bytes(store, export.file_key(job))
+    except (files.FileMissing, OSError):
+        return None
+    return job.filename or str(job.file_path), content, export.FORMATS[job.format][0]
 
 
 def deliver_due(now: datetime | None = None) -> int:

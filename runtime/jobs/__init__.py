@@ -37,6 +37,8 @@ PERIODIC: dict[str, tuple[str, dict[str, str]]] = {
         {"minute": "*/5"},
     ),
     "reports.purge.periodic": ("quire.runtime.reports.export:purge_expired", {"minute": "17"}),
+    # Exports whose worker died are queued again (once), every minute.
+    "reports.recover.periodic": ("quire.runtime.jobs.recovery:recover_exports", {"minute": "*"}),
     # The organisation from the HR directory data source (if one is configured), hourly.
     "hr.sync.periodic": ("quire.runtime.hr_sync:run_scheduled", {"minute": "41"}),
     # Budget round reminders before the deadline and escalations after it, hourly.
@@ -59,13 +61,14 @@ def _resolve(target: str) -> Callable[..., Any]:
 
 
 def make_huey(config: dict[str, Any]) -> Huey:
+    name = str(config.get("JOBS_QUEUE") or "quire")
     if config.get("JOBS_IMMEDIATE"):
-        return MemoryHuey("quire", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if config.get("REDIS_URL"):
-        return RedisHuey("quire", url=config["REDIS_URL"])
+        return RedisHuey(name, url=config["REDIS_URL"])
     path = Path(config["INSTANCE_PATH"]) / "jobs.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("quire", filename=str(path))
+    return SqliteHuey(name, filename=str(path))
 
 
 class JobQueue:
@@ -93,7 +96,7 @@ class JobQueue:
         app = self.app
 
         def run(**kwargs: Any) -> Any:
-            from .observability import observe_job
+            from ..observability import observe_job
 
             started = time.perf_counter()
             outcome = "failed"
