@@ -201,6 +201,7 @@ def run_job(job_id: int) -> str:
     try:
         owner = db.session.get(User, job.owner_id)
         engine.require_reader(owner, Permission.REPORT_EXPORT)
+        assert owner is not None  # require_reader refuses a missing owner
         result = engine.run(owner, job.report_key, job.params, locale=job.locale)
         job.rows = len(result.rows)
         job.progress = 20

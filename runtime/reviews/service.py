@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from .. import access, audit, clock, org
 from ..approvals import engine, notify
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import (
     AccessReviewCampaign,
     AccessReviewItem,
@@ -450,7 +450,7 @@ def decide(
         )
         .execution_options(synchronize_session=False)
     )
-    if stamped.rowcount != 1:
+    if affected_rows(stamped) != 1:
         raise Conflict("This grant has already been reviewed.")
     db.session.refresh(item)
     audit.record(
@@ -490,7 +490,7 @@ def _close_when_done(campaign: AccessReviewCampaign, now: datetime) -> None:
         .values(status=CampaignStatus.CLOSED.value, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if closed.rowcount == 1:
+    if affected_rows(closed) == 1:
         db.session.refresh(campaign)
         audit.record(
             None,
@@ -557,7 +557,7 @@ def _stamp(item_id: int, column: Any, now: datetime) -> bool:
         .values({column.key: now})
         .execution_options(synchronize_session=False)
     )
-    return done.rowcount == 1
+    return affected_rows(done) == 1
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
@@ -650,7 +650,7 @@ def repeat(campaign: AccessReviewCampaign, *, now: datetime) -> AccessReviewCamp
         .values(next_run_on=None)
         .execution_options(synchronize_session=False)
     )
-    if handed.rowcount != 1:
+    if affected_rows(handed) != 1:
         return None
     today = local_day(now)
     duration = (campaign.due_date - local_day(campaign.started_at)).days
