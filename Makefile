@@ -7,8 +7,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MYSQL_TEST_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 # Test processes (pytest-xdist); browser tests always run one at a time after the rest.
+# Tests that must not run beside each other share `@pytest.mark.xdist_group("name")`.
 JOBS ?= 2
-XDIST := -n $(JOBS) --dist worksteal
+XDIST := -n $(JOBS) --dist loadgroup
 # The exact versions CI and `make install` use; `make lock` writes it from pyproject.toml.
 LOCK := requirements.lock
 EDITABLE := -e ".[test]" -e ./plugins/quire-erp-ledger -e ./plugins/quire-hr-directory
