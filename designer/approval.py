@@ -256,7 +256,7 @@ class Place:
     @property
     def path(self) -> tuple[str | int, ...]:
         """The step's JSON path in the template (`approval.steps[1].branches[0].steps[0]`)."""
-        if self.group is None:
+        if self.group is None or self.branch is None or self.position is None:
             return ("approval", "steps", self.item)
         return ("approval", "steps", self.item, "branches", self.branch, "steps", self.position)
 

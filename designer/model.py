@@ -9,7 +9,7 @@ widget extends the format without touching this module.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -47,7 +47,12 @@ __all__ = [
 ]
 
 #: Every field model of the built-in widgets, told apart by `type`.
-AnyField = default_registry().field_union()
+if TYPE_CHECKING:
+    # Built at run time from the registered widgets (plugins add more), so a type checker
+    # cannot know the union; code that needs a widget's own attributes checks its `type`.
+    AnyField = Any
+else:
+    AnyField = default_registry().field_union()
 
 _TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _NAME = r"^[a-z][a-z0-9_-]*$"

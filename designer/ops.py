@@ -809,7 +809,7 @@ class _Draft:
         return self._branch(group, branch).setdefault("steps", [])
 
     def _new_step(self, taken: set[str]) -> dict[str, Any]:
-        step = {
+        step: dict[str, Any] = {
             "name": {"zh": "审批", "en": "Approval"},
             "assignee": {"kind": "manager_of_submitter"},
         }
@@ -820,7 +820,7 @@ class _Draft:
     def add_step(self, op: AddStep) -> None:
         steps = self._target(op.group, op.branch)
         taken = self._route_keys()
-        step = (
+        step: dict[str, Any] = (
             copy.deepcopy(op.step)
             if op.step
             else {

@@ -345,7 +345,7 @@ def _move(items: list[Any], index: int, by: int, what: str) -> None:
 
 def _starter(kind: str) -> dict[str, Any]:
     """Required settings of a new step, filled so it can be edited in place."""
-    return {
+    starters: dict[str, dict[str, Any]] = {
         "filter": {"where": "TRUE"},
         "compute": {"column": "computed", "formula": "0"},
         "rename": {"columns": {"old": "new"}},
@@ -354,7 +354,8 @@ def _starter(kind: str) -> dict[str, Any]:
         "top": {"n": 10, "by": "amount"},
         "join": {"dataset": "rows", "on": ["department"]},
         "pivot": {"rows": ["department"], "columns": "month", "values": "amount"},
-    }.get(kind, {})
+    }
+    return starters.get(kind, {})
 
 
 # --- the step forms -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ changes, history: `_shell.html`); the panes below are the form designer's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,7 +219,7 @@ class MatrixRow:
     key: str
     label: str
     #: column key → (explicit access or "", effective access)
-    cells: dict[str, tuple[str, str]]
+    cells: Mapping[str, tuple[str, str]]
 
 
 def value_fields(template: Template, registry: WidgetRegistry) -> list[Any]:
@@ -303,10 +303,9 @@ def assignee_text(
     """Who decides at a step, in words; fields and roles by their names, not their keys."""
     rule = step.assignee
     zh = locale.startswith("zh")
-    kind = rule.kind
-    if kind == "manager_of_submitter":
+    if rule.kind == "manager_of_submitter":
         return "提交人的直属经理" if zh else "the submitter's manager"
-    if kind == "role":
+    if rule.kind == "role":
         scope = {
             "organisation": ("全公司", "anywhere"),
             "submitter_department": ("提交人部门内", "in the submitter's department"),
@@ -314,23 +313,23 @@ def assignee_text(
         }[rule.scope]
         role = role_names.get(rule.role, rule.role)
         return f"{scope[0]}的{role}" if zh else f"{role} {scope[1]}"
-    if kind == "user":
+    if rule.kind == "user":
         return rule.username
-    if kind == "user_field":
+    if rule.kind == "user_field":
         name = labels.get(rule.field, rule.field)
         return f"“{name}”中选的人" if zh else f"the person in “{name}”"
-    if kind == "department_head":
+    if rule.kind == "department_head":
         if rule.levels_up:
             return (
                 f"上 {rule.levels_up} 级部门负责人" if zh else f"head {rule.levels_up} level(s) up"
             )
         return "本部门负责人" if zh else "the department head"
     name = labels.get(rule.field, rule.field)
-    if kind == "manager_of_user_field":
+    if rule.kind == "manager_of_user_field":
         return f"“{name}”中所选人员的直属经理" if zh else f"the manager of the person in “{name}”"
-    if kind == "role_owner":
+    if rule.kind == "role_owner":
         return f"“{name}”中所选角色的负责人" if zh else f"the owner of the role in “{name}”"
-    if kind == "security_approver":
+    if rule.kind == "security_approver":
         return (
             f"“{name}”中所选高风险角色的安全审批人"
             if zh

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import Forbidden, NotFound
-from .extensions import db
+from .extensions import affected_rows, db
 from .models import AuditEvent, Department, RoleGrant, User, UserStatus, utcnow
 from .models.base import ScopeColumns
 
@@ -268,7 +268,7 @@ def scope_filter(
     return or_(*clauses)
 
 
-def _signed_in(user: User | None) -> bool:
+def _signed_in(user: User | None) -> TypeGuard[User]:
     return (
         user is not None
         and bool(getattr(user, "is_authenticated", False))
@@ -353,7 +353,7 @@ def record_grant_use(now: datetime | None = None) -> int:
     for held in list(db.session.identity_map.values()):
         if isinstance(held, RoleGrant) and held.id in ids:
             set_committed_value(held, "last_used_at", now)
-    return int(stamped.rowcount or 0)
+    return affected_rows(stamped)
 
 
 def authorize(
@@ -418,7 +418,7 @@ def field_access(
     if is_approver:
         roles.add("approver")
     keys = [f.key for f in template.fields] + named_columns(template)
-    access = {key: resolve_access(template, key, roles, step) for key in keys}
+    access: dict[str, str] = {key: resolve_access(template, key, roles, step) for key in keys}
     if not may_edit_at(roles, step):
         access = {k: ("read" if v == "edit" else v) for k, v in access.items()}
     return access

@@ -33,7 +33,11 @@ def shown_changes(reader: User, events: Iterable[AuditEvent]) -> dict[int, Any]:
     shown: dict[int, Any] = {}
     for event in events:
         changes = event.changes
-        if event.object_type != "submission" or not isinstance(changes, dict):
+        if (
+            event.object_type != "submission"
+            or not isinstance(changes, dict)
+            or event.object_id is None
+        ):
             shown[event.id] = changes
             continue
         if event.object_id not in views:

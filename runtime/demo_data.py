@@ -450,4 +450,5 @@ def _one_claim(
     if story == "first" and age >= 5:
         # Manager approved on day one; finance has not looked at it since.
         clock.limit = min(now, submitted + timedelta(hours=20))
+    assert story is not None  # chosen above when the caller gave none
     _decide_all(submission, clock, rng, stop=story)

@@ -1,13 +1,19 @@
 """Shared fixtures: a seeded demo database copied fresh for each test.
 
-The demo organisation is built once per session through the real migrations and seed;
-each test gets its own copy (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on
-PostgreSQL when ``QUIRE_TEST_DATABASE_URL`` is set), so tests can change anything.
+The demo organisation is built once per session (per xdist worker) through the real
+migrations and seed; each test gets its own copy (a file copy on SQLite,
+``CREATE DATABASE … TEMPLATE`` on PostgreSQL when ``QUIRE_TEST_DATABASE_URL`` is set), so
+tests can change anything. On PostgreSQL the next copy is made, and the last one dropped,
+by a background thread while a test runs: both are disk work, the tests are CPU work.
+
+``--db-only`` keeps only the tests that reach the database under test (the PostgreSQL run
+uses it: a test that never touches the database gains nothing from running there twice).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import threading
@@ -24,6 +30,64 @@ PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("QUIRE_TEST_REDIS_URL")
 SECRET = "test-secret-key-not-for-production"
 PASSWORD = "quire-demo"
+
+
+def _defer_url_builders() -> None:
+    """Build each route's URL builder on its first use instead of when the app is made.
+
+    Every test makes its own app, and Werkzeug compiles two Python functions per route when
+    a route is added (two thirds of ``create_app``'s time); a test builds a few URLs at most.
+    The builder is the same function, made later from the same rule, so URLs do not change.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "deferred", False):
+        return
+
+    def deferred(self: Rule, append_unknown: bool = True):  # type: ignore[no-untyped-def]
+        built: list[Any] = []
+
+        def build(rule: Rule, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+            if not built:
+                built.append(compile_builder(rule, append_unknown).__get__(rule, None))
+            return built[0](*args, **kwargs)
+
+        return build
+
+    deferred.deferred = True  # type: ignore[attr-defined]
+    Rule._compile_builder = deferred  # type: ignore[method-assign]
+
+
+_defer_url_builders()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db-only",
+        action="store_true",
+        help="run only the tests that use the database under test (the seeded demo copy, "
+        "QUIRE_TEST_DATABASE_URL itself, or the `postgres` mark)",
+    )
+
+
+def _reaches_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("postgres") is not None:
+        return True
+    if {"database_url", "template_database"} & set(getattr(item, "fixturenames", ())):
+        return True
+    # A module that builds its own databases on the server (migrations, backups).
+    module = getattr(item, "module", None)
+    return module is not None and getattr(module, "PG_URL", None) is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--db-only", default=False):
+        return
+    keep = [item for item in items if _reaches_database(item)]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if not _reaches_database(i)])
+        items[:] = keep
 
 
 def base_config(instance: Path, database_url: str) -> dict[str, Any]:
@@ -55,9 +119,70 @@ def _build_template(instance: Path, url: str) -> None:
         db.engine.dispose()
 
 
+class _Copies:
+    """Copies of the template database, one ready ahead, made and dropped by one thread.
+
+    ``take()`` hands over a fresh copy (waiting if the thread is still making it) and asks
+    for the next; ``drop(name)`` queues a used copy. WAL_LOG copies a small database
+    without the two checkpoints of FILE_COPY.
+    """
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.ready: queue.Queue[str | BaseException] = queue.Queue()
+        self.work: queue.Queue[str | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="pg-copies", daemon=True)
+        self.thread.start()
+        self.work.put("")  # "" = make a copy
+
+    def _run(self) -> None:
+        admin = _admin_engine()
+        try:
+            while (job := self.work.get()) is not None:
+                try:
+                    with admin.connect() as conn:
+                        if job:
+                            conn.execute(text(f'DROP DATABASE IF EXISTS "{job}" WITH (FORCE)'))
+                        else:
+                            name = f"quire_t_{uuid.uuid4().hex[:12]}"
+                            conn.execute(
+                                text(
+                                    f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" '
+                                    "STRATEGY WAL_LOG"
+                                )
+                            )
+                            self.ready.put(name)
+                except BaseException as error:  # handed to the test that waits for it
+                    if not job:
+                        self.ready.put(error)
+        finally:
+            admin.dispose()
+
+    def take(self) -> str:
+        got = self.ready.get()
+        if isinstance(got, BaseException):
+            raise got
+        self.work.put("")
+        return got
+
+    def drop(self, name: str) -> None:
+        self.work.put(name)
+
+    def close(self) -> None:
+        self.work.put(None)
+        self.thread.join()
+        while not self.ready.empty():  # the copy made ahead for a test that never came
+            got = self.ready.get()
+            if isinstance(got, str):
+                admin = _admin_engine()
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{got}" WITH (FORCE)'))
+                admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the seeded template database (built once per test session)."""
+    """URL of the seeded template database (built once per test session and xdist worker)."""
     instance = tmp_path_factory.mktemp("template")
     if PG_URL:
         name = f"quire_tpl_{os.getpid()}"
@@ -77,19 +202,24 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(path)
 
 
+@pytest.fixture(scope="session")
+def _database_copies(template_database: str) -> Iterator[_Copies | None]:
+    if not PG_URL:
+        yield None
+        return
+    copies = _Copies(template_database)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
-    if PG_URL:
-        name = f"quire_t_{uuid.uuid4().hex[:12]}"
-        admin = _admin_engine()
-        with admin.connect() as conn:
-            conn.execute(
-                text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY')
-            )
+def database_url(
+    template_database: str, _database_copies: _Copies | None, tmp_path: Path
+) -> Iterator[str]:
+    if _database_copies is not None:
+        name = _database_copies.take()
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _database_copies.drop(name)
     else:
         target = tmp_path / "instance" / "quire.db"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -135,7 +135,8 @@ def _round(arguments: Arguments, environment: Environment) -> Value:
     places = to_whole_number(_single("ROUND", arguments[1]), "ROUND")
     if not -15 <= places <= 15:
         raise FormulaError("ROUND needs a number of decimal places between -15 and 15")
-    if places >= 0 and -number.as_tuple().exponent <= places:
+    exponent = number.as_tuple().exponent
+    if places >= 0 and isinstance(exponent, int) and -exponent <= places:
         return number  # already has no more places than asked for
     quantum = Decimal(1).scaleb(-places, context=CONTEXT)
     rounded = number.quantize(quantum, rounding=ROUND_HALF_UP, context=CONTEXT)

@@ -155,9 +155,10 @@ def _parser() -> Lark:
 def build_tree(source: str) -> Node:
     """Parse `source` into a syntax tree, or raise FormulaSyntaxError with a readable sentence."""
     try:
-        return _parser().parse(source)
+        # The transformer turns the parse tree into Nodes as it parses.
+        return _parser().parse(source)  # type: ignore[return-value]
     except UnexpectedCharacters as error:
-        raise _unexpected_character(source, error.pos_in_stream) from None
+        raise _unexpected_character(source, error.pos_in_stream or 0) from None
     except UnexpectedToken as error:
         raise _unexpected_token(source, error.token) from None
     except LarkError as error:  # anything else lark may add later still reads as a syntax error

@@ -52,7 +52,8 @@ def checked(number: Decimal) -> Decimal:
         raise FormulaError("the calculation does not give a number")
     if number and number.adjusted() > MAX_ADJUSTED_EXPONENT:
         raise FormulaError("number too large")
-    if number.as_tuple().exponent > 0:  # 1E+3 from a division reads as 1000
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if isinstance(exponent, int) and exponent > 0:  # 1E+3 from a division reads as 1000
         number = number.quantize(Decimal(1), context=CONTEXT)
     return number
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from .. import access
 from ..approvals import notify, routing
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import RoleGrant, User, utcnow
 
 log = logging.getLogger("quire.access_requests.reminders")
@@ -71,11 +71,13 @@ def run(now: datetime | None = None) -> int:
     days = int(current_app.config.get("GRANT_EXPIRY_REMIND_DAYS", 7))
     reminded = 0
     for grant_id in expiring_grant_ids(now, days):
-        claimed = db.session.execute(
-            update(RoleGrant)
-            .where(RoleGrant.id == grant_id, RoleGrant.expiry_reminded_at.is_(None))
-            .values(expiry_reminded_at=now)
-        ).rowcount
+        claimed = affected_rows(
+            db.session.execute(
+                update(RoleGrant)
+                .where(RoleGrant.id == grant_id, RoleGrant.expiry_reminded_at.is_(None))
+                .values(expiry_reminded_at=now)
+            )
+        )
         if not claimed:
             continue
         grant = db.session.get(RoleGrant, grant_id)

@@ -15,7 +15,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import ApprovalTask, Notification, Submission, TaskStatus, User, utcnow
 from .settings import local_day
 
@@ -323,7 +323,7 @@ def mark_read(user: User, ids: list[int] | None = None) -> int:
     )
     if ids:
         stmt = stmt.where(Notification.id.in_(ids))
-    return db.session.execute(stmt.values(read_at=utcnow())).rowcount or 0
+    return affected_rows(db.session.execute(stmt.values(read_at=utcnow())))
 
 
 __all__ = [

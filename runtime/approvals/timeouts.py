@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from quire.designer.approval import ApprovalStep
 
 from .. import access, audit
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import ApprovalTask, Submission, TaskStatus, User, UserStatus
 from . import notify, routing, settings
 from .facts import facts_at_submission
@@ -61,7 +61,7 @@ def _claim(task_id: int, column: Any, now: datetime) -> bool:
         .values({column.key: now})
         .execution_options(synchronize_session=False)
     )
-    return (result.rowcount or 0) == 1
+    return affected_rows(result) == 1
 
 
 def _open_task_locked(task_id: int) -> tuple[ApprovalTask, Submission] | None:

@@ -19,7 +19,7 @@ from flask_login import login_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
 
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import User, UserSession, UserStatus, utcnow
 
 #: Where the cookie keeps the session key.
@@ -111,7 +111,7 @@ def end_all(user: User, reason: str, *, keep: UserSession | None = None) -> int:
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep.id)
     result = db.session.execute(stmt)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def open_sessions(user: User) -> list[UserSession]:

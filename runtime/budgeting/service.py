@@ -23,7 +23,7 @@ from .. import access, audit
 from ..approvals import budget as budget_service
 from ..approvals import engine, notify, routing
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..forms import service as forms_service
 from ..forms import templates as template_service
 from ..models import (
@@ -581,7 +581,7 @@ def close_round(actor: User, round: BudgetRound, *, now: datetime) -> BudgetRoun
         .values(status=RoundStatus.CLOSED.value, closed_at=now, closed_by_id=actor.id)
         .execution_options(synchronize_session=False)
     )
-    if (locked.rowcount or 0) != 1:
+    if affected_rows(locked) != 1:
         raise Conflict("This budget round is already closed.")
     db.session.refresh(round)
     waiting = [e.department.code for e in round.entries if entry_status(e) != "approved"]

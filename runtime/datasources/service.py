@@ -323,7 +323,8 @@ def referenced_key(entry: Mapping[str, Any]) -> str | None:
     ``config.source``, else the entry's own key (for connectors the engine does not serve)."""
     if not isinstance(entry, Mapping):
         return None
-    config = entry.get("config") if isinstance(entry.get("config"), Mapping) else {}
+    given = entry.get("config")
+    config: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     if config.get("source"):
         return str(config["source"])
     if entry.get("connector") == "actuals":

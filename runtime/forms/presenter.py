@@ -11,7 +11,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -278,7 +278,7 @@ class FormPage(OrganisationLookup):
         sums = widget.totals(table, self.values.get(table.key) or [])
         out = {}
         for key, amount in sums.items():
-            column = table.column(key)
+            column = cast(Any, table).column(key)  # a table field's own lookup
             out[key] = (
                 self._registry.for_field(column).display(column, amount, self.locale)
                 if column
@@ -414,7 +414,7 @@ class FormPage(OrganisationLookup):
         from ..datasources.service import form_context, options_for
         from ..errors import QuireError
 
-        spec = f.options_from
+        spec = cast(Any, f).options_from  # the fields asked about here have one
         entry = next((d for d in self.template.data_sources if d.key == spec.source), None)
         result: list[tuple[str, str]] | None
         try:

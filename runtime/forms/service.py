@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -80,7 +80,7 @@ def source_values(user: User, template: Template) -> tuple[dict[str, frozenset[s
     allowed: dict[str, set[str]] = {}
     unavailable: set[str] = set()
     for f in _fields_with_sources(template):
-        spec = f.options_from
+        spec = cast(Any, f).options_from  # every field listed has one
         entry = next((d for d in template.data_sources if d.key == spec.source), None)
         try:
             if entry is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from quire.designer.formula import FormulaError, parse
 from quire.designer.model import Template
@@ -147,8 +147,9 @@ def compute(
     """Recompute every formula field and formula column; problems become field errors."""
     registry = widgets()
     errors: list[Detail] = []
-    formulas = [f for f in value_fields(template) if registry.for_field(f).computed]
-    tables = [f for f in value_fields(template) if getattr(f, "columns", None)]
+    # Widget field models differ (a formula field has `expression`, a table `columns`).
+    formulas: list[Any] = [f for f in value_fields(template) if registry.for_field(f).computed]
+    tables: list[Any] = [f for f in value_fields(template) if getattr(f, "columns", None)]
     # Formulas may read each other; the validator forbids cycles, so len(formulas)+1 passes settle.
     for _ in range(len(formulas) + 1):
         errors = []
@@ -366,7 +367,7 @@ def changes_between(
         for index in range(max(len(old_rows), len(new_rows))):
             was = old_rows[index] if index < len(old_rows) else {}
             now = new_rows[index] if index < len(new_rows) else {}
-            for column in f.columns:
+            for column in cast(Any, f).columns:  # a repeating field is a table
                 a, b = was.get(column.key), now.get(column.key)
                 if a != b:
                     path = f"{f.key}[{index}].{column.key}"

@@ -73,7 +73,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Any) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+        # `impl` is the Numeric instance TypeDecorator made in __init__, not the class.
+        precision = self.impl.precision  # type: ignore[misc]
+        return dialect.type_descriptor(Numeric(precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if value is None:

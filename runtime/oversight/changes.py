@@ -100,7 +100,7 @@ def permission_change_rows(
     grant_ids = [
         int(e.object_id)
         for e in events
-        if e.object_type == "role_grant" and (e.object_id or "").isdigit()
+        if e.object_type == "role_grant" and e.object_id is not None and e.object_id.isdigit()
     ]
     grants = {
         g.id: g for g in db.session.scalars(select(RoleGrant).where(RoleGrant.id.in_(grant_ids)))

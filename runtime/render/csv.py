@@ -29,7 +29,7 @@ def write_report_csv(doc: ReportDocument, out: TextIO | BinaryIO, *, bom: bool =
             text.write("\ufeff")
     else:
         wrapper = io.TextIOWrapper(
-            out,  # type: ignore[arg-type]
+            out,  # type: ignore[arg-type,type-var]
             encoding="utf-8-sig" if bom else "utf-8",
             newline="",
             write_through=True,

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
@@ -360,7 +360,7 @@ def _merge_with_folios(chunks: list[bytes], folios: bytes, out: BinaryIO, *, tit
                 NameObject("/Resources"): stamp["/Resources"].clone(writer),
             }
         )
-        resources = DictionaryObject(page["/Resources"].get_object())
+        resources = DictionaryObject(cast(DictionaryObject, page["/Resources"].get_object()))
         xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
         xobjects[NameObject("/QuireFolio")] = writer._add_object(form.flate_encode())
         resources[NameObject("/XObject")] = xobjects

@@ -9,6 +9,32 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
+
+#: How every report is compiled: only the fonts of ``font_dir`` (no scan of the system's
+#: fonts) and an untagged PDF. ``bench/exports.py`` compiles its baseline with these too.
+OPTIONS = {
+    "include_system_fonts": False,
+    "include_embedded_fonts": True,
+    "ignore_system_fonts": True,
+    "pdf_tags": False,
+}
+
+
+def compile_options(font_dir: str) -> dict[str, Any]:
+    """Keyword arguments for ``typst.compile`` besides the input, root and sys_inputs."""
+    import typst
+
+    fonts = typst.Fonts(
+        include_system_fonts=OPTIONS["include_system_fonts"],
+        include_embedded_fonts=OPTIONS["include_embedded_fonts"],
+        font_paths=[font_dir],
+    )
+    return {
+        "font_paths": fonts,
+        "ignore_system_fonts": OPTIONS["ignore_system_fonts"],
+        "pdf_tags": OPTIONS["pdf_tags"],
+    }
 
 
 def main() -> int:
@@ -18,17 +44,12 @@ def main() -> int:
     inputs = {"report": request["report"]}
     if request.get("chart") is not None:
         inputs["chart"] = request["chart"]
-    fonts = typst.Fonts(
-        include_system_fonts=False, include_embedded_fonts=True, font_paths=[request["font_dir"]]
-    )
     try:
         pdf = typst.compile(
             request["layout"],
             root=request["root"],
-            font_paths=fonts,
-            ignore_system_fonts=True,
             sys_inputs=inputs,
-            pdf_tags=False,
+            **compile_options(request["font_dir"]),
         )
     except typst.TypstError as error:
         sys.stderr.write(f"{error.message}\n{error.diagnostic}\n")

@@ -106,7 +106,7 @@ def _execution(board: Dashboard, user: User, locale: str, today: dt.date) -> Non
         }
         board.execution.append(entry)
         name = f"{row.get('department_name')} ({row.get('department')})"
-        if flag:
+        if flag and rate is not None:
             board.alerts.append(
                 Alert(
                     flag,

@@ -251,6 +251,7 @@ def run_job(job_id: int) -> str:
     try:
         owner = db.session.get(User, job.owner_id)
         engine.require_reader(owner, Permission.REPORT_EXPORT)
+        assert owner is not None  # require_reader refuses a missing owner
         report = engine.definition(job.report_key)
         listing = None
         if job.format in stream.STREAMED_FORMATS and stream.streamable(report):

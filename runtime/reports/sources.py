@@ -369,7 +369,8 @@ def submission_line_totals(
             slot = totals.setdefault(tuple(found[:width]), [None] * len(sums))
             for index, value in enumerate(found[width:]):
                 if (amount := _decimal(value)) is not None:
-                    slot[index] = amount if slot[index] is None else slot[index] + amount
+                    held = slot[index]
+                    slot[index] = amount if held is None else held + amount
     return _rollup_rows(totals, grouped, line_keys, sums, shapes, by_version, locale)
 
 
@@ -478,7 +479,7 @@ def approval_tasks(
             names[version.id] = _step_names(version, locale)
         decided = task.status not in (TaskStatus.OPEN,) and task.decided_at is not None
         hours = None
-        if decided:
+        if decided and task.decided_at is not None:
             hours = (task.decided_at - task.created_at).total_seconds() / 3600
         due = task.due_at
         overdue = bool(due and ((task.decided_at or now) > due))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from .. import access, audit, clock, org
 from ..approvals import engine, notify
 from ..errors import Conflict, Detail, Forbidden, Invalid, NotFound
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import (
     AccessReviewCampaign,
     AccessReviewItem,
@@ -451,7 +451,7 @@ def decide(
         )
         .execution_options(synchronize_session=False)
     )
-    if stamped.rowcount != 1:
+    if affected_rows(stamped) != 1:
         raise Conflict("This grant has already been reviewed.")
     db.session.refresh(item)
     audit.record(
@@ -491,7 +491,7 @@ def _close_when_done(campaign: AccessReviewCampaign, now: datetime) -> None:
         .values(status=CampaignStatus.CLOSED.value, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if closed.rowcount == 1:
+    if affected_rows(closed) == 1:
         db.session.refresh(campaign)
         audit.record(
             None,
@@ -646,7 +646,7 @@ def repeat(campaign: AccessReviewCampaign, *, now: datetime) -> AccessReviewCamp
         .values(next_run_on=None)
         .execution_options(synchronize_session=False)
     )
-    if handed.rowcount != 1:
+    if affected_rows(handed) != 1:
         return None
     today = local_day(now)
     duration = (campaign.due_date - local_day(campaign.started_at)).days
