@@ -324,11 +324,11 @@ def seed_projects() -> None:
     from .datasources.service import SourceInput, find_source, save
 
     if find_source("projects") is None:
-        files = [{"name": "projects.csv", "columns": {"code": "text", "name": "text"}}]
+        listed = [{"name": "projects.csv", "columns": {"code": "text", "name": "text"}}]
         save(
             None,
             SourceInput(
-                key="projects", name="项目清单 Projects", connector="file", values={"files": files}
+                key="projects", name="项目清单 Projects", connector="file", values={"files": listed}
             ),
         )
     from . import files

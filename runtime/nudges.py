@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import update
 
-from .extensions import db
+from .extensions import affected_rows, db
 
 Nudge = Literal["remind", "escalate"]
 
@@ -25,7 +25,7 @@ def _stamp(model: Any, row_id: int, column: Any, now: datetime) -> bool:
         .values({column.key: now})
         .execution_options(synchronize_session=False)
     )
-    return (done.rowcount or 0) == 1
+    return affected_rows(done) == 1
 
 
 def due_nudge(

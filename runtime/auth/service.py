@@ -305,9 +305,10 @@ def user_for_token(clear: str, now: datetime | None = None) -> User | None:
     # data generation as it is: see runtime/generation.py).
     if last_used is None or now - last_used > timedelta(minutes=1):
         db.session.execute(
-            update(ApiToken.__table__)
-            .where(ApiToken.__table__.c.id == token_id)
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
             .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
         db.session.commit()
         if known is not None:
@@ -317,7 +318,7 @@ def user_for_token(clear: str, now: datetime | None = None) -> User | None:
 
 def _attached_user(values: dict[str, Any]) -> User:
     """A persistent User in this request's session built from kept column values."""
-    identity = inspect(User).identity_key_from_primary_key([values["id"]])
+    identity = inspect(User).identity_key_from_primary_key((values["id"],))
     present = db.session.identity_map.get(identity)
     if present is not None:
         return present  # type: ignore[no-any-return]

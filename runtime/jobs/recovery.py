@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..extensions import db
+from ..extensions import affected_rows, db
 from ..models import ExportJob, JobStatus, utcnow
 
 log = logging.getLogger("quire.jobs")
@@ -77,18 +77,20 @@ def recover_exports() -> int:
             else {"status": JobStatus.FAILED, "error": INTERRUPTED_TWICE, "finished_at": utcnow()}
         )
         # Only if nobody else took it over meanwhile (two consumers starting at once).
-        claimed = db.session.execute(
-            update(ExportJob)
-            .where(
-                ExportJob.id == job.id,
-                ExportJob.status == JobStatus.RUNNING,
-                ExportJob.worker.is_(None)
-                if job.worker is None
-                else ExportJob.worker == job.worker,
+        claimed = affected_rows(
+            db.session.execute(
+                update(ExportJob)
+                .where(
+                    ExportJob.id == job.id,
+                    ExportJob.status == JobStatus.RUNNING,
+                    ExportJob.worker.is_(None)
+                    if job.worker is None
+                    else ExportJob.worker == job.worker,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if claimed:
             taken += 1
             log.warning("export job %s was interrupted (%s)", job.id, job.worker)

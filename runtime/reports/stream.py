@@ -144,7 +144,9 @@ class Listing:
                 "submission_total": total,
             }
             if version not in shapes:
-                parsed = template_service.parsed(db.session.get(TemplateVersion, version))
+                record = db.session.get(TemplateVersion, version)
+                assert record is not None  # the line's submission names its version
+                parsed = template_service.parsed(record)
                 shapes[version] = sources.table_shape(parsed, table, self.locale)
             shape = shapes[version]
             for index, line in enumerate((data or {}).get(table) or []):

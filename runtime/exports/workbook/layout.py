@@ -149,8 +149,7 @@ def layout_of(template: Template, locale: str = "en") -> WorkbookLayout:
                 "zh": widget.display(entry, None, "zh"),
                 "en": widget.display(entry, None, "en"),
             }
-            kind = "section" if widget.heading else "note"
-            lines.append(FormLine(row, kind, bilingual(text)))
+            lines.append(FormLine(row, "section" if widget.heading else "note", bilingual(text)))
         elif entry in table_fields:
             sheet = LinesSheet(entry, names[entry.key], min(entry.max_rows, INPUT_ROWS))
             tables.append(sheet)
