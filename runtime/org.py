@@ -47,6 +47,10 @@ def _department_state(d: Department) -> dict[str, Any]:
     }
 
 
+#: `save_user`'s "leave this as it is".
+UNCHANGED: Any = object()
+
+
 def _user_state(u: User) -> dict[str, Any]:
     return {
         "username": u.username,
@@ -56,6 +60,7 @@ def _user_state(u: User) -> dict[str, Any]:
         "manager": u.manager.username if u.manager else None,
         "status": u.status.value if u.status else None,
         "locale": u.locale,
+        "cost_center": u.cost_center,
         "delegate": u.delegate.username if u.delegate else None,
         "delegate_from": u.delegate_from,
         "delegate_until": u.delegate_until,
@@ -156,7 +161,10 @@ def save_user(
     delegate_until: date | None = None,
     password: str | None = None,
     existing: User | None = None,
+    cost_center: Any = UNCHANGED,
 ) -> User:
+    """Create or change a person. ``cost_center`` (whose budget lines they fill in) is kept
+    as it is unless given; an empty value clears it."""
     username = username.strip()
     if existing is None:
         if (
@@ -192,6 +200,8 @@ def save_user(
     user.department = department
     user.manager = manager
     user.locale = locale or None
+    if cost_center is not UNCHANGED:
+        user.cost_center = (cost_center or "").strip() or None
     user.delegate, user.delegate_from, user.delegate_until = delegate, delegate_from, delegate_until
     leaving = (
         existing is not None and status == UserStatus.LEFT and existing.status != UserStatus.LEFT

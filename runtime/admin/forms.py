@@ -46,6 +46,11 @@ class UserForm(FlaskForm):
     locale = SelectField(
         _l("Language"), choices=[("", _l("Browser default")), ("zh_CN", "中文"), ("en", "English")]
     )
+    cost_center = StringField(
+        _l("Cost centre"),
+        validators=[Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9._-]+$")],
+        description=_l("The budget lines this person fills in, e.g. CC-201."),
+    )
     delegate = SelectField(_l("Delegate while on leave"), choices=[], validate_choice=True)
     delegate_from = DateField(_l("Delegate from"), validators=[Optional()])
     delegate_until = DateField(_l("Delegate until"), validators=[Optional()])

@@ -182,6 +182,7 @@ def user_edit(username: str | None = None):  # type: ignore[no-untyped-def]
             form.manager.data = user.manager.username if user.manager else ""
             form.status.data = user.status.value
             form.locale.data = user.locale or ""
+            form.cost_center.data = user.cost_center or ""
             form.delegate.data = user.delegate.username if user.delegate else ""
             form.delegate_from.data, form.delegate_until.data = (
                 user.delegate_from,
@@ -208,6 +209,7 @@ def user_edit(username: str | None = None):  # type: ignore[no-untyped-def]
                         manager=_user_or_none(form.manager.data),
                         status=UserStatus(form.status.data),
                         locale=form.locale.data or None,
+                        cost_center=form.cost_center.data or None,
                         delegate=_user_or_none(form.delegate.data),
                         delegate_from=form.delegate_from.data,
                         delegate_until=form.delegate_until.data,

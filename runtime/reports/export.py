@@ -27,6 +27,7 @@ from ..access import Permission
 from ..errors import Detail, Invalid, NotFound, QuireError
 from ..exports.print import company_name
 from ..extensions import db
+from ..jobs.recovery import pause_point
 from ..models import ExportJob, JobStatus, User, utcnow
 from ..render.csv import write_report_csv
 from ..render.excel import write_report_xlsx
@@ -266,6 +267,7 @@ def run_job(job_id: int) -> str:
         name = f"{job.token}.{FORMATS[job.format][1]}"
         # Rendered into a private temporary file, then handed to the store whole: the store
         # never holds half an export (owner-only on disk, or one transaction in the database).
+        pause_point("export.render")  # fault tests kill the worker here
         with tempfile.TemporaryFile() as out:
             if listing is not None:
                 # No progress commits mid-stream: they would end the transaction that
@@ -297,12 +299,8 @@ def run_job(job_id: int) -> str:
 
 def _counting(job: ExportJob, rows: list[Any], count: int) -> Iterator[Any]:
     """Yield the rows, moving the job's progress from 20 to 95 as they are written."""
-    from ..jobs.recovery import pause_point
-
     total = max(count, 1)
     for index, row in enumerate(rows, start=1):
-        if index == 1:
-            pause_point("export.render")  # fault tests kill the worker here
         if index % PROGRESS_EVERY == 0:
             job.progress = 20 + int(75 * index / total)
             job.heartbeat_at = utcnow()

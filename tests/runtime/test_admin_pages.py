@@ -225,3 +225,35 @@ def test_a_grant_valid_until_a_day_ends_at_midnight_where_the_company_is(signed_
     last_minute = datetime(2026, 12, 31, 23, 59, tzinfo=clock.zone())
     assert grant.is_current(last_minute.astimezone(UTC))
     assert not grant.is_current((last_minute + timedelta(minutes=1)).astimezone(UTC))
+
+
+def test_admin_sets_the_cost_centre_whose_budget_lines_someone_fills_in(signed_in):
+    from quire.runtime.models import User
+
+    admin = signed_in("admin")
+    page = admin.get("/admin/users/rd1/edit")
+    assert page.status_code == 200 and 'name="cost_center"' in page.text
+    fields = {
+        "username": "rd1",
+        "display_name": "rd1",
+        "department": "RD",
+        "manager": "rdmgr",
+        "status": "active",
+        "locale": "",
+        "delegate": "",
+        "cost_center": "CC-301",
+    }
+    response = admin.post_form("/admin/users/rd1/edit", fields, page="/admin/users/rd1/edit")
+    assert response.status_code == 302, response.text
+    rd1 = db.session.scalars(select(User).where(User.username == "rd1")).one()
+    assert rd1.cost_center == "CC-301"
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.update").order_by(AuditEvent.seq.desc())
+    ).first()
+    assert event is not None and event.changes["cost_center"] == [None, "CC-301"]
+    bad = admin.post_form(
+        "/admin/users/rd1/edit",
+        {**fields, "cost_center": "CC 301; drop"},
+        page="/admin/users/rd1/edit",
+    )
+    assert bad.status_code == 422
