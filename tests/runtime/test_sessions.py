@@ -166,6 +166,7 @@ def _reset_form(username: str, password: str) -> dict[str, str]:
         "manager": user.manager.username if user.manager else "",
         "status": user.status.value,
         "locale": user.locale or "",
+        "cost_center": user.cost_center or "",
         "delegate": "",
         "password": password,
     }
