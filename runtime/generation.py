@@ -49,14 +49,23 @@ _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\
 
 #: A token's "last used" stamp (once a minute per token) is bookkeeping; its creation and
 #: revocation are not: the token cache (`auth.service.user_for_token`) is keyed by generation.
-_LAST_USE = re.compile(r'\s*UPDATE\s+"?api_tokens"?\s+SET\s+last_used_at\s*=\s*\S+\s+WHERE\s', re.I)
+_LAST_USE = re.compile(r'\s*UPDATE\s+"?api_tokens"?\s+SET\s+last_used_at\s*=', re.I)
+
+
+def _only_last_use(statement: str) -> bool:
+    """``UPDATE api_tokens SET last_used_at=… WHERE …`` and nothing else set (the bound value
+    is spelt per dialect: ``?`` on SQLite, ``%(…)s::TIMESTAMP WITH TIME ZONE`` on PostgreSQL)."""
+    if not _LAST_USE.match(statement):
+        return False
+    assignments = statement.upper().partition(" WHERE ")[0]
+    return "," not in assignments
 
 
 def _mark_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
     match = _WRITE.match(statement)
     if match is None or match.group(1).lower() in UNWATCHED:
         return
-    if match.group(1).lower() == "api_tokens" and _LAST_USE.match(statement):
+    if match.group(1).lower() == "api_tokens" and _only_last_use(statement):
         return
     conn.info[_MARK] = True
 

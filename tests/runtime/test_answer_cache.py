@@ -156,3 +156,20 @@ def test_someone_who_left_is_refused_at_once(app, api):
         org.deprovision(admin, leaver)
         db.session.commit()
     assert reader.get("/api/v1/submissions?page=1").status_code == 401
+
+
+def test_a_tokens_last_use_stamp_leaves_the_generation_alone_on_every_dialect(app):
+    """The stamp is written once a minute per token: were it watched, every reader's kept
+    answers would go at each stamp (PostgreSQL spells the bound value with a cast)."""
+    from quire.runtime.auth import service
+    from quire.runtime.models import User
+
+    with app.app_context():
+        sales1 = db.session.scalars(select(User).where(User.username == "sales1")).one()
+        clear = service.create_token(sales1, "stamp")[1]
+        db.session.commit()
+        before = generation.current()
+        with clock.moved_to(clock.now() + timedelta(minutes=5)):
+            assert service.user_for_token(clear) is not None
+        db.session.commit()
+        assert generation.current() == before
