@@ -6,8 +6,9 @@ statement before commit. The row is shared by every worker and machine, so a rea
 finds the same number as before knows that nothing it could have read has changed; the
 answer cache (`runtime.api.answers`) keys its entries by it.
 
-How a write is seen: the engine's ``before_cursor_execute`` marks the connection when an
-INSERT, UPDATE or DELETE names a watched table (ORM flushes and Core statements alike);
+How a write is seen: the engine's ``after_cursor_execute`` marks the connection when an
+INSERT, UPDATE or DELETE that changed a row names a watched table (ORM flushes and Core
+statements alike);
 the session's ``before_commit`` flushes what is pending, then, if the connection is
 marked, moves the counter. The counter is always the last row a transaction locks, after
 its own rows and the audit head, so writers queue on it briefly and never deadlock.
@@ -65,6 +66,8 @@ def _mark_writes(conn, cursor, statement: str, parameters, context, executemany)
     match = _WRITE.match(statement)
     if match is None or match.group(1).lower() in UNWATCHED:
         return
+    if not executemany and cursor.rowcount == 0:
+        return  # a guarded UPDATE or DELETE that found nothing to change changed nothing
     if match.group(1).lower() == "api_tokens" and _only_last_use(statement):
         return
     conn.info[_MARK] = True
@@ -90,7 +93,7 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if getattr(engine, "_quire_generation", False):
         return
-    event.listen(engine, "before_cursor_execute", _mark_writes)
+    event.listen(engine, "after_cursor_execute", _mark_writes)
     event.listen(engine, "rollback", _forget)
     event.listen(engine, "commit", _forget)
     engine._quire_generation = True  # type: ignore[attr-defined]

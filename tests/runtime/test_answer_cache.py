@@ -173,3 +173,14 @@ def test_a_tokens_last_use_stamp_leaves_the_generation_alone_on_every_dialect(ap
             assert service.user_for_token(clear) is not None
         db.session.commit()
         assert generation.current() == before
+
+
+def test_a_guarded_update_that_changes_nothing_leaves_the_generation_alone(app):
+    """Once-a-day stamps and sweeps run guarded UPDATEs that often find nothing to change."""
+    with app.app_context():
+        before = generation.current()
+        db.session.execute(
+            update(Department).where(Department.code == "NO-SUCH").values(name_zh="x")
+        )
+        db.session.commit()
+        assert generation.current() == before
