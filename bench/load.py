@@ -197,15 +197,10 @@ def month_end(base: str, tokens: dict[str, str], claims: int, connections: int) 
         with lock:
             filed.append(sub["id"])
 
-    def decide(approver: str, item: dict) -> None:
-        c = clients[approver]
-        sub = c.get(f"/api/v1/submissions/{item['submission_id']}")
-        if sub.status_code != 200:
-            errors.append(f"read {sub.status_code}")
-            return
-        r = c.post(
+    def approve(approver: str, item: dict, version: int) -> None:
+        r = clients[approver].post(
             f"/api/v1/submissions/{item['submission_id']}/actions",
-            json={"action": "approve", "comment": "ok", "version": sub.json()["version"]},
+            json={"action": "approve", "comment": "ok", "version": version},
         )
         with lock:
             if r.status_code == 200:
@@ -215,14 +210,34 @@ def month_end(base: str, tokens: dict[str, str], claims: int, connections: int) 
             else:
                 errors.append(f"approve {r.status_code} {r.text[:200]}")
 
-    def approve_round(approver: str, pool: ThreadPoolExecutor) -> int:
-        items = [
-            i
-            for i in clients[approver].get("/api/v1/inbox").json()["items"]
-            if i["submission_id"] in filed_set
+    def race(approver: str, item: dict) -> None:
+        """Two approvals of the same task at the same version, sent at once: one wins."""
+        sub = clients[approver].get(f"/api/v1/submissions/{item['submission_id']}")
+        if sub.status_code != 200:
+            with lock:
+                errors.append(f"read {sub.status_code}")
+            return
+        racers = [
+            threading.Thread(target=approve, args=(approver, item, sub.json()["version"]))
+            for _ in range(2)
         ]
-        futures = [pool.submit(decide, approver, item) for item in items for _ in range(2)]
-        for f in futures:
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+
+    def waiting_for(approver: str) -> list[dict]:
+        """Every inbox item on a filed claim, page by page."""
+        items, page, pages = [], 1, 1
+        while page <= pages:
+            body = clients[approver].get(f"/api/v1/inbox?page={page}&per_page=100").json()
+            items += [i for i in body["items"] if i["submission_id"] in filed_set]
+            page, pages = page + 1, body["pages"]
+        return items
+
+    def approve_round(approver: str, pool: ThreadPoolExecutor) -> int:
+        items = waiting_for(approver)
+        for f in [pool.submit(race, approver, item) for item in items]:
             f.result()
         return len(items)
 
