@@ -48,18 +48,23 @@ _MARK = "quire.generation.wrote"
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
-#: A token's "last used" stamp (once a minute per token) is bookkeeping; its creation and
-#: revocation are not: the token cache (`auth.service.user_for_token`) is keyed by generation.
-_LAST_USE = re.compile(r'\s*UPDATE\s+"?api_tokens"?\s+SET\s+last_used_at\s*=', re.I)
+#: Stamps that are bookkeeping, by table: an UPDATE that sets only this column leaves the
+#: generation as it is. A token's last use (once a minute per token; its creation and
+#: revocation do move it: the token check in `auth.service.user_for_token` is kept by
+#: generation) and a grant's last use (once a day per grant; a report showing it may lag by
+#: at most ``ANSWER_CACHE_SECONDS``).
+STAMPS = {"api_tokens": "last_used_at", "role_grants": "last_used_at"}
+_SETS = re.compile(r'\s*UPDATE\s+"?\w+"?\s+SET\s+"?(\w+)"?\s*=', re.I)
 
 
-def _only_last_use(statement: str) -> bool:
-    """``UPDATE api_tokens SET last_used_at=… WHERE …`` and nothing else set (the bound value
-    is spelt per dialect: ``?`` on SQLite, ``%(…)s::TIMESTAMP WITH TIME ZONE`` on PostgreSQL)."""
-    if not _LAST_USE.match(statement):
+def _only_a_stamp(table: str, statement: str) -> bool:
+    """``UPDATE <table> SET <stamp>=… WHERE …`` and nothing else set (the bound value is
+    spelt per dialect: ``?`` on SQLite, ``%(…)s::TIMESTAMP WITH TIME ZONE`` on PostgreSQL)."""
+    stamp = STAMPS.get(table)
+    match = _SETS.match(statement) if stamp else None
+    if match is None or match.group(1).lower() != stamp:
         return False
-    assignments = statement.upper().partition(" WHERE ")[0]
-    return "," not in assignments
+    return "," not in statement.upper().partition(" WHERE ")[0]
 
 
 def _mark_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +73,7 @@ def _mark_writes(conn, cursor, statement: str, parameters, context, executemany)
         return
     if not executemany and cursor.rowcount == 0:
         return  # a guarded UPDATE or DELETE that found nothing to change changed nothing
-    if match.group(1).lower() == "api_tokens" and _only_last_use(statement):
+    if _only_a_stamp(match.group(1).lower(), statement):
         return
     conn.info[_MARK] = True
 

@@ -184,3 +184,16 @@ def test_a_guarded_update_that_changes_nothing_leaves_the_generation_alone(app):
         )
         db.session.commit()
         assert generation.current() == before
+
+
+def test_a_grants_daily_use_stamp_leaves_the_generation_alone(app):
+    from quire.runtime import access
+    from quire.runtime.models import RoleGrant
+
+    with app.app_context():
+        before = generation.current()
+        grant = db.session.scalars(select(RoleGrant).limit(1)).one()
+        access.note_grant_use([grant], clock.now() + timedelta(days=2))
+        assert access.record_grant_use(clock.now() + timedelta(days=2)) == 1
+        db.session.commit()
+        assert generation.current() == before
